@@ -1,0 +1,23 @@
+{
+  "targets": [
+    {
+      "target_name": "berth_addon",
+      "sources": ["native/addon/addon.c"],
+      "include_dirs": ["native/include"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+    },
+    {
+      "target_name": "berth-runtime",
+      "type": "executable",
+      "sources": [
+        "<!@(ls -1 native/front/*.c native/executor/*.c)"
+      ],
+      "include_dirs": ["native/include"],
+      "defines": [
+        "BERTH_NODE_PATH=\"<!(node -p process.execPath)\""
+      ],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-D_GNU_SOURCE"],
+      "ldflags": ["-static-libgcc"]
+    }
+  ]
+}

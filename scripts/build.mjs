@@ -1,0 +1,45 @@
+// Bundles every entry point into one file (fast start: one read, no module
+// resolution at run time) and puts the native executables into bin/.
+import { build } from 'esbuild';
+import { copyFileSync, mkdirSync, existsSync, chmodSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const entries = {
+  'berth-runtime-planner': 'src/runtime/planner/main.ts',
+};
+
+mkdirSync(join(root, 'dist'), { recursive: true });
+mkdirSync(join(root, 'bin'), { recursive: true });
+
+await build({
+  absWorkingDir: root,
+  entryPoints: Object.fromEntries(Object.entries(entries).filter(([, p]) => existsSync(join(root, p)))),
+  outdir: 'dist',
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: 'linked',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  external: ['*.node'],
+  logLevel: 'warning',
+});
+
+// Native products of node-gyp: executables go to bin/, the addon next to the bundles.
+const release = join(root, 'build', 'Release');
+const natives = [
+  ['berth-runtime', join(root, 'bin', 'berth-runtime')],
+  ['berth_addon.node', join(root, 'dist', 'berth_addon.node')],
+];
+for (const [name, dest] of natives) {
+  const src = join(release, name);
+  if (!existsSync(src)) continue;
+  copyFileSync(src, dest + '.tmp');
+  chmodSync(dest + '.tmp', statSync(src).mode);
+  // rename over the old file so a running binary is never rewritten in place
+  (await import('node:fs')).renameSync(dest + '.tmp', dest);
+}
