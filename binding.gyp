@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "berth_addon",
-      "sources": ["native/addon/addon.c"],
+      "sources": ["<!@(ls -1 native/addon/*.c)"],
       "include_dirs": ["native/include"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
     },
