@@ -119,7 +119,7 @@
 #define BERTH_PLAN_ARGS 34
 /* keep fds 3 .. 3+count-1 open in the process — u32 count */
 #define BERTH_PLAN_PRESERVE_FDS 35
-/* init: run in the container after the fifo released it, before exec (state JSON on stdin) — str path, strs args, strs env, i32 timeout, str state */
+/* init: run in the container after the fifo released it, before exec, with the state JSON on stdin; the executor replaces the text @PID@ in state with its host pid (readlink /proc/self before its mounts) — str path, strs args, strs env, i32 timeout, str state */
 #define BERTH_PLAN_START_HOOK 36
 /* setsid() (init) — no fields */
 #define BERTH_PLAN_SETSID 37

@@ -4,6 +4,23 @@
  * invocations at once, each from another caller.
  */
 import type { Logger } from '../../common/log.js';
+import type { PlanEntry } from '../plan/wire.js';
+import type { ChildEvent } from '../planner/conversation.js';
+
+/**
+ * The C front that invoked this command: it clones and sets up container
+ * processes from plans, in the caller's process tree.
+ */
+export interface Front {
+  /** hands over a plan; resolves with the host pid of the new process */
+  execute(plan: PlanEntry[]): Promise<number>;
+  /** resumes the child at its next sync point */
+  resume(): Promise<ChildEvent>;
+  /** kills a child that is not ready yet */
+  abortChild(): Promise<void>;
+  /** waits for the child to exit (signals forwarded); raw wait status */
+  waitChild(): Promise<number>;
+}
 
 export interface GlobalOptions {
   /** state directory root (--root), absolute */
@@ -33,6 +50,10 @@ export interface CommandContext {
   program: string;
   /** aborted when the caller goes away (the front died or was interrupted) */
   signal: AbortSignal;
+  /** the front process: pid and selected environment of the caller */
+  front: Front;
+  callerPid: number;
+  callerEnv: Record<string, string>;
 }
 
 /** Resolves a path given by the caller against the caller's cwd. */

@@ -130,7 +130,7 @@ export const PlanRecords = {
   ENV: { tag: 33, fields: [['values', 'strs']], doc: 'the environment of the process' },
   ARGS: { tag: 34, fields: [['values', 'strs']], doc: "argv; argv[0] is searched in the container's PATH when it has no slash" },
   PRESERVE_FDS: { tag: 35, fields: [['count', 'u32']], doc: 'keep fds 3 .. 3+count-1 open in the process' },
-  START_HOOK: { tag: 36, fields: [['path', 'str'], ['args', 'strs'], ['env', 'strs'], ['timeout', 'i32'], ['state', 'str']], doc: 'init: run in the container after the fifo released it, before exec (state JSON on stdin)' },
+  START_HOOK: { tag: 36, fields: [['path', 'str'], ['args', 'strs'], ['env', 'strs'], ['timeout', 'i32'], ['state', 'str']], doc: 'init: run in the container after the fifo released it, before exec, with the state JSON on stdin; the executor replaces the text @PID@ in state with its host pid (readlink /proc/self before its mounts)' },
   SETSID: { tag: 37, fields: [], doc: 'setsid() (init)' },
   PERSONALITY: { tag: 38, fields: [['domain', 'u32']], doc: 'personality(domain)' },
   SCHEDULER: { tag: 39, fields: [['policy', 'u32'], ['nice', 'i32'], ['priority', 'u32'], ['flags', 'u64'], ['runtime', 'u64'], ['deadline', 'u64'], ['period', 'u64']], doc: 'sched_setattr' },

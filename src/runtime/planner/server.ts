@@ -1,0 +1,56 @@
+/**
+ * The warm planner: a root-only daemon on a unix socket that plans and
+ * supervises berth-runtime invocations, so the C front never pays Node's
+ * start-up (see ARCHITECTURE.md, "The native boundary"). It exits after a
+ * while without work; the front starts a new one on demand.
+ */
+import { createServer, Socket, type Server } from 'node:net';
+import { renameSync, unlinkSync, writeSync, closeSync, chmodSync } from 'node:fs';
+import { Conversation } from './conversation.js';
+import { serveInvocation } from './session.js';
+
+const IDLE_MS = Number(process.env.BERTH_PLANNER_IDLE_MS ?? 60_000);
+
+export function serveSocket(path: string, readyFd: number | undefined): Server {
+  let active = 0;
+  let idleTimer: NodeJS.Timeout | undefined;
+  const armIdle = (): void => {
+    if (idleTimer) clearTimeout(idleTimer);
+    idleTimer = setTimeout(() => {
+      if (active === 0) shutdown();
+    }, IDLE_MS);
+    idleTimer.unref();
+  };
+  const server = createServer((sock) => {
+    active++;
+    if (idleTimer) clearTimeout(idleTimer);
+    void serveInvocation(new Conversation(sock)).finally(() => {
+      active--;
+      if (active === 0) armIdle();
+    });
+  });
+  // Bind under a private name and rename into place: a concurrent start of
+  // another planner never finds a half-created socket.
+  const tmp = `${path}.${process.pid}`;
+  const shutdown = (): void => {
+    server.close();
+    try { unlinkSync(path); } catch { /* another planner may own it now */ }
+    process.exit(0);
+  };
+  server.listen(tmp, () => {
+    chmodSync(tmp, 0o600);
+    renameSync(tmp, path);
+    if (readyFd !== undefined) {
+      try { writeSync(readyFd, 'r'); closeSync(readyFd); } catch { /* the front gave up waiting */ }
+    }
+    armIdle();
+  });
+  process.on('SIGTERM', shutdown);
+  return server;
+}
+
+/** Inline mode: one conversation on an inherited socket, then exit. */
+export async function serveInline(fd: number): Promise<void> {
+  const sock = new Socket({ fd, readable: true, writable: true });
+  await serveInvocation(new Conversation(sock));
+}
