@@ -7,9 +7,25 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 import { wrap } from '../../common/errors.js';
 
+type WriteObserver = (path: string, data: string) => void;
+let observer: WriteObserver | undefined;
+
+/**
+ * Sees every control-file write, in order, before it is made: the unit
+ * tests record the sequence (several writes to one file, such as
+ * devices.allow, leave only the last in a plain directory). Returns the undo.
+ */
+export function observeWrites(fn: WriteObserver): () => void {
+  observer = fn;
+  return () => {
+    if (observer === fn) observer = undefined;
+  };
+}
+
 export function writeFile(dir: string, name: string, value: string | number): void {
   const path = join(dir, name);
   const data = String(value);
+  observer?.(path, data);
   let fd: number;
   try {
     // O_CREAT is harmless on cgroupfs (the kernel owns the names) and lets the

@@ -159,8 +159,7 @@ export function seedCpuset(dir: string): void {
   const chain: string[] = [];
   let d = dir;
   for (;;) {
-    const cpus = readOptional(d, 'cpuset.cpus');
-    if (cpus === undefined) throw unavailable(`cannot seed cpuset of ${dir}: ${d} is not a cpuset cgroup`);
+    const cpus = readOptional(d, 'cpuset.cpus') ?? '';
     if (cpus.trim() !== '' && (readOptional(d, 'cpuset.mems') ?? '').trim() !== '') break;
     chain.push(d);
     const up = dirname(d);

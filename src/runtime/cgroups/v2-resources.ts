@@ -26,6 +26,7 @@ export function neededControllers(r: LinuxResources): string[] {
   if (r.hugepageLimits && r.hugepageLimits.length > 0) need.add('hugetlb');
   if (r.rdma && Object.keys(r.rdma).length > 0) need.add('rdma');
   for (const key of Object.keys(r.unified ?? {})) {
+    checkUnifiedName(key);
     const ctrl = key.split('.')[0] as string;
     if (ctrl !== 'cgroup') need.add(ctrl);
   }
@@ -110,11 +111,15 @@ export function setRdma(dir: string, rdma: Record<string, LinuxRdma>): void {
 }
 
 /** The `unified` map: each key is a file of the cgroup, written as is. */
+function checkUnifiedName(key: string): void {
+  if (key.includes('/') || key.includes('..') || key === '' || key.includes('\0') || !key.includes('.')) {
+    throw invalidArgument(`invalid unified resource ${JSON.stringify(key)}: not a cgroup file name`);
+  }
+}
+
 export function setUnified(dir: string, unified: Record<string, string>, enabled: Set<string>): void {
   for (const [key, value] of Object.entries(unified)) {
-    if (key.includes('/') || key.includes('..') || key === '' || key.includes('\0')) {
-      throw invalidArgument(`invalid unified resource ${JSON.stringify(key)}: not a cgroup file name`);
-    }
+    checkUnifiedName(key);
     const ctrl = key.split('.')[0] as string;
     if (ctrl !== 'cgroup' && !enabled.has(ctrl)) {
       throw unavailable(`cannot set unified resource ${key}: cgroup v2 controller ${ctrl} is not enabled in ${dir}`);
