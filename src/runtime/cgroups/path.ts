@@ -91,7 +91,13 @@ export function cgroupDir(p: CgroupPath, key: string, mount: string): string {
     if (base === undefined) {
       throw new BerthError('unavailable', `cannot place relative cgroups path ${JSON.stringify(p.path)}: the caller is in no ${key === '' ? 'cgroup2' : key} cgroup`);
     }
-    inner = posix.join(base, p.path);
+    // Joined as relative paths so a ".." climbing above the hierarchy root
+    // shows (an absolute join would silently stop at "/").
+    const joined = posix.join(`.${base}`, p.path);
+    if (joined === '..' || joined.startsWith('../')) {
+      throw invalidArgument(`invalid cgroups path ${JSON.stringify(p.path)}: it resolves to outside the hierarchy ${mount}`);
+    }
+    inner = `/${joined}`;
   }
   const dir = join(mount, inner);
   const rel = relative(mount, dir);
