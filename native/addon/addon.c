@@ -1,0 +1,218 @@
+/* The N-API addon: the few system calls TypeScript needs in-process and
+ * Node does not offer. Typed by src/common/native.ts. Each function throws a
+ * JavaScript Error with the errno's code (e.g. "ESRCH") on failure. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <node_api.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+
+/* Defined by cgroup_bpf.c (another owner) when it is built in; weak so the
+ * addon links before and without it. */
+extern void berth_register_cgroup_bpf(napi_env env, napi_value exports) __attribute__((weak));
+
+static napi_value throw_errno(napi_env env, const char *what, int err)
+{
+	char msg[256];
+	char code[32];
+	snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+	const char *name = strerrorname_np(err);
+	snprintf(code, sizeof code, "%s", name ? name : "EIO");
+	napi_throw_error(env, code, msg);
+	return NULL;
+}
+
+static int arg_i32(napi_env env, napi_callback_info info, size_t n, int32_t *out)
+{
+	napi_value argv[4];
+	size_t argc = 4;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < n) {
+		napi_throw_type_error(env, NULL, "missing argument");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (napi_get_value_int32(env, argv[i], &out[i]) != napi_ok) {
+			napi_throw_type_error(env, NULL, "expected a number");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static napi_value num(napi_env env, int64_t v)
+{
+	napi_value r;
+	napi_create_int64(env, v, &r);
+	return r;
+}
+
+static napi_value undef(napi_env env)
+{
+	napi_value r;
+	napi_get_undefined(env, &r);
+	return r;
+}
+
+static napi_value pidfd_open(napi_env env, napi_callback_info info)
+{
+	int32_t a[1];
+	if (arg_i32(env, info, 1, a) < 0)
+		return NULL;
+	long fd = syscall(SYS_pidfd_open, a[0], 0);
+	if (fd < 0)
+		return throw_errno(env, "pidfd_open", errno);
+	fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	return num(env, fd);
+}
+
+static napi_value pidfd_send_signal(napi_env env, napi_callback_info info)
+{
+	int32_t a[2];
+	if (arg_i32(env, info, 2, a) < 0)
+		return NULL;
+	if (syscall(SYS_pidfd_send_signal, a[0], a[1], NULL, 0) < 0)
+		return throw_errno(env, "pidfd_send_signal", errno);
+	return undef(env);
+}
+
+static napi_value close_fd(napi_env env, napi_callback_info info)
+{
+	int32_t a[1];
+	if (arg_i32(env, info, 1, a) < 0)
+		return NULL;
+	if (close(a[0]) < 0)
+		return throw_errno(env, "close", errno);
+	return undef(env);
+}
+
+static napi_value set_child_subreaper(napi_env env, napi_callback_info info)
+{
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+		return throw_errno(env, "prctl(PR_SET_CHILD_SUBREAPER)", errno);
+	return undef(env);
+}
+
+static napi_value peer_uid(napi_env env, napi_callback_info info)
+{
+	int32_t a[1];
+	if (arg_i32(env, info, 1, a) < 0)
+		return NULL;
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	if (getsockopt(a[0], SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return throw_errno(env, "SO_PEERCRED", errno);
+	return num(env, cred.uid);
+}
+
+/* unixListen(path): a listening unix stream socket (close-on-exec). */
+static napi_value unix_listen(napi_env env, napi_callback_info info)
+{
+	napi_value argv[1];
+	size_t argc = 1;
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	size_t len = 0;
+	napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+	if (argc < 1 || napi_get_value_string_utf8(env, argv[0], addr.sun_path, sizeof addr.sun_path, &len) != napi_ok ||
+	    len >= sizeof addr.sun_path - 1) {
+		napi_throw_type_error(env, NULL, "expected a socket path shorter than 107 bytes");
+		return NULL;
+	}
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return throw_errno(env, "socket", errno);
+	if (bind(s, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(s, 16) < 0) {
+		int err = errno;
+		close(s);
+		return throw_errno(env, "bind", err);
+	}
+	return num(env, s);
+}
+
+static int wait_readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int r;
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		errno = ETIMEDOUT;
+	return r == 1 ? 0 : -1;
+}
+
+/* recvFd(sockFd, timeoutMs): receives one fd sent with SCM_RIGHTS. A
+ * listening socket is accepted first. Returns { fd, data }. Blocks the
+ * thread up to timeoutMs (tests and small tools only). */
+static napi_value recv_fd(napi_env env, napi_callback_info info)
+{
+	int32_t a[2];
+	if (arg_i32(env, info, 2, a) < 0)
+		return NULL;
+	int s = a[0];
+	int listening = 0;
+	socklen_t ol = sizeof listening;
+	getsockopt(s, SOL_SOCKET, SO_ACCEPTCONN, &listening, &ol);
+	if (listening) {
+		if (wait_readable(s, a[1]) < 0)
+			return throw_errno(env, "accept", errno);
+		s = accept4(s, NULL, NULL, SOCK_CLOEXEC);
+		if (s < 0)
+			return throw_errno(env, "accept", errno);
+	}
+	char data[4096];
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = data, .iov_len = sizeof data };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+	ssize_t n = wait_readable(s, a[1]) < 0 ? -1 : recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
+	int err = errno;
+	if (listening)
+		close(s);
+	if (n < 0)
+		return throw_errno(env, "recvmsg", err);
+	int fd = -1;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+	if (fd < 0)
+		return throw_errno(env, "recvmsg: no fd in the message", EPROTO);
+	napi_value obj, str;
+	napi_create_object(env, &obj);
+	napi_set_named_property(env, obj, "fd", num(env, fd));
+	napi_create_string_utf8(env, data, (size_t)n, &str);
+	napi_set_named_property(env, obj, "data", str);
+	return obj;
+}
+
+static void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb)
+{
+	napi_value fn;
+	napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
+	napi_set_named_property(env, exports, name, fn);
+}
+
+static napi_value init(napi_env env, napi_value exports)
+{
+	export_fn(env, exports, "pidfdOpen", pidfd_open);
+	export_fn(env, exports, "pidfdSendSignal", pidfd_send_signal);
+	export_fn(env, exports, "close", close_fd);
+	export_fn(env, exports, "setChildSubreaper", set_child_subreaper);
+	export_fn(env, exports, "peerUid", peer_uid);
+	export_fn(env, exports, "unixListen", unix_listen);
+	export_fn(env, exports, "recvFd", recv_fd);
+	if (berth_register_cgroup_bpf)
+		berth_register_cgroup_bpf(env, exports);
+	return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)
