@@ -4,7 +4,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { nullLogger } from '../../src/common/log.js';
-import type { CommandContext } from '../../src/runtime/commands/context.js';
+import type { CommandContext, Front } from '../../src/runtime/commands/context.js';
+
+/** spec and features never start processes: any use of the front is a bug. */
+const refuse = async (): Promise<never> => assert.fail('the command used the front');
+const noFront: Front = { execute: refuse, resume: refuse, abortChild: refuse, waitChild: refuse };
 import { run as featuresCommand } from '../../src/runtime/commands/features.js';
 import { validateSpec } from '../../src/runtime/spec/validate.js';
 
@@ -22,6 +26,9 @@ async function featuresJson(): Promise<any> {
     log: nullLogger,
     program: 'berth-runtime',
     signal: new AbortController().signal,
+    front: noFront,
+    callerPid: process.pid,
+    callerEnv: {},
   };
   assert.equal(await featuresCommand(ctx, {}), 0);
   const text = out.join('');

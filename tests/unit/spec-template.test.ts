@@ -3,13 +3,17 @@
 // no ambient capabilities).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../../src/common/errors.js';
 import { nullLogger } from '../../src/common/log.js';
-import type { CommandContext } from '../../src/runtime/commands/context.js';
+import type { CommandContext, Front } from '../../src/runtime/commands/context.js';
+
+/** spec and features never start processes: any use of the front is a bug. */
+const refuse = async (): Promise<never> => assert.fail('the command used the front');
+const noFront: Front = { execute: refuse, resume: refuse, abortChild: refuse, waitChild: refuse };
 import { run as specCommand } from '../../src/runtime/commands/spec.js';
 import { loadSpec } from '../../src/runtime/spec/load.js';
 import { OCI_VERSION, specTemplate } from '../../src/runtime/spec/template.js';
@@ -29,6 +33,9 @@ function context(cwd: string): CommandContext & { out: string[] } {
     log: nullLogger,
     program: 'berth-runtime',
     signal: new AbortController().signal,
+    front: noFront,
+    callerPid: process.pid,
+    callerEnv: {},
   };
 }
 
@@ -80,6 +87,22 @@ test('spec --rootless writes what runc spec --rootless writes, for the same uid 
   assert.deepEqual(mine.linux.uidMappings, [{ containerID: 0, hostID: uid, size: 1 }]);
   assert.equal(mine.linux.namespaces.some((n: { type: string }) => n.type === 'network'), false);
   assert.equal(mine.linux.resources, undefined);
+}));
+
+test('spec --rootless maps the calling process\'s effective uid and gid by default', withDirs(async (ours) => {
+  // as root, a caller with other ids makes the test able to fail
+  const asRoot = process.geteuid?.() === 0;
+  const caller = asRoot ? spawn('sleep', ['30'], { uid: 65534, gid: 65533, stdio: 'ignore' }) : undefined;
+  try {
+    const ctx = context(ours);
+    ctx.callerPid = caller?.pid ?? process.pid;
+    assert.equal(await specCommand(ctx, { rootless: true }), 0);
+    const mine = readJson(ours);
+    assert.deepEqual(mine.linux.uidMappings, [{ containerID: 0, hostID: asRoot ? 65534 : process.geteuid?.(), size: 1 }]);
+    assert.deepEqual(mine.linux.gidMappings, [{ containerID: 0, hostID: asRoot ? 65533 : process.getegid?.(), size: 1 }]);
+  } finally {
+    caller?.kill('SIGKILL');
+  }
 }));
 
 test('a relative --bundle is resolved against the caller\'s directory', withDirs(async (ours) => {

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../../src/common/errors.js';
-import { validateSpec } from '../../src/runtime/spec/validate.js';
+import { validateProcess, validateSpec } from '../../src/runtime/spec/validate.js';
 import { loadSpec } from '../../src/runtime/spec/load.js';
 import { parseJson, stringifyJson } from '../../src/runtime/spec/json.js';
 import type { Spec } from '../../src/runtime/spec/types.js';
@@ -366,4 +366,12 @@ test('the unreadable file case is covered only when not root', { skip: process.g
     chmodSync(join(dir, 'config.json'), 0);
     assert.throws(() => loadSpec(dir), /permission denied/);
   });
+});
+
+test('validateProcess checks an exec process file like config.json\'s process', () => {
+  const { process: p } = validateProcess({ cwd: '/', args: ['ls'], user: { uid: 0, gid: 0 }, capabilities: { bounding: ['kill'] } });
+  assert.deepEqual(p.capabilities?.bounding, ['CAP_KILL']);
+  assert.throws(() => validateProcess({ cwd: '/', args: [], user: { uid: 0, gid: 0 } }), { message: 'process.json: process.args: must contain at least one element' });
+  assert.throws(() => validateProcess({ cwd: '/', args: ['ls'] }), { message: 'process.json: process.user: is required' });
+  assert.throws(() => validateProcess({ cwd: 'tmp', args: ['ls'], user: { uid: 0, gid: 0 } }, 'p.json'), { message: 'p.json: process.cwd: must be an absolute path, not "tmp"' });
 });

@@ -102,7 +102,7 @@ const user = z.looseObject({
   additionalGids: z.array(u32()).optional(),
 });
 
-const process = z.looseObject({
+export const processSchema = z.looseObject({
   terminal: z.boolean().optional(),
   consoleSize: z.looseObject({ height: uint(), width: uint() }).optional(),
   cwd: z.string(),
@@ -278,7 +278,7 @@ export const specSchema = z.looseObject({
   ociVersion: z.string(),
   root: root.optional(),
   mounts: z.array(mount).optional(),
-  process: process.optional(),
+  process: processSchema.optional(),
   hostname: z.string().optional(),
   domainname: z.string().optional(),
   hooks: hooks.optional(),

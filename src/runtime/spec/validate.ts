@@ -16,8 +16,8 @@ import {
   checkUserNamespace, checkUts,
 } from './checks-linux.js';
 import { valueAt, type FieldPath } from './field-path.js';
-import { specSchema } from './schema.js';
-import type { Hooks, Spec } from './types.js';
+import { processSchema, specSchema } from './schema.js';
+import type { Hooks, Process, Spec } from './types.js';
 
 export type { ValidateOptions } from './checker.js';
 
@@ -37,6 +37,23 @@ export function validateSpec(raw: unknown, file = 'config.json', options: Valida
   const spec: Spec = parsed.data;
   checkSpec(c, spec);
   return { spec, warnings: c.warnings };
+}
+
+/**
+ * For `exec --process FILE`: a process object on its own, checked like
+ * config.json's `process` (field paths then start at "process").
+ */
+export function validateProcess(raw: unknown, file = 'process.json'): { process: Process; warnings: string[] } {
+  const c: Checker = new Checker(file, { requireProcess: true });
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) c.fail([], 'must hold a JSON object');
+  const parsed = processSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    c.fail(['process', ...issue.path] as FieldPath, describeIssue(issue, { process: raw }));
+  }
+  const process: Process = parsed.data;
+  checkProcess(c, process);
+  return { process, warnings: c.warnings };
 }
 
 function checkSpec(c: Checker, spec: Spec): void {
