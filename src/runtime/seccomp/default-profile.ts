@@ -35,13 +35,13 @@ const CLONE_NAMESPACE_FLAGS = 0x00020000 | 0x04000000 | 0x08000000 | 0x10000000 
 const SAFE_PERSONALITIES = [0x0, 0x8, 0x20000, 0x20008, 0xffffffff];
 
 /** What every container may call. */
-const ALLOWED: readonly string[] = [
+export const DEFAULT_ALLOWED_SYSCALLS: readonly string[] = [
   // files and descriptors
   'read', 'write', 'readv', 'writev', 'pread64', 'pwrite64', 'preadv', 'pwritev', 'preadv2', 'pwritev2',
   'open', 'openat', 'openat2', 'creat', 'close', 'close_range', 'lseek', '_llseek',
   'dup', 'dup2', 'dup3', 'fcntl', 'fcntl64', 'ioctl', 'flock',
-  'fsync', 'fdatasync', 'sync', 'syncfs', 'sync_file_range', 'sync_file_range2', 'arm_sync_file_range',
-  'truncate', 'truncate64', 'ftruncate', 'ftruncate64', 'fallocate', 'fadvise64', 'fadvise64_64', 'arm_fadvise64_64',
+  'fsync', 'fdatasync', 'sync', 'syncfs', 'sync_file_range',
+  'truncate', 'truncate64', 'ftruncate', 'ftruncate64', 'fallocate', 'fadvise64', 'fadvise64_64',
   'readahead', 'sendfile', 'sendfile64', 'splice', 'tee', 'vmsplice', 'copy_file_range', 'cachestat',
   'pipe', 'pipe2', 'memfd_create', 'memfd_secret',
   // paths, metadata, directories
@@ -100,12 +100,12 @@ const ALLOWED: readonly string[] = [
   'mq_notify', 'mq_getsetattr',
   // sockets (namespaced by the network namespace)
   'socket', 'socketpair', 'socketcall', 'bind', 'connect', 'listen', 'accept', 'accept4',
-  'getsockname', 'getpeername', 'send', 'recv', 'sendto', 'recvfrom', 'sendmsg', 'recvmsg', 'sendmmsg', 'recvmmsg',
+  'getsockname', 'getpeername', 'sendto', 'recvfrom', 'sendmsg', 'recvmsg', 'sendmmsg', 'recvmmsg',
   'recvmmsg_time64', 'setsockopt', 'getsockopt', 'shutdown',
 ];
 
 /** Syscalls Docker allows only with a capability; the kernel then checks that capability itself. */
-const BY_CAPABILITY: Readonly<Record<string, readonly string[]>> = {
+export const SYSCALLS_BY_CAPABILITY: Readonly<Record<string, readonly string[]>> = {
   CAP_SYS_ADMIN: [
     'mount', 'umount', 'umount2', 'pivot_root', 'unshare', 'setns', 'clone', 'clone3',
     'fsopen', 'fsconfig', 'fsmount', 'fspick', 'open_tree', 'open_tree_attr', 'move_mount', 'mount_setattr',
@@ -149,8 +149,8 @@ export function defaultSeccompProfile(opts: DefaultProfileOptions): OciSeccomp {
   const known = (n: string): boolean => infos.some((a) => syscallNumber(a, n) !== undefined);
   const caps = new Set(opts.capabilities.map(normalizeCap));
 
-  const allowed = new Set(ALLOWED);
-  for (const [cap, names] of Object.entries(BY_CAPABILITY)) {
+  const allowed = new Set(DEFAULT_ALLOWED_SYSCALLS);
+  for (const [cap, names] of Object.entries(SYSCALLS_BY_CAPABILITY)) {
     if (caps.has(cap)) for (const n of names) allowed.add(n);
   }
   const syscalls: OciSeccompSyscall[] = [

@@ -4,7 +4,7 @@
  * an interpreter that tells what a filter decides for a call.
  */
 export { compileSeccomp, type CompileOptions } from './compile.js';
-export { defaultSeccompProfile, type DefaultProfileOptions } from './default-profile.js';
+export { defaultSeccompProfile, DEFAULT_ALLOWED_SYSCALLS, SYSCALLS_BY_CAPABILITY, type DefaultProfileOptions } from './default-profile.js';
 export { runFilter, checkFilter, type SeccompData, type SeccompDecision } from './interpreter.js';
 export { archByName, nativeArchName, syscallNumber, type ArchInfo } from './arch.js';
 export type {
