@@ -133,6 +133,7 @@ test('unknown properties are kept, at every level, and never an error', () => {
   config.process.user.username = 'ignored-on-linux';
   config.linux.resources.memory.futureKnob = true;
   config.windows = { layerFolders: [] };
+  config.hooks.futureHookPoint = [1, 'x'];
   const { spec } = validateSpec(config) as { spec: any };
   assert.deepEqual(spec.vendorExtension, { a: 1 });
   assert.equal(spec.process.user.username, 'ignored-on-linux');

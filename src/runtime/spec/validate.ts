@@ -16,6 +16,7 @@ import {
   checkUserNamespace, checkUts,
 } from './checks-linux.js';
 import { valueAt, type FieldPath } from './field-path.js';
+import { HOOK_NAMES } from './features.js';
 import { processSchema, specSchema } from './schema.js';
 import type { Hooks, Process, Spec } from './types.js';
 
@@ -86,9 +87,9 @@ function checkVersion(c: Checker, v: string): void {
 }
 
 function checkHooks(c: Checker, hooks: Hooks | undefined): void {
-  for (const [point, list] of Object.entries(hooks ?? {})) {
-    if (!Array.isArray(list)) continue; // an unknown hook point: kept, ignored
-    list.forEach((h: { path: string }, i: number) => c.absolute(['hooks', point, i, 'path'], h.path));
+  // only the hook points the spec defines: others are unknown properties, kept and ignored
+  for (const point of HOOK_NAMES) {
+    hooks?.[point]?.forEach((h, i) => c.absolute(['hooks', point, i, 'path'], h.path));
   }
 }
 
