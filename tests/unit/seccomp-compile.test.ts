@@ -363,3 +363,24 @@ test('random profiles agree with a reference model of the semantics', () => {
     }
   }
 });
+
+test('every name the config validator accepts, the compiler accepts too, with the same kernel values', async () => {
+  const names = await import('../../src/runtime/spec/seccomp-names.js');
+  for (const action of names.SECCOMP_ACTION_NAMES) {
+    if (action === 'SCMP_ACT_NOTIFY') continue;
+    const c = compile({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action }] });
+    const d = runFilter(c.filter, { nr: nr('getpid'), arch: X86_64 });
+    assert.equal((d.ret & 0xffff0000) >>> 0, names.SECCOMP_ACTIONS[action], action);
+  }
+  for (const arch of names.SECCOMP_ARCH_NAMES) {
+    assert.equal(archByName(arch)?.audit, names.SECCOMP_ARCHES[arch], arch);
+    compileSeccomp({ defaultAction: 'SCMP_ACT_ALLOW', architectures: [arch] }, { nativeArch: 'x64' });
+  }
+  for (const flag of names.SECCOMP_FLAG_NAMES) {
+    const p: OciSeccomp = { defaultAction: 'SCMP_ACT_ALLOW', listenerPath: '/x', flags: [flag], syscalls: [{ names: ['mknod'], action: 'SCMP_ACT_NOTIFY' }] };
+    assert.equal(compile(p).flags & names.SECCOMP_FLAGS[flag], names.SECCOMP_FLAGS[flag], flag);
+  }
+  for (const op of names.SECCOMP_OPERATORS) {
+    compile({ defaultAction: 'SCMP_ACT_ALLOW', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ERRNO', args: [{ index: 0, value: 1, op }] }] });
+  }
+});
