@@ -97,7 +97,7 @@ export async function createContainer(ctx: CommandContext, id: string, opts: Cre
   try { bundle = realpathSync(callerPath(ctx, opts.bundle)); } catch {
     throw invalidArgument(`bundle ${callerPath(ctx, opts.bundle)} does not exist`);
   }
-  const spec = loadSpec(bundle);
+  const spec = loadSpec(bundle, { onWarning: (w) => ctx.log.warn(w) });
   const rootfs = rootfsOf(bundle, spec);
   const terminal = Boolean(spec.process?.terminal);
   if (terminal && detach && !opts.consoleSocket) {

@@ -12,6 +12,8 @@ import { buildExecPlan } from '../plan/exec.js';
 import { errnoText, exitCodeOfStatus, ExecutorError } from '../planner/conversation.js';
 import { canonicalCapability } from '../spec/capabilities.js';
 import type { Process } from '../spec/types.js';
+import { validateProcess } from '../spec/validate.js';
+import { parseJson } from '../spec/json.js';
 import { failedPrecondition, invalidArgument, wrap } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
 
@@ -57,10 +59,13 @@ export async function run(ctx: CommandContext, id: string, command: string[], f:
   if (status === 'paused' && !f.ignorePaused) throw failedPrecondition(`cannot exec in a paused container ${id}`);
   let proc: Process;
   if (f.process) {
-    try { proc = JSON.parse(readFileSync(callerPath(ctx, f.process), 'utf8')) as Process; } catch (err) {
+    let raw: unknown;
+    try { raw = parseJson(readFileSync(callerPath(ctx, f.process), 'utf8')); } catch (err) {
       throw invalidArgument(`--process ${f.process}: ${(err as Error).message}`);
     }
-    if (!Array.isArray(proc.args) || proc.args.length === 0) throw invalidArgument(`--process ${f.process}: args: must contain at least one element`);
+    const v = validateProcess(raw, f.process);
+    for (const w of v.warnings) ctx.log.warn(w);
+    proc = v.process;
   } else {
     proc = processFromFlags(rec.config.process, command, f);
   }

@@ -44,9 +44,28 @@ export function serveSocket(path: string, readyFd: number | undefined): Server {
       try { writeSync(readyFd, 'r'); closeSync(readyFd); } catch { /* the front gave up waiting */ }
     }
     armIdle();
+    setImmediate(warmUp);
   });
   process.on('SIGTERM', shutdown);
   return server;
+}
+
+/**
+ * Loads and exercises the code every create needs (config validation,
+ * seccomp compilation) while the daemon is idle, so the first container
+ * does not pay for it.
+ */
+function warmUp(): void {
+  void (async () => {
+    try {
+      const { validateSpec } = await import('../spec/validate.js');
+      const { specTemplate } = await import('../spec/template.js');
+      const { defaultSeccompProfile } = await import('../seccomp/default-profile.js');
+      const { compileSeccomp } = await import('../seccomp/index.js');
+      validateSpec(specTemplate({ rootless: false, uid: 0, gid: 0 }));
+      compileSeccomp(defaultSeccompProfile({ capabilities: [] }));
+    } catch { /* warming is an optimisation only */ }
+  })();
 }
 
 /** Inline mode: one conversation on an inherited socket, then exit. */
