@@ -2,7 +2,7 @@
  * Writing LinuxResources into cgroup v1 controller directories, one
  * function per controller. Each receives the directory of its controller.
  */
-import { failedPrecondition, invalidArgument, unavailable } from '../../common/errors.js';
+import { BerthError, failedPrecondition, invalidArgument, unavailable } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { devNumber } from './convert.js';
 import { hasFile, readFile, readNumber, writeFile } from './files.js';
@@ -105,6 +105,18 @@ function throttle(dir: string, file: string, list: LinuxThrottleDevice[] | undef
   for (const d of list ?? []) writeFile(dir, file, `${devNumber(d.major, d.minor)} ${d.rate}`);
 }
 
+/** Per-device weights need the device's io scheduler to have weights (bfq); the kernel says EOPNOTSUPP. */
+export function writeDeviceWeight(dir: string, file: string, major: number, minor: number, value: number | string): void {
+  try {
+    writeFile(dir, file, `${devNumber(major, minor)} ${value}`);
+  } catch (err) {
+    if (err instanceof BerthError && (err.errno === 'ENOTSUP' || err.errno === 'EOPNOTSUPP')) {
+      throw unavailable(`cannot set block io weight for device ${devNumber(major, minor)}: its io scheduler has no weights (bfq has)`);
+    }
+    throw err;
+  }
+}
+
 export function setBlkio(dir: string, b: LinuxBlockIO, log: Logger): void {
   // CFQ's blkio.weight is gone from current kernels; BFQ's takes its place.
   const weightFile = hasFile(dir, 'blkio.weight') ? 'blkio.weight' : hasFile(dir, 'blkio.bfq.weight') ? 'blkio.bfq.weight' : undefined;
@@ -121,7 +133,7 @@ export function setBlkio(dir: string, b: LinuxBlockIO, log: Logger): void {
   for (const d of b.weightDevice ?? []) {
     if (set(d.weight)) {
       if (!weightDevFile) throw unavailable(`cannot set block io weight for device ${devNumber(d.major, d.minor)}: no io scheduler with weights (${dir})`);
-      writeFile(dir, weightDevFile, `${devNumber(d.major, d.minor)} ${d.weight}`);
+      writeDeviceWeight(dir, weightDevFile, d.major, d.minor, d.weight);
     }
     if (set(d.leafWeight)) {
       if (hasFile(dir, 'blkio.leaf_weight_device')) writeFile(dir, 'blkio.leaf_weight_device', `${devNumber(d.major, d.minor)} ${d.leafWeight}`);

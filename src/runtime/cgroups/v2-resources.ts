@@ -7,7 +7,7 @@ import type { Logger } from '../../common/log.js';
 import { blkioWeightToIoWeight, cpuMax, devNumber, sharesToWeight, swapToV2, v2Limit } from './convert.js';
 import { hasFile, readNumber, readOptional, writeFile } from './files.js';
 import type { LinuxBlockIO, LinuxCPU, LinuxMemory, LinuxRdma, LinuxResources, LinuxThrottleDevice } from './types.js';
-import { pidsMax, setHugetlb } from './v1-resources.js';
+import { pidsMax, setHugetlb, writeDeviceWeight } from './v1-resources.js';
 
 const set = (n: number | undefined): n is number => n !== undefined && n !== 0;
 
@@ -91,8 +91,8 @@ export function setIo(dir: string, b: LinuxBlockIO, log: Logger): void {
   if (set(b.leafWeight)) log.warn('block io leaf weights do not exist in cgroup v2; ignoring blockIO.leafWeight', { dir });
   for (const d of b.weightDevice ?? []) {
     if (!set(d.weight)) continue;
-    if (bfq) writeFile(dir, 'io.bfq.weight', `${devNumber(d.major, d.minor)} ${d.weight}`);
-    else writeFile(dir, 'io.weight', `${devNumber(d.major, d.minor)} ${blkioWeightToIoWeight(d.weight)}`);
+    if (bfq) writeDeviceWeight(dir, 'io.bfq.weight', d.major, d.minor, d.weight);
+    else writeDeviceWeight(dir, 'io.weight', d.major, d.minor, blkioWeightToIoWeight(d.weight));
   }
   ioMax(dir, 'rbps', b.throttleReadBpsDevice);
   ioMax(dir, 'wbps', b.throttleWriteBpsDevice);
