@@ -71,7 +71,7 @@ export function openCgroup(opts: OpenOptions): CgroupManager {
   const layout = detectLayout(root);
   const driver: DriverOptions = { log: opts.log ?? nullLogger };
   if (layout.mode === 'unified') {
-    return new V2Manager(cgroupDir(where, UNIFIED_KEY, layout.root), driver);
+    return new V2Manager(cgroupDir(where, UNIFIED_KEY, layout.root), driver, layout.root);
   }
   const paths: Record<string, string> = {};
   for (const [key, mount] of Object.entries(layout.mounts)) paths[key] = cgroupDir(where, key, mount);
