@@ -43,14 +43,14 @@ test('layout: unified, legacy, joint mounts by name', () => {
   }
 });
 
-test('path: absolute is under each hierarchy root, unset is /berth/<id>', () => {
+test('path: absolute is under each hierarchy root, unset is /<id>', () => {
   const r = fakeRoots();
   try {
     const abs = openCgroup({ cgroupsPath: '/docker/abc', id: 'abc', systemd: false, root: r.v1 });
     assert.equal(abs.paths.memory, join(r.v1, 'memory', 'docker', 'abc'));
     assert.equal(abs.paths.cpu, join(r.v1, 'cpu,cpuacct', 'docker', 'abc'));
     const unset = openCgroup({ cgroupsPath: undefined, id: 'abc', systemd: false, root: r.v2 });
-    assert.deepEqual(unset.paths, { '': join(r.v2, 'berth', 'abc') });
+    assert.deepEqual(unset.paths, { '': join(r.v2, 'abc') });
     // ".." in an absolute path cannot climb above the root
     const dots = openCgroup({ cgroupsPath: '/../../x', id: 'abc', systemd: false, root: r.v2 });
     assert.deepEqual(dots.paths, { '': join(r.v2, 'x') });

@@ -6,10 +6,9 @@
  *  - relative ("pods/abc"): relative to the cgroup of the process that
  *    asked for the container, per hierarchy. The planner is a daemon, so the
  *    caller's pid is passed in and /proc/<pid>/cgroup read;
- *  - unset: "/berth/<id>". runc uses "/<id>"; Berth groups its containers
- *    under one parent so an operator sees (and can limit) them together.
- *    Engines (dockerd, containerd) always pass a path, so this only shows
- *    with a bare `berth-runtime run`.
+ *  - unset: "/<id>", as runc does. A shared parent would outlive its last
+ *    container (removing it races with the next create), and engines
+ *    (dockerd, containerd) always pass a path anyway.
  * The systemd driver's "slice:prefix:name" form is refused until that driver
  * exists. A path must not leave its hierarchy, nor name the root itself.
  */
@@ -42,7 +41,7 @@ export function parseCgroupPath(req: PathRequest): CgroupPath {
     if (req.id === '' || req.id.includes('/') || req.id === '.' || req.id === '..') {
       throw invalidArgument(`invalid container id ${JSON.stringify(req.id)} for a cgroup name`);
     }
-    return { kind: 'absolute', path: `/berth/${req.id}` };
+    return { kind: 'absolute', path: `/${req.id}` };
   }
   if (p.includes('\0')) throw invalidArgument(`invalid cgroups path ${JSON.stringify(p)}: contains a NUL byte`);
   if (p.startsWith('/')) return { kind: 'absolute', path: posix.normalize(p) };

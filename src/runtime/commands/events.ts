@@ -2,6 +2,7 @@
 import type { CommandContext } from './context.js';
 import { cgroupOf, currentStatus, storeOf } from '../lifecycle.js';
 import { failedPrecondition, invalidArgument } from '../../common/errors.js';
+import { toRuncStatsJson } from '../cgroups/index.js';
 
 function parseDuration(s: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(s.trim());
@@ -20,7 +21,7 @@ export async function run(ctx: CommandContext, id: string, opts: { stats: boolea
   const cg = cgroupOf(rec, ctx.log);
   if (!cg) throw failedPrecondition(`container ${id} has no cgroup`);
   const emit = (): void => {
-    ctx.stdout.write(JSON.stringify({ type: 'stats', id, data: cg.stats() }) + '\n');
+    ctx.stdout.write(JSON.stringify({ type: 'stats', id, data: toRuncStatsJson(cg.stats()) }) + '\n');
   };
   if (currentStatus(store, rec, ctx.log) === 'stopped') throw failedPrecondition(`container ${id} is stopped`);
   emit();

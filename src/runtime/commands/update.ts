@@ -4,7 +4,7 @@ import type { CommandContext } from './context.js';
 import { callerPath } from './context.js';
 import { cgroupOf, storeOf } from '../lifecycle.js';
 import { failedPrecondition, invalidArgument } from '../../common/errors.js';
-import type { LinuxResources } from '../cgroups/types.js';
+import type { LinuxResources } from '../cgroups/index.js';
 
 function num(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
