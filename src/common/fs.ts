@@ -2,13 +2,18 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-/** Writes a file so that a crash leaves either the old or the new content. */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): void {
+/**
+ * Writes a file so that a crash leaves either the old or the new content.
+ * `durable: false` skips the fsyncs: right for volatile state (the runtime's
+ * state under /run is meaningless after a reboot, and a killed process
+ * loses nothing the page cache holds), and it keeps fsync off the start path.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644, durable = true): void {
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   const fd = openSync(tmp, 'w', mode);
   try {
     writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fsyncSync(fd);
+    if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     try { unlinkSync(tmp); } catch { /* already gone */ }
@@ -16,7 +21,7 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
   }
   closeSync(fd);
   renameSync(tmp, path);
-  syncDir(dirname(path));
+  if (durable) syncDir(dirname(path));
 }
 
 /** fsyncs a directory so a rename or create in it survives a crash. */

@@ -142,7 +142,7 @@ export async function createContainer(ctx: CommandContext, id: string, opts: Cre
     ready = true;
     rec.initStartTime = procStat(childPid)?.startTime ?? 0;
     store.save(rec);
-    if (opts.pidFile) writeFileAtomic(callerPath(ctx, opts.pidFile), String(childPid), 0o644);
+    if (opts.pidFile) writeFileAtomic(callerPath(ctx, opts.pidFile), String(childPid), 0o644, false);
     return rec;
   } catch (err) {
     if (childPid && !ready) await ctx.front.abortChild();

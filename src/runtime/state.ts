@@ -69,7 +69,8 @@ export class StateStore {
   }
 
   save(rec: ContainerRecord): void {
-    writeFileAtomic(this.file(rec.id), JSON.stringify(rec), 0o600);
+    // volatile state (see writeFileAtomic): atomic, not fsynced
+    writeFileAtomic(this.file(rec.id), JSON.stringify(rec), 0o600, false);
   }
 
   load(id: string): ContainerRecord {

@@ -84,7 +84,7 @@ export async function run(ctx: CommandContext, id: string, command: string[], f:
     if (pid) await ctx.front.abortChild();
     throw wrap(`cannot exec in container ${id}`, err);
   }
-  if (f.pidFile) writeFileAtomic(callerPath(ctx, f.pidFile), String(pid));
+  if (f.pidFile) writeFileAtomic(callerPath(ctx, f.pidFile), String(pid), 0o644, false);
   if (f.detach) return 0;
   return exitCodeOfStatus(await ctx.front.waitChild());
 }
