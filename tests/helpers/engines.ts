@@ -38,7 +38,8 @@ export const CTR_NAMESPACE = 'berth-e2e';
 export const IMAGE = 'berth-e2e:latest';
 
 const SANE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-const SHIM_SOCKET_DIR = '/run/containerd/s';
+// containerd puts shim sockets in /run/containerd/s whatever its config says.
+const HOST_CONTAINERD_DIR = '/run/containerd';
 
 export interface Result { code: number; stdout: string; stderr: string }
 
@@ -164,7 +165,7 @@ export class Engines {
   readonly execRoot: string;
   private containerd: ChildProcess | undefined;
   private dockerd: ChildProcess | undefined;
-  private createdShimDir = false;
+  private createdHostDir = false;
   private readonly cgroupRoots: string[];
 
   private constructor(readonly options: EngineOptions) {
@@ -183,7 +184,7 @@ export class Engines {
   static async start(options: EngineOptions): Promise<Engines> {
     const e = new Engines(options);
     try {
-      e.createdShimDir = !existsSync(SHIM_SOCKET_DIR);
+      e.createdHostDir = !existsSync(HOST_CONTAINERD_DIR);
       await e.startContainerd();
       if (options.dockerd) await e.startDockerd();
       return e;
@@ -281,6 +282,9 @@ export class Engines {
     return { ...process.env, PATH: SANE_PATH, DOCKER_HOST: `unix://${this.dockerSock}`, DOCKER_CONFIG: join(this.dir, 'cli') };
   }
 
+  /** Where ctr should put its stdio FIFOs (its default is /run/containerd/fifo). */
+  get fifoDir(): string { return join(this.dir, 'ctr-fifo'); }
+
   /** Runs ctr against our containerd. */
   ctr(args: string[], opts: { timeoutMs?: number } = {}): Result {
     return runSync(CTR, ['--address', this.containerdSock, ...args], { ...opts, timeoutMs: opts.timeoutMs ?? 30_000 });
@@ -358,9 +362,10 @@ export class Engines {
     for (const m of mountsUnder(this.dir)) runSync('umount', ['-l', m]);
     if (linkExists(this.bridge)) runSync('ip', ['link', 'del', this.bridge]);
     this.removeCgroups();
-    // containerd puts shim sockets in /run/containerd/s whatever its config says.
-    if (this.createdShimDir) {
-      for (const d of [SHIM_SOCKET_DIR, '/run/containerd']) { try { rmdirSync(d); } catch { /* not empty: someone else's */ } }
+    if (this.createdHostDir) {
+      for (const d of ['s', 'fifo', '.'].map((n) => join(HOST_CONTAINERD_DIR, n))) {
+        try { rmdirSync(d); } catch { /* absent, or not empty: someone else's */ }
+      }
     }
     rmSync(this.dir, { recursive: true, force: true });
   }
@@ -394,6 +399,7 @@ export class Engines {
     if (veths) out.push(`links on ${this.bridge}: ${veths}`);
     for (const c of this.cgroupRoots) if (existsSync(c)) out.push(`cgroup ${c}`);
     if (existsSync(this.dir)) out.push(`directory ${this.dir}`);
+    if (this.createdHostDir && existsSync(HOST_CONTAINERD_DIR)) out.push(`directory ${HOST_CONTAINERD_DIR}`);
     return out;
   }
 }
