@@ -6,7 +6,7 @@
  */
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Engines, CTR_NAMESPACE, runtimeUnderTest, type Result } from '../helpers/engines.js';
 
@@ -31,9 +31,13 @@ after(async () => {
 /** ctr in our namespace. */
 const ctr = (args: string[], timeoutMs = 60_000): Result => engines.ctr(['-n', CTR_NAMESPACE, ...args], { timeoutMs });
 
-/** `ctr run` with the runtime under test; its state lives under the engines' temp dir. */
+/**
+ * `ctr run` with the runtime under test. Its state, FIFOs and cgroup live
+ * under the engines' own paths (ctr's defaults are /run/containerd/… and
+ * /<namespace>/<id>), so stop() removes them and leftovers() sees them.
+ */
 function ctrRun(flags: string[], id: string, cmd: string[]): Result {
-  return ctr(['run', '--fifo-dir', engines.fifoDir, '--runc-binary', runtime.binary, '--runc-root', join(engines.dir, 'ctr-runtime-root'), ...flags, image, id, ...cmd]);
+  return ctr(['run', '--fifo-dir', engines.fifoDir, '--cgroup', `${engines.cgroupParent}/${id}`, '--runc-binary', runtime.binary, '--runc-root', join(engines.dir, 'ctr-runtime-root'), ...flags, image, id, ...cmd]);
 }
 
 function explain(r: Result, id?: string): string {
@@ -75,6 +79,9 @@ describe('a detached ctr task', () => {
     const r = ctrRun(['-d'], id, ['sh', '-c', 'trap "exit 9" TERM; while true; do sleep 0.2; done']);
     assert.equal(r.code, 0, explain(r, id));
     assert.equal(taskStatus(id), 'RUNNING', explain(ctr(['task', 'ls']), id));
+    const procs = join('/sys/fs/cgroup/pids', engines.cgroupParent, id, 'cgroup.procs');
+    assert.ok(existsSync(procs), `the task's cgroup ${procs} is missing`);
+    assert.ok(readFileSync(procs, 'utf8').trim().length > 0, `no process in ${procs}`);
   });
 
   test('task exec runs a process beside it', T, () => {
