@@ -10,7 +10,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { Engines, IMAGE, RUNC, runtimeUnderTest, type Result } from '../helpers/engines.js';
+import { DOCKER_CLI, Engines, IMAGE, RUNC, runtimeUnderTest, type Result } from '../helpers/engines.js';
 import { runOnTerminal } from './terminal.js';
 import { freePort, getWithRetry } from './http.js';
 
@@ -126,7 +126,7 @@ describe('a detached container', () => {
 });
 
 test('run -it gives the shell a terminal driven through a pty', T, async () => {
-  const s = await runOnTerminal(['docker', 'run', '-it', '--rm', '--runtime', runtime.name, IMAGE, 'sh'], {
+  const s = await runOnTerminal([DOCKER_CLI, 'run', '-it', '--rm', '--runtime', runtime.name, IMAGE, 'sh'], {
     env: engines.dockerEnv(), prompt: /\/ # /, input: 'tty; echo $((6*7)); exit 5\r', timeoutMs: 60_000,
   });
   assert.equal(s.code, 5, s.output);

@@ -26,7 +26,9 @@ import { join } from 'node:path';
 import { BerthError } from '../../src/common/errors.js';
 import { REPO } from './runtime.js';
 
-export const DOCKER_CLI = '/usr/local/bin/docker';
+/** Docker CLI 28 where the machine has it, else the CLI that Debian's docker.io ships. */
+export const DOCKER_CLI = process.env.BERTH_E2E_DOCKER_CLI
+  ?? (existsSync('/usr/local/bin/docker') ? '/usr/local/bin/docker' : '/usr/bin/docker');
 export const DOCKERD = '/usr/sbin/dockerd';
 export const CONTAINERD = '/usr/bin/containerd';
 export const CTR = '/usr/bin/ctr';
