@@ -19,9 +19,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readdirSync, readFileSync,
-  rmSync, rmdirSync, symlinkSync, writeFileSync,
+  rmSync, rmdirSync, statSync, symlinkSync, writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BerthError } from '../../src/common/errors.js';
 import { REPO } from './runtime.js';
@@ -64,13 +64,9 @@ function runSync(cmd: string, args: string[], opts: { input?: string | Buffer; t
     input: opts.input ?? '', encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 << 20,
     env: opts.env ?? { ...process.env, PATH: SANE_PATH },
   });
-  const code = r.status ?? (r.signal ? 128 + (osSignalNumber(r.signal) ?? 0) : 1);
+  // A signal-killed command reports 128+N, as a shell would.
+  const code = r.status ?? (r.signal ? 128 + constants.signals[r.signal] : 1);
   return { code, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? `\n${r.error.message}` : '') };
-}
-
-function osSignalNumber(sig: NodeJS.Signals): number | undefined {
-  const table: Partial<Record<NodeJS.Signals, number>> = { SIGKILL: 9, SIGTERM: 15, SIGINT: 2 };
-  return table[sig];
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -92,23 +88,28 @@ export function pidsMentioning(needle: string): number[] {
   return out;
 }
 
-/** Every descendant of `roots` (children, grandchildren …), by the ppid field of /proc/<pid>/stat. */
+/** The parent pid of `pid`, from /proc/<pid>/stat (0 once it has exited). */
+function ppidOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch { return 0; }
+}
+
+/** Every descendant of `roots` (children, grandchildren …). */
 function descendants(roots: number[]): number[] {
-  const parent = new Map<number, number[]>();
+  const children = new Map<number, number[]>();
   for (const name of readdirSync('/proc')) {
     const pid = Number(name);
     if (!Number.isInteger(pid)) continue;
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      parent.set(ppid, [...(parent.get(ppid) ?? []), pid]);
-    } catch { /* exited meanwhile */ }
+    const ppid = ppidOf(pid);
+    children.set(ppid, [...(children.get(ppid) ?? []), pid]);
   }
   const seen: number[] = [];
   const queue = [...roots];
   while (queue.length > 0) {
     const p = queue.shift() as number;
-    for (const c of parent.get(p) ?? []) { seen.push(c); queue.push(c); }
+    for (const c of children.get(p) ?? []) { seen.push(c); queue.push(c); }
   }
   return seen;
 }
@@ -168,10 +169,11 @@ export class Engines {
   private containerd: ChildProcess | undefined;
   private dockerd: ChildProcess | undefined;
   private createdHostDir = false;
+  private onSignal: ((sig: NodeJS.Signals) => void) | undefined;
   private readonly cgroupRoots: string[];
 
-  private constructor(readonly options: EngineOptions) {
-    this.dir = mkdtempSync(join(tmpdir(), 'berth-e2e-'));
+  private constructor(readonly options: EngineOptions, dir?: string) {
+    this.dir = dir ?? mkdtempSync(join(tmpdir(), 'berth-e2e-'));
     const tag = this.dir.slice(-6).replace(/[^A-Za-z0-9]/g, 'x');
     this.bridge = `berthe2e${tag}`.slice(0, 15);
     this.cgroupParent = `/berth-e2e-${tag}`;
@@ -184,7 +186,9 @@ export class Engines {
 
   /** Starts containerd, then dockerd if asked; on any failure removes what it made and throws. */
   static async start(options: EngineOptions): Promise<Engines> {
+    await Engines.reapStale();
     const e = new Engines(options);
+    e.stopOnSignals();
     try {
       e.createdHostDir = !existsSync(HOST_CONTAINERD_DIR);
       await e.startContainerd();
@@ -194,6 +198,35 @@ export class Engines {
       await e.stop();
       throw err;
     }
+  }
+
+  /**
+   * Cleans up after runs that were killed before their stop(): a temp dir of
+   * ours older than a few minutes (a run that is just starting is never
+   * touched) whose processes are all orphans. A live run's daemons are
+   * children of its test process; a dead run's were reparented to init.
+   */
+  static async reapStale(): Promise<void> {
+    const cutoff = Date.now() - 5 * 60_000;
+    for (const name of readdirSync(tmpdir())) {
+      const dir = join(tmpdir(), name);
+      if (!/^berth-e2e-[A-Za-z0-9]{6}$/.test(name) || statSync(dir).mtimeMs > cutoff) continue;
+      const pids = pidsMentioning(dir);
+      if (pids.some((p) => ppidOf(p) !== 1)) continue;
+      const family = [...pids, ...descendants(pids)];
+      for (const pid of family) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+      for (let i = 0; i < 50 && family.some(alive); i++) await sleep(100);
+      await new Engines({ runtimes: {}, dockerd: false }, dir).stop();
+    }
+  }
+
+  /** Stops the engines when the test process is interrupted, then exits as the signal would. */
+  private stopOnSignals(): void {
+    this.onSignal = (sig: NodeJS.Signals): void => {
+      void this.stop().finally(() => process.exit(128 + constants.signals[sig]));
+    };
+    process.once('SIGINT', this.onSignal);
+    process.once('SIGTERM', this.onSignal);
   }
 
   private spawnLogged(cmd: string, args: string[], logName: string): ChildProcess {
@@ -348,6 +381,10 @@ export class Engines {
 
   /** Removes every container, stops both daemons, and removes everything they made. */
   async stop(): Promise<void> {
+    if (this.onSignal) {
+      process.off('SIGINT', this.onSignal);
+      process.off('SIGTERM', this.onSignal);
+    }
     if (this.dockerd && this.dockerd.exitCode === null) {
       const ids = this.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean);
       if (ids.length > 0) this.docker(['rm', '-f', ...ids], { timeoutMs: 60_000 });
