@@ -170,14 +170,23 @@ export class IsolationHarness {
 
   /** run -d with the container's stdio on files in the bundle (pipes would hold spawnSync open). */
   runDetached(b: Bundle, id: string): Result {
+    return this.withFileStdio(b, id, ['run', '-d', '--bundle', b.dir, id]);
+  }
+
+  /** create, likewise: the waiting init holds the stdio it was given. */
+  create(b: Bundle, id: string): Result {
+    return this.withFileStdio(b, id, ['create', '--bundle', b.dir, id]);
+  }
+
+  private withFileStdio(b: Bundle, id: string, args: string[]): Result {
     b.write();
-    const out = openSync(join(b.dir, `${id}.out`), 'w');
-    const err = openSync(join(b.dir, `${id}.err`), 'w');
+    const outPath = join(b.dir, `${id}.out`);
+    const errPath = join(b.dir, `${id}.err`);
+    const out = openSync(outPath, 'w');
+    const err = openSync(errPath, 'w');
     try {
-      const r = spawnSync(this.runtime.binary, ['--root', this.rt.root, 'run', '-d', '--bundle', b.dir, id], {
-        timeout: 30_000, stdio: ['ignore', out, err],
-      });
-      return { code: r.status ?? 128, stdout: readFileSync(join(b.dir, `${id}.out`), 'utf8'), stderr: readFileSync(join(b.dir, `${id}.err`), 'utf8') };
+      const r = spawnSync(this.runtime.binary, ['--root', this.rt.root, ...args], { timeout: 30_000, stdio: ['ignore', out, err] });
+      return { code: r.status ?? 128, stdout: readFileSync(outPath, 'utf8'), stderr: readFileSync(errPath, 'utf8') };
     } finally {
       closeSync(out);
       closeSync(err);
