@@ -166,10 +166,11 @@ test('--pids-limit: a fork loop stops at the limit', T, async () => {
 });
 
 test('--read-only: the root filesystem cannot be written', T, () => {
-  const r = run(['--rm', '--read-only'], ['sh', '-c', 'touch /x && echo wrote; echo "code $?"; touch /tmp/y 2>&1']);
+  const r = run(['--rm', '--read-only'], ['touch', '/x']);
   assert.equal(r.code, 1, explain(r));
-  assert.doesNotMatch(r.stdout, /wrote/, explain(r));
   assert.match(r.stderr, /Read-only file system/, explain(r));
+  const writable = run(['--rm'], ['touch', '/x']);
+  assert.equal(writable.code, 0, `without --read-only the root must be writable: ${explain(writable)}`);
 });
 
 test('--cap-drop ALL: chown is refused', T, () => {

@@ -169,6 +169,8 @@ export class Engines {
   private containerd: ChildProcess | undefined;
   private dockerd: ChildProcess | undefined;
   private createdHostDir = false;
+  /** Host ends of container veths seen on our bridge at stop(), checked by leftovers(). */
+  private readonly veths: string[] = [];
   private onSignal: ((sig: NodeJS.Signals) => void) | undefined;
   private readonly cgroupRoots: string[];
 
@@ -385,6 +387,7 @@ export class Engines {
       process.off('SIGINT', this.onSignal);
       process.off('SIGTERM', this.onSignal);
     }
+    this.veths.push(...this.linksOnBridge());
     if (this.dockerd && this.dockerd.exitCode === null) {
       const ids = this.docker(['ps', '-aq']).stdout.split('\n').filter(Boolean);
       if (ids.length > 0) this.docker(['rm', '-f', ...ids], { timeoutMs: 60_000 });
@@ -399,7 +402,9 @@ export class Engines {
     for (const pid of [...shims, ...family]) if (alive(pid)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
     for (let i = 0; i < 50 && family.some(alive); i++) await sleep(100);
     for (const m of mountsUnder(this.dir)) runSync('umount', ['-l', m]);
+    this.veths.push(...this.linksOnBridge());
     if (linkExists(this.bridge)) runSync('ip', ['link', 'del', this.bridge]);
+    for (const v of this.veths) if (linkExists(v)) runSync('ip', ['link', 'del', v]);
     this.removeCgroups();
     if (this.createdHostDir) {
       for (const d of ['s', 'fifo', '.'].map((n) => join(HOST_CONTAINERD_DIR, n))) {
@@ -428,14 +433,20 @@ export class Engines {
     }
   }
 
+  /** Names of the links enslaved to our bridge (the host ends of containers' veths). */
+  private linksOnBridge(): string[] {
+    if (!linkExists(this.bridge)) return [];
+    const out = runSync('ip', ['-o', 'link', 'show', 'master', this.bridge]).stdout;
+    return out.split('\n').filter(Boolean).map((l) => l.split(': ')[1].split('@')[0]);
+  }
+
   /** What is still on the machine of ours; empty after a clean stop(). */
   leftovers(): string[] {
     const out: string[] = [];
     for (const pid of pidsMentioning(this.dir)) out.push(`process ${pid}: ${readCmdline(pid)}`);
     for (const m of mountsUnder(this.dir)) out.push(`mount ${m}`);
     if (linkExists(this.bridge)) out.push(`bridge ${this.bridge}`);
-    const veths = runSync('ip', ['-o', 'link', 'show', 'master', this.bridge]).stdout.trim();
-    if (veths) out.push(`links on ${this.bridge}: ${veths}`);
+    for (const v of [...this.veths, ...this.linksOnBridge()]) if (linkExists(v)) out.push(`link ${v}`);
     for (const c of this.cgroupRoots) if (existsSync(c)) out.push(`cgroup ${c}`);
     if (existsSync(this.dir)) out.push(`directory ${this.dir}`);
     if (this.createdHostDir && existsSync(HOST_CONTAINERD_DIR)) out.push(`directory ${HOST_CONTAINERD_DIR}`);
