@@ -103,3 +103,20 @@ test('exec plans join the init namespaces, user first and mount last', () => {
   assert.equal(find(p, 'NS_NEW')[0]!.flags, 0);
   assert.ok(!types(p).includes('KEYRING'));
 });
+
+test('a read-only cgroup mount on v1 is a tmpfs of binds, made read-only after the root switch', () => {
+  const p = plan(undefined, { cgroup: { version: 1, paths: { memory: '/sys/fs/cgroup/memory/c1' } } });
+  const mounts = find(p, 'MOUNT').filter((m) => m.dest.startsWith('/sys/fs/cgroup'));
+  assert.equal(mounts[0]!.fstype, 'tmpfs');
+  assert.ok(mounts.every((m) => m.source !== ''), 'every mount has a source');
+  const t = types(p);
+  const ro = p.findIndex((r) => r.type === 'READONLY' && r.value.path === '/sys/fs/cgroup');
+  assert.ok(ro > t.indexOf('ROOT_SWITCH'));
+});
+
+test('sysctls are written before /proc/sys becomes read-only', () => {
+  const p = plan((c) => { c.linux.sysctl = { 'net.ipv4.ip_unprivileged_port_start': '0' }; });
+  const sysctl = types(p).indexOf('SYSCTL');
+  const roSys = p.findIndex((r) => r.type === 'READONLY' && r.value.path === '/proc/sys');
+  assert.ok(sysctl > types(p).indexOf('ROOT_SWITCH') && sysctl < roSys);
+});

@@ -80,7 +80,7 @@ function hostCgroupMounts(): HostMount[] {
  * root of each hierarchy. Bind mounts of its cgroup directories work with
  * and without user and cgroup namespaces, on v1 and v2 alike.
  */
-function cgroupMountRecords(dest: string, flags: number, cgroup: CgroupRecord | undefined, cgroupNs: boolean): PlanEntry[] {
+function cgroupMountRecords(dest: string, flags: number, cgroup: CgroupRecord | undefined, cgroupNs: boolean, lateReadonly: string[]): PlanEntry[] {
   const ro = flags & MS.RDONLY;
   const base = { data: '', propagation: 0n, uidMappings: '', gidMappings: '' };
   if (cgroup?.version === 2 && cgroupNs) {
@@ -91,6 +91,9 @@ function cgroupMountRecords(dest: string, flags: number, cgroup: CgroupRecord | 
     const dir = cgroup?.paths[''] ?? '/sys/fs/cgroup';
     return [{ type: 'MOUNT', value: { ...base, source: dir, dest, fstype: 'bind', flags: BigInt(MS.BIND | MS.REC | flags), extra: MountExtra.REMOUNT } }];
   }
+  // v1: a tmpfs holding one bind per hierarchy. The tmpfs itself becomes
+  // read-only after the root switch (READONLY), once the binds are in place.
+  if (ro) lateReadonly.push(dest);
   const records: PlanEntry[] = [{
     type: 'MOUNT', value: { ...base, source: 'tmpfs', dest, fstype: 'tmpfs', flags: BigInt(MS.NOSUID | MS.NODEV | MS.NOEXEC), data: 'mode=755', extra: 0 },
   }];
@@ -103,9 +106,6 @@ function cgroupMountRecords(dest: string, flags: number, cgroup: CgroupRecord | 
       flags: BigInt(MS.BIND | MS.NOSUID | MS.NODEV | MS.NOEXEC | ro), extra: MountExtra.REMOUNT,
     } });
   }
-  if (ro) {
-    records.push({ type: 'MOUNT', value: { ...base, source: '', dest, fstype: 'bind', flags: BigInt(MS.REMOUNT | MS.BIND | MS.RDONLY | MS.NOSUID | MS.NODEV | MS.NOEXEC), extra: MountExtra.NO_CREATE } });
-  }
   return records;
 }
 
@@ -113,8 +113,9 @@ function mapText(maps: readonly { containerID: number; hostID: number; size: num
   return (maps ?? []).map((m) => `${m.containerID} ${m.hostID} ${m.size}`).join('\n');
 }
 
-function mountRecords(spec: Spec, o: InitPlanOptions, cgroupNs: boolean): { records: PlanEntry[]; hasDevTmpfs: boolean; hasProc: boolean; hasDevpts: boolean } {
+function mountRecords(spec: Spec, o: InitPlanOptions, cgroupNs: boolean): { records: PlanEntry[]; hasDevTmpfs: boolean; hasProc: boolean; hasDevpts: boolean; lateReadonly: string[] } {
   const records: PlanEntry[] = [];
+  const lateReadonly: string[] = [];
   let hasDevTmpfs = false;
   let hasProc = false;
   let hasDevpts = false;
@@ -125,7 +126,7 @@ function mountRecords(spec: Spec, o: InitPlanOptions, cgroupNs: boolean): { reco
     const type = m.type ?? (opts.flags & MS.BIND ? 'bind' : '');
     const isBind = type === 'bind' || (opts.flags & MS.BIND) !== 0;
     if (type === 'cgroup' || type === 'cgroup2') {
-      records.push(...cgroupMountRecords(dest, opts.flags, o.cgroup, cgroupNs));
+      records.push(...cgroupMountRecords(dest, opts.flags, o.cgroup, cgroupNs, lateReadonly));
       continue;
     }
     if (type === 'proc') hasProc = true;
@@ -159,7 +160,7 @@ function mountRecords(spec: Spec, o: InitPlanOptions, cgroupNs: boolean): { reco
       data: opts.data, extra, uidMappings, gidMappings,
     } });
   }
-  return { records, hasDevTmpfs, hasProc, hasDevpts };
+  return { records, hasDevTmpfs, hasProc, hasDevpts, lateReadonly };
 }
 
 function hooksNeedPoint(spec: Spec): boolean {
@@ -199,10 +200,12 @@ export function buildInitPlan(o: InitPlanOptions): PlanEntry[] {
 
   if (hooksNeedPoint(spec)) plan.push({ type: 'HOOK_POINT', value: { point: HookPoint.CREATE_RUNTIME } });
   plan.push({ type: 'ROOT_SWITCH', value: { mode: o.noPivot ? RootSwitch.MOVE_CHROOT : RootSwitch.PIVOT_ROOT } });
+  // sysctls go through /proc/sys, so before readonlyPaths makes it read-only
+  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) plan.push({ type: 'SYSCTL', value: { key, value } });
+  for (const p of m.lateReadonly) plan.push({ type: 'READONLY', value: { path: p } });
   for (const p of spec.linux?.maskedPaths ?? []) plan.push({ type: 'MASK', value: { path: p } });
   for (const p of spec.linux?.readonlyPaths ?? []) plan.push({ type: 'READONLY', value: { path: p } });
   if (spec.root?.readonly) plan.push({ type: 'ROOT_READONLY', value: {} });
-  for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) plan.push({ type: 'SYSCTL', value: { key, value } });
   if (spec.hostname) plan.push({ type: 'HOSTNAME', value: { name: spec.hostname } });
   if (spec.domainname) plan.push({ type: 'DOMAINNAME', value: { name: spec.domainname } });
   if (process.terminal) {
