@@ -202,8 +202,8 @@ export function buildInitPlan(o: InitPlanOptions): PlanEntry[] {
   plan.push({ type: 'ROOT_SWITCH', value: { mode: o.noPivot ? RootSwitch.MOVE_CHROOT : RootSwitch.PIVOT_ROOT } });
   // sysctls go through /proc/sys, so before readonlyPaths makes it read-only
   for (const [key, value] of Object.entries(spec.linux?.sysctl ?? {})) plan.push({ type: 'SYSCTL', value: { key, value } });
-  for (const p of m.lateReadonly) plan.push({ type: 'READONLY', value: { path: p } });
   for (const p of spec.linux?.maskedPaths ?? []) plan.push({ type: 'MASK', value: { path: p } });
+  for (const p of m.lateReadonly) plan.push({ type: 'READONLY', value: { path: p } });
   for (const p of spec.linux?.readonlyPaths ?? []) plan.push({ type: 'READONLY', value: { path: p } });
   if (spec.root?.readonly) plan.push({ type: 'ROOT_READONLY', value: {} });
   if (spec.hostname) plan.push({ type: 'HOSTNAME', value: { name: spec.hostname } });
