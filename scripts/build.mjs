@@ -26,6 +26,9 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   external: ['*.node'],
+  // the bundles are CommonJS: give modules that ask for import.meta.url their file's URL
+  define: { 'import.meta.url': '__berthImportMetaUrl' },
+  banner: { js: 'const __berthImportMetaUrl = require("url").pathToFileURL(__filename).href;' },
   logLevel: 'warning',
 });
 

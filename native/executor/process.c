@@ -265,8 +265,11 @@ static int set_caps(const struct proc_recs *x, struct failure *f)
 		return fail(f, errno, "capset", "%s", strerror(errno));
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return fail(f, errno, "clear ambient capabilities", "%s", strerror(errno));
+	/* The kernel raises an ambient capability only when it is both permitted
+	 * and inheritable; configs (runc spec's among them) often list ambient
+	 * without inheritable. Like runc, such a request is skipped, not fatal. */
 	for (int cap = 0; cap < 64; cap++)
-		if ((amb & (1ull << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+		if ((amb & (1ull << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0 && errno != EPERM)
 			return fail(f, errno, "raise ambient capability", "cap %d: %s", cap, strerror(errno));
 	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 	return 0;

@@ -1,6 +1,6 @@
 /** Runs bin/berth-runtime (or another runc-compatible binary) for tests. */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, existsSync, readdirSync, openSync, closeSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,12 +16,29 @@ export class Runtime {
     this.root = root ?? mkdtempSync(join(tmpdir(), 'berth-root-'));
   }
 
-  /** Runs the runtime synchronously with --root set. */
+  /**
+   * Runs the runtime synchronously with --root set. Output goes to files,
+   * not pipes: a detached container inherits the runtime's stdio, and a pipe
+   * it holds would keep the call open until the container exits.
+   */
   run(args: string[], opts: { input?: string; timeoutMs?: number; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Result {
-    const r = spawnSync(this.binary, ['--root', this.root, ...args], {
-      input: opts.input ?? '', encoding: 'utf8', timeout: opts.timeoutMs ?? 30_000, cwd: opts.cwd, env: opts.env ?? process.env,
-    });
-    return { code: r.status ?? (r.signal ? 128 : 1), stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+    const dir = mkdtempSync(join(tmpdir(), 'berth-out-'));
+    const out = openSync(join(dir, 'stdout'), 'w+');
+    const err = openSync(join(dir, 'stderr'), 'w+');
+    try {
+      const r = spawnSync(this.binary, ['--root', this.root, ...args], {
+        input: opts.input ?? '', stdio: ['pipe', out, err], timeout: opts.timeoutMs ?? 30_000, cwd: opts.cwd, env: opts.env ?? process.env,
+      });
+      return {
+        code: r.status ?? (r.signal ? 128 : 1),
+        stdout: readFileSync(join(dir, 'stdout'), 'utf8'),
+        stderr: readFileSync(join(dir, 'stderr'), 'utf8'),
+      };
+    } finally {
+      closeSync(out);
+      closeSync(err);
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   /** Like run, but async, so a test can talk to the container meanwhile. */

@@ -131,7 +131,7 @@ test('bad input gets clear errors and exit 1', () => {
 test('a failure at any step of create leaves nothing behind', () => {
   const cases: [string, (b: Bundle) => void, RegExp][] = [
     ['missing bind source', (b) => { b.config.mounts.push({ destination: '/data', type: 'bind', source: '/nonexistent/berth', options: ['rbind'] }); }, /does not exist/],
-    ['executable not found', (b) => { b.config.process.args = ['/no/such/binary']; }, /no such file|not found/],
+    ['executable not found', (b) => { b.config.process.args = ['/no/such/binary']; }, /no such file|not found/i],
     ['failing prestart hook', (b) => { b.config.hooks = { prestart: [{ path: '/bin/false' }] }; }, /prestart hook/],
     ['cwd escaping through a leaked fd', (b) => { b.config.process.cwd = '/proc/self/fd/5'; }, /cwd|unreachable|no such file|not a directory/i],
     ['bad sysctl', (b) => { b.config.linux.sysctl = { 'net.ipv4.no_such_knob': '1' }; }, /sysctl|no such file/],

@@ -42,6 +42,7 @@ export async function runCommandLine(
     .option('--rootless <value>', 'ignore cgroup permission errors (true|false|auto)', 'auto')
     .version(`${base.program} version ${VERSION}\nspec: ${OCI_VERSION}`, '-v, --version')
     .exitOverride()
+    .enablePositionalOptions()
     .showHelpAfterError(false)
     .configureOutput({
       writeOut: (s) => base.stdout.write(s),
@@ -111,7 +112,7 @@ export async function runCommandLine(
     .option('-q, --quiet', 'print only ids', false)
     .action(act(async (c, o: { format: 'table' | 'json'; quiet: boolean }) => (await import('../commands/list.js')).run(c, o)));
 
-  program.command('ps').description('list the processes of a container').argument('<container-id>')
+  program.command('ps').description('list the processes of a container').passThroughOptions().argument('<container-id>')
     .argument('[ps-args...]', 'arguments for ps(1)')
     .addOption(new Option('-f, --format <format>', 'output format').choices(['table', 'json']).default('table'))
     .action(act(async (c, id: string, psArgs: string[], o: { format: 'table' | 'json' }) => (await import('../commands/ps.js')).run(c, id, psArgs, o)));
@@ -126,7 +127,8 @@ export async function runCommandLine(
     .option('--interval <duration>', 'statistics interval', '5s')
     .action(act(async (c, id: string, o: { stats: boolean; interval: string }) => (await import('../commands/events.js')).run(c, id, o)));
 
-  program.command('exec').description('run a process in a running container')
+  // passThroughOptions: like runc, flags after the container id belong to the command (`exec id sh -c …`)
+  program.command('exec').description('run a process in a running container').passThroughOptions()
     .argument('<container-id>').argument('[command...]')
     .option('-p, --process <file>', 'process.json (OCI process) to run')
     .option('--console-socket <path>', 'unix socket that receives the pty master')
