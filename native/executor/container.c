@@ -92,6 +92,30 @@ static int early_steps(const struct plan *p, int *fifo, struct failure *f)
 }
 
 /* Mount-like records in plan order, then the root switch and what follows it. */
+static int write_sysctl(const struct wrec *r, struct failure *f)
+{
+	struct wcur c;
+	wcur_init(&c, r);
+	char *key = wcur_str(&c), *value = wcur_str(&c);
+	if (c.bad)
+		return fail(f, EINVAL, "plan", "SYSCTL is malformed");
+	char path[512];
+	int n = snprintf(path, sizeof path, "/proc/sys/%s", key);
+	if (n < 0 || (size_t)n >= sizeof path || strstr(key, ".."))
+		return fail(f, EINVAL, "sysctl", "bad sysctl name %s", key);
+	for (char *s = path + 10; *s; s++)
+		if (*s == '.')
+			*s = '/';
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	size_t len = strlen(value);
+	if (fd < 0 || write(fd, value, len) != (ssize_t)len)
+		return fail(f, errno, "sysctl", "write %s: %s", key, strerror(errno));
+	close(fd);
+	free(key);
+	free(value);
+	return 0;
+}
+
 static int filesystem_steps(const struct plan *p, int sync, struct failure *f)
 {
 	struct wrec r;
@@ -125,8 +149,12 @@ static int filesystem_steps(const struct plan *p, int sync, struct failure *f)
 	}
 	free(rootfs);
 	pos = 0;
+	/* in plan order: the planner puts sysctls (written through /proc/sys)
+	 * before the read-only paths that may include /proc/sys */
 	while (rc == 0 && plan_next(p, &pos, &r)) {
-		if (r.tag == BERTH_PLAN_MASK)
+		if (r.tag == BERTH_PLAN_SYSCTL)
+			rc = write_sysctl(&r, f);
+		else if (r.tag == BERTH_PLAN_MASK)
 			rc = do_mask(&r, f);
 		else if (r.tag == BERTH_PLAN_READONLY)
 			rc = do_readonly(&r, f);
@@ -136,37 +164,10 @@ static int filesystem_steps(const struct plan *p, int sync, struct failure *f)
 	return rc;
 }
 
-static int write_sysctl(const struct wrec *r, struct failure *f)
-{
-	struct wcur c;
-	wcur_init(&c, r);
-	char *key = wcur_str(&c), *value = wcur_str(&c);
-	if (c.bad)
-		return fail(f, EINVAL, "plan", "SYSCTL is malformed");
-	char path[512];
-	int n = snprintf(path, sizeof path, "/proc/sys/%s", key);
-	if (n < 0 || (size_t)n >= sizeof path || strstr(key, ".."))
-		return fail(f, EINVAL, "sysctl", "bad sysctl name %s", key);
-	for (char *s = path + 10; *s; s++)
-		if (*s == '.')
-			*s = '/';
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	size_t len = strlen(value);
-	if (fd < 0 || write(fd, value, len) != (ssize_t)len)
-		return fail(f, errno, "sysctl", "write %s: %s", key, strerror(errno));
-	close(fd);
-	free(key);
-	free(value);
-	return 0;
-}
 
 static int identity_steps(const struct plan *p, int sync, struct failure *f)
 {
-	size_t pos = 0;
 	struct wrec r;
-	while (plan_next(p, &pos, &r))
-		if (r.tag == BERTH_PLAN_SYSCTL && write_sysctl(&r, f) < 0)
-			return -1;
 	if (wire_find(&p->msg, BERTH_PLAN_HOSTNAME, &r)) {
 		char *name = record_str(&r, f, "HOSTNAME");
 		if (!name || sethostname(name, strlen(name)) < 0)
@@ -209,8 +210,9 @@ void container_main(const struct plan *p, int sync, pid_t front)
 	int fifo = -1;
 	/* until ready: die with the front, and keep other processes out of /proc/<pid> */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != front)
-		_exit(1);
+	/* getppid() is 0 across a new pid namespace; a front that died before
+	 * the line above is seen as EOF on the sync socket instead */
+	(void)front;
 	prctl(PR_SET_DUMPABLE, 0);
 	remember_self_exe();
 	await_continue(sync);
