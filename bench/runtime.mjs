@@ -33,16 +33,18 @@ writeFileSync(join(dir, 'config.json'), JSON.stringify(cfg));
 
 const roots = { berth: mkdtempSync(join(tmpdir(), 'berth-bench-root-')), runc: mkdtempSync(join(tmpdir(), 'runc-bench-root-')) };
 const bins = { berth, runc };
-// python3 reports the children's peak RSS (ru_maxrss, KiB) after the command
-const rssWrapper = 'import resource,subprocess,sys,time\nt=time.perf_counter()\nr=subprocess.run(sys.argv[1:])\nd=time.perf_counter()-t\nprint(r.returncode, d, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)';
+// GNU time reports the peak RSS (KiB) of the command it waited for; its own
+// footprint is tiny and the same for both runtimes.
+const TIME = '/usr/bin/time';
 
 let seq = 0;
 function once(kind) {
   const id = `bench-${kind}-${process.pid}-${seq++}`;
-  const r = spawnSync('python3', ['-c', rssWrapper, bins[kind], '--root', roots[kind], 'run', '--bundle', dir, id], { encoding: 'utf8' });
-  const [code, secs, rss] = r.stdout.trim().split(' ').map(Number);
-  if (code !== 0) throw new Error(`${kind} run failed (${code}): ${r.stderr}`);
-  return { ms: secs * 1000, rssKiB: rss };
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(TIME, ['-f', '%M', bins[kind], '--root', roots[kind], 'run', '--bundle', dir, id], { encoding: 'utf8' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${kind} run failed (${r.status}): ${r.stderr}`);
+  return { ms, rssKiB: Number(r.stderr.trim().split('\n').pop()) };
 }
 
 const median = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
