@@ -111,7 +111,12 @@ export async function createContainer(ctx: CommandContext, id: string, opts: Cre
   try {
     const fifo = store.fifoPath(id);
     mkfifo(fifo);
-    const cg = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: false, callerPid: ctx.callerPid, log: ctx.log });
+    // BERTH_CGROUP_ROOT points the runtime at another cgroup mount, e.g. the
+    // cgroup2 of a hybrid host, so the v2 driver can be used (and tested) there.
+    const cg = openCgroup({
+      cgroupsPath: spec.linux?.cgroupsPath, id, systemd: false, callerPid: ctx.callerPid, log: ctx.log,
+      root: ctx.callerEnv.BERTH_CGROUP_ROOT || undefined,
+    });
     undo.push(() => { try { cg.destroy({ killProcesses: true }); } catch (e) { ctx.log.warn(`cannot remove cgroup of ${id}: ${(e as Error).message}`); } });
     cg.create();
     cg.apply(resourcesWithDevices(spec));

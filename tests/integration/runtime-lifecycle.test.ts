@@ -171,3 +171,38 @@ test('exec --detach writes the pid file and the process joins the container', ()
   }
   assertNothingLeft(id);
 });
+
+test('cgroup v2: a container on the cgroup2 hierarchy is frozen, joined, filtered and removed through it', async () => {
+  const unified = '/sys/fs/cgroup/unified';
+  if (!existsSync(`${unified}/cgroup.procs`)) return; // a unified host runs every other test on v2 already
+  const b = bundle(['sh', '-c', 'while true; do sleep 0.1; done']);
+  b.config.linux.resources = { devices: [{ allow: false, access: 'rwm' }] }; // no controllers here: devices only
+  b.config.linux.devices = [];
+  b.write();
+  const id = newId();
+  const env = { ...process.env, BERTH_CGROUP_ROOT: unified };
+  const r = rt.run(['run', '-d', '--bundle', b.dir, id], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const dir = `${unified}/${id}`;
+  assert.ok(existsSync(dir), 'the container has a cgroup2 directory');
+  assert.ok(readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').includes(String(rt.state(id).pid)));
+  rt.ok(['pause', id]);
+  assert.equal(rt.state(id).status, 'paused');
+  assert.match(readFileSync(`${dir}/cgroup.events`, 'utf8'), /frozen 1/);
+  rt.ok(['resume', id]);
+  assert.equal(rt.state(id).status, 'running');
+  // the device filter (an eBPF program on v2) allows the default devices and refuses the rest
+  const ok = rt.run(['exec', id, 'sh', '-c', 'echo x > /dev/null && echo allowed']);
+  assert.equal(ok.stdout, 'allowed\n', ok.stderr);
+  // with CAP_MKNOD only the device filter decides: /dev/null's numbers are allowed, /dev/mem's are not
+  const allowed = rt.run(['exec', '--cap', 'CAP_MKNOD', id, 'sh', '-c', 'mknod /tmp/null2 c 1 3 && echo made']);
+  assert.equal(allowed.stdout, 'made\n', allowed.stderr);
+  const denied = rt.run(['exec', '--cap', 'CAP_MKNOD', id, 'sh', '-c', 'mknod /tmp/mem c 1 1 && echo made']);
+  assert.notEqual(denied.code, 0, 'a device outside the rules is refused');
+  assert.match(denied.stderr, /Operation not permitted/);
+  rt.ok(['kill', '--all', id, 'KILL']);
+  for (let i = 0; i < 100 && rt.state(id).status !== 'stopped'; i++) await new Promise((res) => setTimeout(res, 20));
+  rt.ok(['delete', id]);
+  assert.equal(existsSync(dir), false, 'the cgroup2 directory is removed');
+  assertNothingLeft(id);
+});
