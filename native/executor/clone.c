@@ -71,7 +71,7 @@ static int enter_time_namespace(const struct plan *p, struct failure *f)
 	return 0;
 }
 
-static void intermediate(const struct plan *p, int planner_fd, int sync, pid_t front)
+static void intermediate(const struct plan *p, int planner_fd, int sync, pid_t front, int fifo)
 {
 	struct failure f = { 0 };
 	if (planner_fd >= 0)
@@ -84,7 +84,7 @@ static void intermediate(const struct plan *p, int planner_fd, int sync, pid_t f
 	/* raw clone behaves like fork(): the child continues here on its own copy of the stack */
 	long pid = syscall(SYS_clone, flags, 0, NULL, NULL, 0);
 	if (pid == 0)
-		container_main(p, sync, front);
+		container_main(p, sync, front, fifo);
 	if (pid < 0) {
 		fail(&f, errno, "clone", "clone the container process: %s", strerror(errno));
 		sync_send_failed(sync, &f);
@@ -109,18 +109,54 @@ int executor_start(const struct plan *p, int planner_fd, struct child *c, struct
 			sv[i] = hi;
 		}
 	}
+	/* The exec fifo is opened here, by the front, with the caller's
+	 * credentials: the container process may be an unprivileged uid in a new
+	 * user namespace that cannot even traverse the state directory. */
+	int fifo = -1;
+	struct wrec fr;
+	if (wire_find(&p->msg, BERTH_PLAN_EXEC_FIFO, &fr)) {
+		struct wcur fc;
+		wcur_init(&fc, &fr);
+		char *path = wcur_str(&fc);
+		if (fc.bad || !path) {
+			close(sv[0]);
+			close(sv[1]);
+			return fail(f, EINVAL, "plan", "EXEC_FIFO is malformed");
+		}
+		int lo = open(path, O_PATH | O_CLOEXEC);
+		if (lo < 0) {
+			int err = errno;
+			close(sv[0]);
+			close(sv[1]);
+			fail(f, err, "open exec fifo", "%s: %s", path, strerror(err));
+			free(path);
+			return -1;
+		}
+		free(path);
+		fifo = fcntl(lo, F_DUPFD_CLOEXEC, 100);
+		close(lo);
+		if (fifo < 0) {
+			close(sv[0]);
+			close(sv[1]);
+			return fail(f, errno, "open exec fifo", "dup: %s", strerror(errno));
+		}
+	}
 	pid_t front = getpid();
 	pid_t a = fork();
 	if (a < 0) {
 		close(sv[0]);
 		close(sv[1]);
+		if (fifo >= 0)
+			close(fifo);
 		return fail(f, errno, "clone", "fork: %s", strerror(errno));
 	}
 	if (a == 0) {
 		close(sv[0]);
-		intermediate(p, planner_fd, sv[1], front);
+		intermediate(p, planner_fd, sv[1], front, fifo);
 	}
 	close(sv[1]);
+	if (fifo >= 0)
+		close(fifo);
 	struct wmsg m;
 	int fd = -1;
 	int r = sync_recv(sv[0], &m, &fd);

@@ -62,7 +62,7 @@ static int hook_point(const struct wrec *r, int sync, struct failure *f)
 	return 0;
 }
 
-static int early_steps(const struct plan *p, int *fifo, struct failure *f)
+static int early_steps(const struct plan *p, struct failure *f)
 {
 	size_t pos = 0;
 	struct wrec r;
@@ -77,17 +77,6 @@ static int early_steps(const struct plan *p, int *fifo, struct failure *f)
 	}
 	if (plan_has(p, BERTH_PLAN_SETSID) && setsid() < 0)
 		return fail(f, errno, "setsid", "%s", strerror(errno));
-	struct wrec fr;
-	if (wire_find(&p->msg, BERTH_PLAN_EXEC_FIFO, &fr)) {
-		char *path = record_str(&fr, f, "EXEC_FIFO");
-		if (!path)
-			return -1;
-		/* opened by host path now: after the root switch the host path is gone */
-		*fifo = open(path, O_PATH | O_CLOEXEC);
-		if (*fifo < 0)
-			return fail(f, errno, "open exec fifo", "%s: %s", path, strerror(errno));
-		free(path);
-	}
 	return 0;
 }
 
@@ -204,10 +193,9 @@ static void do_exec(const struct exec_target *t)
 	execve(t->path, t->argv, t->envp);
 }
 
-void container_main(const struct plan *p, int sync, pid_t front)
+void container_main(const struct plan *p, int sync, pid_t front, int fifo)
 {
 	struct failure f = { 0 };
-	int fifo = -1;
 	/* until ready: die with the front, and keep other processes out of /proc/<pid> */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	/* getppid() is 0 across a new pid namespace; a front that died before
@@ -221,7 +209,7 @@ void container_main(const struct plan *p, int sync, pid_t front)
 			fail(&f, errno, "become root in the user namespace", "%s", strerror(errno)), die(sync, &f);
 	}
 	struct exec_target t = { 0 };
-	if (early_steps(p, &fifo, &f) < 0 || filesystem_steps(p, sync, &f) < 0 ||
+	if (early_steps(p, &f) < 0 || filesystem_steps(p, sync, &f) < 0 ||
 	    identity_steps(p, sync, &f) < 0 || process_setup(p, sync, &t, &f) < 0)
 		die(sync, &f);
 	prctl(PR_SET_PDEATHSIG, 0);

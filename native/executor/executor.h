@@ -29,6 +29,7 @@ struct plan {
 	int terminal;
 	char *console_socket; /* NULL when the front keeps the master */
 	uint32_t preserve_fds;
+	unsigned long front_mntns; /* inode of the front's mount namespace */
 };
 
 /* Takes ownership of m. 0 = ok, -1 = malformed plan (f filled). */
@@ -65,7 +66,8 @@ struct child {
 int executor_start(const struct plan *p, int planner_fd, struct child *c, struct failure *f);
 
 /* Container process side (never return). */
-void container_main(const struct plan *p, int sync, pid_t front) __attribute__((noreturn));
+/* fifo: the exec fifo opened O_PATH by the front (-1 when the plan has none) */
+void container_main(const struct plan *p, int sync, pid_t front, int fifo) __attribute__((noreturn));
 
 /* Path resolution that never leaves the root (resolve.c). */
 enum resolve_create { RESOLVE_EXISTING, CREATE_DIR, CREATE_FILE };
