@@ -3,10 +3,9 @@ import type { PlanEntry } from './wire.js';
 import { PlanKind } from './format.js';
 import { processRecords } from './process.js';
 import type { Logger } from '../../common/log.js';
-import { NAMESPACES, type NamespaceType } from '../spec/namespaces.js';
+import { NAMESPACES } from '../spec/namespaces.js';
+import { JOIN_ORDER } from './init.js';
 import type { Process, Spec } from '../spec/types.js';
-
-const JOIN_ORDER: NamespaceType[] = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'time', 'mount'];
 
 export interface ExecPlanOptions {
   spec: Spec;

@@ -32,7 +32,7 @@ export interface InitPlanOptions {
 }
 
 /** setns order: the user namespace first (it owns the others), the mount namespace last (it changes what paths mean). */
-const JOIN_ORDER: NamespaceType[] = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'time', 'mount'];
+export const JOIN_ORDER: readonly NamespaceType[] = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'time', 'mount'];
 
 export function namespaceRecords(spec: Spec): { records: PlanEntry[]; newFlags: number; userNs: boolean } {
   const nss = spec.linux?.namespaces ?? [];
