@@ -276,6 +276,8 @@ async function userNsContainer(runtime: Runtime): Promise<void> {
     assert.equal(uidLine, 'Uid:\t100000\t100000\t100000\t100000');
     assert.equal(readFileSync(join(b.rootfs, 'tmp', 'uid'), 'utf8').trim(), '0');
     assert.equal(statSync(join(b.rootfs, 'tmp', 'uid')).uid, 100000, 'files it writes belong to 100000 on the host');
+    const ex = runtime.run(['exec', id, 'id', '-u']);
+    assert.equal(ex.stdout, '0\n', `exec joins the user namespace: ${ex.stderr}`);
   } finally {
     runtime.run(['delete', '--force', id]);
   }
