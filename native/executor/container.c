@@ -184,8 +184,24 @@ static void release_by_fifo(int fifo)
 		fprintf(stderr, "berth-runtime: open exec fifo: %s\n", strerror(errno));
 		_exit(1);
 	}
-	close(fd);
+	/* fd stays open, close-on-exec: `start` waits for its EOF, which comes
+	 * when the user's process has been exec'd (or the init died), and only
+	 * then runs the poststart hooks, as the runtime-spec orders. */
 	close(fifo);
+}
+
+pid_t container_host_pid;
+
+/* Our pid as the host sees it: before the container's /proc is mounted,
+ * /proc is still the host's, and "self" resolves in its pid namespace. */
+static void remember_host_pid(void)
+{
+	char buf[32];
+	ssize_t n = readlink("/proc/self", buf, sizeof buf - 1);
+	if (n > 0) {
+		buf[n] = 0;
+		container_host_pid = (pid_t)atoi(buf);
+	}
 }
 
 static void do_exec(const struct exec_target *t)
@@ -203,6 +219,7 @@ void container_main(const struct plan *p, int sync, pid_t front, int fifo)
 	(void)front;
 	prctl(PR_SET_DUMPABLE, 0);
 	remember_self_exe();
+	remember_host_pid();
 	await_continue(sync);
 	if ((p->ns_new & CLONE_NEWUSER) || p->joins_user) {
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)

@@ -68,6 +68,8 @@ int executor_start(const struct plan *p, int planner_fd, struct child *c, struct
 /* Container process side (never return). */
 /* fifo: the exec fifo opened O_PATH by the front (-1 when the plan has none) */
 void container_main(const struct plan *p, int sync, pid_t front, int fifo) __attribute__((noreturn));
+/* the container process's pid in the host's pid namespace (for hook state) */
+extern pid_t container_host_pid;
 
 /* Path resolution that never leaves the root (resolve.c). */
 enum resolve_create { RESOLVE_EXISTING, CREATE_DIR, CREATE_FILE };

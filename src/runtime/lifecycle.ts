@@ -179,15 +179,31 @@ export async function startContainer(ctx: CommandContext, id: string): Promise<v
       if (Date.now() > deadline) throw new BerthError('internal', `cannot start container ${id}: init did not open the exec fifo`);
       await new Promise((r) => setTimeout(r, 1));
     }
+    unlinkSync(fifo);
+    // The init keeps its end open until it execs the user's process (after the
+    // startContainer hooks): EOF means the process runs, and poststart may go.
+    if (rec.config.hooks?.poststart?.length) await waitForEof(fd, rec);
   } finally {
     closeSync(fd);
   }
-  unlinkSync(fifo);
   try {
     await runHooks('poststart', rec.config.hooks?.poststart, hookState(rec, 'running'));
   } catch (err) {
     // runtime-spec: a poststart failure is logged and the lifecycle goes on
     ctx.log.warn((err as Error).message);
+  }
+}
+
+async function waitForEof(fd: number, rec: ContainerRecord): Promise<void> {
+  const buf = Buffer.alloc(16);
+  for (;;) {
+    try {
+      if (readSync(fd, buf, 0, buf.length, null) === 0) return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return;
+    }
+    if (!isAlive(rec.pid, rec.initStartTime)) return;
+    await new Promise((r) => setTimeout(r, 1));
   }
 }
 

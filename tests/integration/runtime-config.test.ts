@@ -149,7 +149,6 @@ test('hooks run once each, in order, with the state on stdin, where the spec say
 });
 
 test('the startContainer hook gets the state JSON with the init pid',
-  { todo: IS_BERTH ? 'the executor does not replace @PID@ in START_HOOK.state: the hook reads "pid":@PID@, not JSON' : false },
   async () => {
     const b = bundle(['true']);
     b.config.hooks = { startContainer: [{ path: '/bin/sh', args: ['sh', '-c', 'cat > /tmp/state.json'], env: ['PATH=/bin'] }] };
@@ -171,7 +170,7 @@ test('the startContainer hook gets the state JSON with the init pid',
 // runtime-spec: poststart runs "after the user-specified process is executed but before
 // the start operation returns"; startContainer "before the user-specified program is executed".
 test('poststart runs after the process was executed, so after the startContainer hooks',
-  { todo: IS_BERTH ? 'start runs poststart as soon as the init wrote the exec fifo byte, before its startContainer hooks and exec' : 'runc 1.1 runs poststart during create' },
+  { todo: IS_BERTH ? false : 'runc 1.1 runs poststart during create' },
   async () => {
     const b = bundle(['sh', '-c', 'sleep 1000']);
     const dir = join(b.rootfs, 'tmp', 'hooks');
@@ -293,7 +292,6 @@ after(() => rtOpen.cleanup());
 test('a user namespace maps root inside to 100000 outside (create, then start; a 0711 --root)', () => userNsContainer(rtOpen));
 
 test('a user namespace container under a private (0700) --root',
-  { todo: IS_BERTH ? 'the init opens the exec fifo after becoming uid 0 of its user namespace (host 100000), which cannot traverse the 0700 --root' : false },
   () => userNsContainer(rt));
 
 // ---------------------------------------------------------------- rootfs propagation and mounts
@@ -623,8 +621,7 @@ test('linux.resources land in the v1 cgroup files; update -r - and update --memo
   assertNothingLeft(id, b);
 });
 
-test('update --cpu-share (runc\'s spelling) sets cpu.shares',
-  { todo: IS_BERTH ? 'the command line defines --cpu-shares; runc 1.1 calls the flag --cpu-share' : false }, () => {
+test('update --cpu-share (runc\'s spelling) sets cpu.shares', () => {
     const b = bundle(['sleep', '1000']);
     const id = newId();
     b.config.linux.cgroupsPath = `/${id}`;

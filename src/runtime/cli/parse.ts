@@ -152,7 +152,7 @@ export async function runCommandLine(
     .option('-r, --resources <file>', 'LinuxResources JSON file, "-" for stdin')
     .option('--memory <bytes>').option('--memory-swap <bytes>').option('--memory-reservation <bytes>')
     .option('--kernel-memory <bytes>').option('--kernel-memory-tcp <bytes>')
-    .option('--cpu-shares <n>').option('--cpu-quota <n>').option('--cpu-period <n>').option('--cpu-burst <n>')
+    .option('--cpu-share <n>', 'CPU shares (relative weight), runc\'s name').option('--cpu-shares <n>').option('--cpu-quota <n>').option('--cpu-period <n>').option('--cpu-burst <n>')
     .option('--cpu-rt-period <n>').option('--cpu-rt-runtime <n>').option('--cpuset-cpus <list>').option('--cpuset-mems <list>')
     .option('--cpu-idle <n>').option('--pids-limit <n>').option('--blkio-weight <n>')
     .option('--l3-cache-schema <s>').option('--mem-bw-schema <s>')

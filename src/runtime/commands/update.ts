@@ -30,7 +30,7 @@ function fromFlags(o: Record<string, string | undefined>): LinuxResources {
   set('memory', 'reservation', bytes('memory-reservation', o.memoryReservation));
   set('memory', 'kernel', bytes('kernel-memory', o.kernelMemory));
   set('memory', 'kernelTCP', bytes('kernel-memory-tcp', o.kernelMemoryTcp));
-  set('cpu', 'shares', num('cpu-shares', o.cpuShares));
+  set('cpu', 'shares', num('cpu-share', o.cpuShare ?? o.cpuShares));
   set('cpu', 'quota', num('cpu-quota', o.cpuQuota));
   set('cpu', 'period', num('cpu-period', o.cpuPeriod));
   set('cpu', 'burst', num('cpu-burst', o.cpuBurst));
