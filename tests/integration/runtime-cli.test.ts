@@ -348,6 +348,29 @@ test('run -d, then exec -d -t --console-socket drives a shell on a new pty', asy
   assertNothingLeft(id, b);
 });
 
+test('exec flags: -e overrides the env, -u, -g, --cwd, --cap, --no-new-privs', () => {
+  const b = bundle(['sleep', '1000']);
+  b.config.process.env.push('FOO=base');
+  b.config.process.noNewPrivileges = false;
+  b.write();
+  const id = runDetached(b);
+  try {
+    const env = rt.run(['exec', '-e', 'FOO=over', '-e', 'BAR=new', id, 'sh', '-c', 'env | grep -E "^(FOO|BAR)=" | sort']);
+    assert.equal(env.stdout, 'BAR=new\nFOO=over\n', env.stderr);
+    const user = rt.run(['exec', '-u', '1000:1000', '-g', '5', '--cwd', '/tmp', id, 'sh', '-c', 'id -u; id -g; id -G; pwd']);
+    assert.equal(user.stdout, '1000\n1000\n1000 5\n/tmp\n', user.stderr);
+    const without = rt.run(['exec', id, 'sh', '-c', 'touch /tmp/a && chown 5 /tmp/a && echo chowned']);
+    assert.equal(without.stdout, '', 'control: the bundle has no CAP_CHOWN');
+    const withCap = rt.run(['exec', '--cap', 'CAP_CHOWN', id, 'sh', '-c', 'touch /tmp/b && chown 5 /tmp/b && echo chowned']);
+    assert.equal(withCap.stdout, 'chowned\n', withCap.stderr);
+    assert.equal(rt.run(['exec', id, 'grep', 'NoNewPrivs', '/proc/self/status']).stdout, 'NoNewPrivs:\t0\n');
+    assert.equal(rt.run(['exec', '--no-new-privs', id, 'grep', 'NoNewPrivs', '/proc/self/status']).stdout, 'NoNewPrivs:\t1\n');
+  } finally {
+    rt.run(['delete', '--force', id]);
+  }
+  assertNothingLeft(id, b);
+});
+
 test('exec in an unknown container and in a stopped one fail clearly', async () => {
   const b = bundle(['true']);
   const id = newId();
