@@ -70,6 +70,9 @@ int executor_start(const struct plan *p, int planner_fd, struct child *c, struct
 void container_main(const struct plan *p, int sync, pid_t front, int fifo) __attribute__((noreturn));
 /* the container process's pid in the host's pid namespace (for hook state) */
 extern pid_t container_host_pid;
+/* The planner cannot know host pids when it builds a plan: it writes @PID@
+ * in hook state and listener messages. Replaces each with pid; frees text. */
+char *fill_pid(char *text, pid_t pid);
 
 /* Path resolution that never leaves the root (resolve.c). */
 enum resolve_create { RESOLVE_EXISTING, CREATE_DIR, CREATE_FILE };

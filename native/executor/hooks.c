@@ -36,25 +36,22 @@ static int wait_hook(pid_t pid, int32_t timeout, int *status)
 	}
 }
 
-/* The planner cannot know our host pid when it builds the plan: it writes
- * @PID@ in the state, replaced here. */
-static char *fill_pid(char *state)
+char *fill_pid(char *text, pid_t pid)
 {
-	char *at = state ? strstr(state, "@PID@") : NULL;
-	if (!at)
-		return state;
-	char pid[16];
-	int n = snprintf(pid, sizeof pid, "%d", (int)container_host_pid);
-	size_t len = strlen(state);
-	char *out = malloc(len + (size_t)n + 1);
-	if (!out)
-		return state;
-	size_t head = (size_t)(at - state);
-	memcpy(out, state, head);
-	memcpy(out + head, pid, (size_t)n);
-	strcpy(out + head + (size_t)n, at + 5);
-	free(state);
-	return out;
+	char num[16];
+	int n = snprintf(num, sizeof num, "%d", (int)pid);
+	for (char *at; text && (at = strstr(text, "@PID@"));) {
+		size_t head = (size_t)(at - text), len = strlen(text);
+		char *out = malloc(len + (size_t)n + 1);
+		if (!out)
+			return text;
+		memcpy(out, text, head);
+		memcpy(out + head, num, (size_t)n);
+		strcpy(out + head + (size_t)n, at + 5);
+		free(text);
+		text = out;
+	}
+	return text;
 }
 
 static int run_hook(const struct wrec *r, struct failure *f)
@@ -82,7 +79,7 @@ static int run_hook(const struct wrec *r, struct failure *f)
 		_exit(127);
 	}
 	close(pfd[0]);
-	state = fill_pid(state);
+	state = fill_pid(state, container_host_pid);
 	/* a hook that does not read its stdin must not kill us with SIGPIPE */
 	signal(SIGPIPE, SIG_IGN);
 	size_t len = strlen(state), off = 0;

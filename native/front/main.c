@@ -150,7 +150,7 @@ static int take_fd(struct front *fr, const struct wmsg *m, int fd, struct failur
 		}
 		free(name);
 	} else if (m->type == SYNC_SECCOMP) {
-		char *path = data_of(m, BERTH_REC_MESSAGE), *meta = data_of(m, BERTH_REC_DATA);
+		char *path = data_of(m, BERTH_REC_MESSAGE), *meta = fill_pid(data_of(m, BERTH_REC_DATA), fr->child.pid);
 		rc = fd < 0 ? fail(f, EPROTO, "seccomp", "no listener fd from the container")
 			    : listener_send(path ? path : "", fd, meta ? meta : "", f);
 		if (fd >= 0)

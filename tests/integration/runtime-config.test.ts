@@ -667,7 +667,7 @@ print(json.dumps({'fds': len(fds), 'kind': kind, 'state': state}), flush=True)
 `;
 
 test('seccomp listenerPath receives the notify fd and the container state',
-  { todo: IS_BERTH ? 'the front sends listenerMetadata alone as the message, not the container process state JSON' : false }, async () => {
+  async () => {
   const b = bundle(['sh', '-c', 'mkdir /tmp/d; echo rc=$?']);
   const path = join(b.dir, 'listener.sock');
   writeFileSync(join(b.dir, 'listener.py'), LISTENER);

@@ -96,7 +96,7 @@ test('a bind mount of a missing source is refused before anything runs', () => {
 test('exec plans join the init namespaces, user first and mount last', () => {
   const c = defaultConfig(['sh']);
   c.linux.namespaces.push({ type: 'user' });
-  const p = buildExecPlan({ spec: c as Spec, initPid: 42, process: { args: ['ls'], cwd: '/', terminal: false } as any, consoleSocket: undefined, preserveFds: 0, log: nullLogger, id: 'c1' });
+  const p = buildExecPlan({ spec: c as Spec, initPid: 42, bundle: '/b', process: { args: ['ls'], cwd: '/', terminal: false } as any, consoleSocket: undefined, preserveFds: 0, log: nullLogger, id: 'c1' });
   const joins = find(p, 'NS_JOIN').map((j) => j.path);
   assert.equal(joins[0], '/proc/42/ns/user');
   assert.equal(joins[joins.length - 1], '/proc/42/ns/mnt');

@@ -35,7 +35,7 @@ test('plans encode every field type', () => {
     { type: 'USER', value: { uid: 1000, gid: 1000, groups: [10, 20] } },
     { type: 'ARGS', value: { values: ['sh', '-c', 'échec'] } },
     { type: 'OOM_SCORE_ADJ', value: { value: -500 } },
-    { type: 'SECCOMP', value: { flags: 0, filter: Buffer.from([1, 2, 3]), listenerPath: '', listenerMetadata: '' } },
+    { type: 'SECCOMP', value: { flags: 0, filter: Buffer.from([1, 2, 3]), listenerPath: '', listenerMessage: '' } },
   ]);
   const plan = decodePlan(msg.subarray(4));
   assert.deepEqual(plan[1], { type: 'RLIMIT', value: { resource: 7, soft: 1024n, hard: 2n ** 64n - 1n } });

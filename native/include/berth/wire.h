@@ -109,7 +109,7 @@
 #define BERTH_PLAN_CAPS 29
 /* prctl(PR_SET_NO_NEW_PRIVS) — no fields */
 #define BERTH_PLAN_NO_NEW_PRIVS 30
-/* struct sock_filter[] to load with seccomp(SECCOMP_SET_MODE_FILTER, flags) — u32 flags, bytes filter, str listenerPath, str listenerMetadata */
+/* struct sock_filter[] to load with seccomp(SECCOMP_SET_MODE_FILTER, flags); with a listener, the front sends its fd to listenerPath with listenerMessage (the container process state JSON, @PID@ replaced by the host pid) — u32 flags, bytes filter, str listenerPath, str listenerMessage */
 #define BERTH_PLAN_SECCOMP 31
 /* chdir after the root switch; must stay inside the root — str path */
 #define BERTH_PLAN_CWD 32

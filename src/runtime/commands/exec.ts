@@ -71,7 +71,7 @@ export async function run(ctx: CommandContext, id: string, command: string[], f:
   }
   if (proc.terminal && f.detach && !f.consoleSocket) throw invalidArgument('cannot allocate tty if the runtime will detach without setting console socket');
   const plan = buildExecPlan({
-    spec: rec.config, initPid: rec.pid, process: proc, consoleSocket: f.consoleSocket ? callerPath(ctx, f.consoleSocket) : undefined,
+    spec: rec.config, initPid: rec.pid, bundle: rec.bundle, process: proc, consoleSocket: f.consoleSocket ? callerPath(ctx, f.consoleSocket) : undefined,
     preserveFds: f.preserveFds, log: ctx.log, id,
   });
   let pid = 0;

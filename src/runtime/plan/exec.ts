@@ -10,6 +10,7 @@ import type { Process, Spec } from '../spec/types.js';
 export interface ExecPlanOptions {
   spec: Spec;
   initPid: number;
+  bundle: string;
   process: Process;
   consoleSocket: string | undefined;
   preserveFds: number;
@@ -31,6 +32,7 @@ export function buildExecPlan(o: ExecPlanOptions): PlanEntry[] {
   plan.push(...processRecords({
     process: o.process, seccomp: o.spec.linux?.seccomp, personality: o.spec.linux?.personality,
     noNewKeyring: true, preserveFds: o.preserveFds, log: o.log, containerId: o.id,
+    bundle: o.bundle, annotations: (o.spec.annotations ?? {}) as Record<string, string>, status: 'running',
   }));
   return plan;
 }

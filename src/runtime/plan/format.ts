@@ -125,7 +125,7 @@ export const PlanRecords = {
   UMASK: { tag: 28, fields: [['mask', 'u32']], doc: 'umask' },
   CAPS: { tag: 29, fields: [['bounding', 'u64'], ['effective', 'u64'], ['permitted', 'u64'], ['inheritable', 'u64'], ['ambient', 'u64']], doc: 'capability sets as bitmasks (bit n = capability n)' },
   NO_NEW_PRIVS: { tag: 30, fields: [], doc: 'prctl(PR_SET_NO_NEW_PRIVS)' },
-  SECCOMP: { tag: 31, fields: [['flags', 'u32'], ['filter', 'bytes'], ['listenerPath', 'str'], ['listenerMetadata', 'str']], doc: 'struct sock_filter[] to load with seccomp(SECCOMP_SET_MODE_FILTER, flags)' },
+  SECCOMP: { tag: 31, fields: [['flags', 'u32'], ['filter', 'bytes'], ['listenerPath', 'str'], ['listenerMessage', 'str']], doc: 'struct sock_filter[] to load with seccomp(SECCOMP_SET_MODE_FILTER, flags); with a listener, the front sends its fd to listenerPath with listenerMessage (the container process state JSON, @PID@ replaced by the host pid)' },
   CWD: { tag: 32, fields: [['path', 'str']], doc: 'chdir after the root switch; must stay inside the root' },
   ENV: { tag: 33, fields: [['values', 'strs']], doc: 'the environment of the process' },
   ARGS: { tag: 34, fields: [['values', 'strs']], doc: "argv; argv[0] is searched in the container's PATH when it has no slash" },

@@ -215,6 +215,7 @@ export function buildInitPlan(o: InitPlanOptions): PlanEntry[] {
   plan.push(...processRecords({
     process, seccomp: spec.linux?.seccomp, personality: spec.linux?.personality,
     noNewKeyring: o.noNewKeyring, preserveFds: o.preserveFds, log: o.log, containerId: o.id,
+    bundle: o.bundle, annotations: (spec.annotations ?? {}) as Record<string, string>, status: 'creating',
   }));
   for (const h of spec.hooks?.startContainer ?? []) {
     plan.push({ type: 'START_HOOK', value: { path: h.path, args: h.args ?? [h.path], env: h.env ?? [], timeout: h.timeout ?? 0, state: o.hookState } });

@@ -54,6 +54,19 @@ export interface ProcessPlanOptions {
   preserveFds: number;
   log: Logger;
   containerId: string;
+  /** what a seccomp agent is told about the container (runtime-spec "container process state") */
+  bundle: string;
+  annotations: Record<string, string>;
+  status: 'creating' | 'running';
+}
+
+/**
+ * The message sent with a seccomp listener fd, with @PID@ where the front
+ * puts the container process's host pid (unknown when the plan is built).
+ */
+export function listenerMessage(o: ProcessPlanOptions, metadata: string): string {
+  const state = { ociVersion: '1.2.0', id: o.containerId, status: o.status, pid: 0, bundle: o.bundle, annotations: o.annotations };
+  return JSON.stringify({ ociVersion: '1.2.0', fds: ['seccompFd'], pid: 0, metadata, state }).replace(/"pid":0/g, '"pid":@PID@');
 }
 
 export function processRecords(o: ProcessPlanOptions): PlanEntry[] {
@@ -100,7 +113,8 @@ export function processRecords(o: ProcessPlanOptions): PlanEntry[] {
   if (o.seccomp) {
     const c = compileSeccomp(o.seccomp as Parameters<typeof compileSeccomp>[0]);
     for (const w of c.warnings) o.log.debug(`seccomp: ${w}`);
-    out.push({ type: 'SECCOMP', value: { flags: c.flags, filter: c.filter, listenerPath: c.listenerPath, listenerMetadata: c.listenerMetadata } });
+    const message = c.listenerPath ? listenerMessage(o, c.listenerMetadata) : '';
+    out.push({ type: 'SECCOMP', value: { flags: c.flags, filter: c.filter, listenerPath: c.listenerPath, listenerMessage: message } });
   }
   const user = p.user ?? { uid: 0, gid: 0 };
   out.push({ type: 'USER', value: { uid: user.uid ?? 0, gid: user.gid ?? 0, groups: user.additionalGids ?? [] } });
