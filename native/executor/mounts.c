@@ -72,6 +72,10 @@ int prepare_rootfs(const struct plan *p, const char *rootfs, int *rootfd, struct
 {
 	unsigned long prop = MS_SLAVE | MS_REC;
 	struct wrec r;
+	struct stat ns;
+	/* last line of defence: these steps would change the host's mounts */
+	if (stat("/proc/self/ns/mnt", &ns) < 0 || (unsigned long)ns.st_ino == p->front_mntns)
+		return fail(f, EINVAL, "rootfs", "refusing to prepare the rootfs in the caller's mount namespace");
 	if (wire_find(&p->msg, BERTH_PLAN_ROOTFS_PROPAGATION, &r)) {
 		struct wcur c;
 		wcur_init(&c, &r);

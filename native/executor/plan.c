@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 int fail(struct failure *f, int err, const char *step, const char *fmt, ...)
 {
@@ -38,6 +39,17 @@ static int read_u32(const struct wrec *r, uint32_t *v)
 	wcur_init(&c, r);
 	*v = wcur_u32(&c);
 	return c.bad ? -1 : 0;
+}
+
+static int unshares_mount_ns(const struct plan *p)
+{
+	size_t pos = 0;
+	struct wrec r;
+	uint32_t v;
+	while (plan_next(p, &pos, &r))
+		if (r.tag == BERTH_PLAN_UNSHARE && read_u32(&r, &v) == 0 && (v & CLONE_NEWNS))
+			return 1;
+	return 0;
 }
 
 int plan_load(struct plan *p, struct wmsg *m, struct failure *f)
@@ -82,6 +94,11 @@ int plan_load(struct plan *p, struct wmsg *m, struct failure *f)
 	}
 	if (p->kind != BERTH_KIND_INIT && p->kind != BERTH_KIND_EXEC)
 		return fail(f, EINVAL, "plan", "the plan has no valid KIND");
+	/* the rootfs steps remount "/" and bind the rootfs: never in the host's namespace */
+	if (plan_has(p, BERTH_PLAN_ROOTFS) && !(p->ns_new & CLONE_NEWNS) && !unshares_mount_ns(p))
+		return fail(f, EINVAL, "plan", "a ROOTFS plan needs a new mount namespace");
+	struct stat st;
+	p->front_mntns = stat("/proc/self/ns/mnt", &st) == 0 ? (unsigned long)st.st_ino : 0;
 	if (p->preserve_fds > 65536)
 		return fail(f, EINVAL, "plan", "PRESERVE_FDS %u is out of range", p->preserve_fds);
 	return 0;

@@ -8,6 +8,7 @@
 #include "executor.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdlib.h>
@@ -47,11 +48,33 @@ static int create_component(int parent, const char *name, int as_file)
 	return 0;
 }
 
-int resolve_in_root(int rootfd, const char *path, enum resolve_create how)
+/* A missing component that is a dangling symlink: the walk goes on at its
+ * target, joined as the kernel would (absolute = from the rootfs). */
+static char *follow_dangling(int parent, const char *name, const char *before, const char *rest)
+{
+	struct stat st;
+	char link[4096];
+	if (fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode))
+		return NULL;
+	ssize_t n = readlinkat(parent, name, link, sizeof link - 1);
+	if (n <= 0)
+		return NULL;
+	link[n] = 0;
+	char *out = NULL;
+	if (asprintf(&out, "%s/%s/%s", link[0] == '/' ? "" : before, link, rest) < 0)
+		return NULL;
+	return out;
+}
+
+static int walk(int rootfd, const char *path, enum resolve_create how, int depth)
 {
 	int fd = open_in_root(rootfd, path);
 	if (fd >= 0 || errno != ENOENT || how == RESOLVE_EXISTING)
 		return fd;
+	if (depth > 40) {
+		errno = ELOOP;
+		return -1;
+	}
 	/* walk from the root, creating what is missing, re-resolving every prefix */
 	char *copy = strdup(path);
 	if (!copy)
@@ -73,6 +96,21 @@ int resolve_in_root(int rootfd, const char *path, enum resolve_create how)
 		copy[end] = 0;
 		int next = open_in_root(rootfd, copy);
 		if (next < 0 && errno == ENOENT) {
+			char before_c = copy[i];
+			copy[i] = 0;
+			char *before = strdup(copy);
+			copy[i] = before_c;
+			char *redirected = before ? follow_dangling(parent, copy + i, before, saved ? copy + end + 1 : "") : NULL;
+			free(before);
+			if (redirected) {
+				close(parent);
+				free(copy);
+				fd = walk(rootfd, redirected, how, depth + 1);
+				err = errno;
+				free(redirected);
+				errno = err;
+				return fd;
+			}
 			if (create_component(parent, copy + i, last && how == CREATE_FILE) < 0) {
 				err = errno;
 				close(parent);
@@ -91,6 +129,11 @@ int resolve_in_root(int rootfd, const char *path, enum resolve_create how)
 	if (parent < 0)
 		errno = err ? err : ENOENT;
 	return parent;
+}
+
+int resolve_in_root(int rootfd, const char *path, enum resolve_create how)
+{
+	return walk(rootfd, path, how, 0);
 }
 
 int resolve_parent(int rootfd, const char *path, const char **name)
