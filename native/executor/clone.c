@@ -94,6 +94,33 @@ static void intermediate(const struct plan *p, int planner_fd, int sync, pid_t f
 	_exit(0);
 }
 
+/* OOM_SCORE_ADJ is written from here, by host root: inside a user
+ * namespace the (not yet dumpable) child could not open its own file.
+ * The value is inherited by everything the child execs. */
+static int set_oom_score(const struct plan *p, pid_t pid, struct failure *f)
+{
+	struct wrec r;
+	if (!wire_find(&p->msg, BERTH_PLAN_OOM_SCORE_ADJ, &r))
+		return 0;
+	struct wcur c;
+	wcur_init(&c, &r);
+	int32_t v = wcur_i32(&c);
+	if (c.bad)
+		return fail(f, EINVAL, "plan", "OOM_SCORE_ADJ is malformed");
+	char path[64], buf[16];
+	snprintf(path, sizeof path, "/proc/%d/oom_score_adj", pid);
+	int n = snprintf(buf, sizeof buf, "%d", v);
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, buf, (size_t)n) != n) {
+		int err = errno;
+		if (fd >= 0)
+			close(fd);
+		return fail(f, err, "oom_score_adj", "write %s: %s", buf, strerror(err));
+	}
+	close(fd);
+	return 0;
+}
+
 int executor_start(const struct plan *p, int planner_fd, struct child *c, struct failure *f)
 {
 	int sv[2];
@@ -171,7 +198,17 @@ int executor_start(const struct plan *p, int planner_fd, struct child *c, struct
 		}
 		wire_free(&m);
 		c->sync = sv[0];
-		return c->pid > 0 ? 0 : fail(f, EPROTO, "clone", "no pid from the intermediate process");
+		if (c->pid <= 0)
+			return fail(f, EPROTO, "clone", "no pid from the intermediate process");
+		if (set_oom_score(p, c->pid, f) < 0) {
+			kill(c->pid, SIGKILL);
+			while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+				;
+			close(c->sync);
+			c->sync = -1;
+			return -1;
+		}
+		return 0;
 	}
 	close(sv[0]);
 	if (r == 0 && m.type == BERTH_MSG_FAILED) {

@@ -116,14 +116,32 @@ static int write_map(pid_t pid, const char *file, const char *map)
 	return n < 0 ? -1 : 0;
 }
 
+/* The pid of a pidfd as the mounted /proc numbers it: we run in the
+ * container's new pid namespace, the /proc we see is still the host's. */
+static long proc_pid_of(int pidfd)
+{
+	char path[64], line[128];
+	snprintf(path, sizeof path, "/proc/self/fdinfo/%d", pidfd);
+	FILE *f = fopen(path, "re");
+	long pid = -1;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "Pid: %ld", &pid) == 1)
+			break;
+	if (f)
+		fclose(f);
+	if (pid <= 0)
+		errno = ESRCH;
+	return pid;
+}
+
 /* A user namespace with the mount's mappings, held by a helper process
  * that lives until we have its namespace fd. */
 static int idmap_userns(const struct mount_rec *m)
 {
-	int pfd[2];
+	int pfd[2], pidfd = -1;
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return -1;
-	long pid = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, NULL, NULL, 0);
+	long pid = syscall(SYS_clone, CLONE_NEWUSER | CLONE_PIDFD | SIGCHLD, 0, &pidfd, NULL, 0);
 	if (pid == 0) {
 		char c;
 		close(pfd[1]);
@@ -133,21 +151,24 @@ static int idmap_userns(const struct mount_rec *m)
 	}
 	close(pfd[0]);
 	int fd = -1, err = errno;
-	if (pid > 0) {
+	long host = pid > 0 ? proc_pid_of(pidfd) : -1;
+	if (host > 0) {
 		char path[64];
-		snprintf(path, sizeof path, "/proc/%ld/ns/user", pid);
-		if (write_map((pid_t)pid, "uid_map", m->uidmap) == 0 && write_map((pid_t)pid, "gid_map", m->gidmap) == 0)
+		snprintf(path, sizeof path, "/proc/%ld/ns/user", host);
+		if (write_map((pid_t)host, "uid_map", m->uidmap) == 0 && write_map((pid_t)host, "gid_map", m->gidmap) == 0)
 			fd = open(path, O_RDONLY | O_CLOEXEC);
-		err = errno;
 	}
+	err = errno;
 	close(pfd[1]);
+	if (pidfd >= 0)
+		close(pidfd);
 	if (pid > 0)
 		waitpid((pid_t)pid, NULL, 0);
 	errno = err;
 	return fd;
 }
 
-static int idmap_mount(const struct mount_rec *m, const char *src, const char *target, struct failure *f)
+static int idmap_mount(const struct mount_rec *m, const char *src, int dfd, struct failure *f)
 {
 	int rec = (m->flags & MS_REC) ? AT_RECURSIVE : 0;
 	int userns = idmap_userns(m);
@@ -157,7 +178,7 @@ static int idmap_mount(const struct mount_rec *m, const char *src, const char *t
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
 	int rc = tree < 0 ? -1 : mount_setattr(tree, "", AT_EMPTY_PATH | rec, &attr, sizeof attr);
 	if (rc == 0)
-		rc = move_mount(tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH);
+		rc = move_mount(tree, "", dfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 	int err = errno;
 	close(userns);
 	if (tree >= 0)
@@ -227,7 +248,7 @@ static int mount_one(int rootfd, const struct mount_rec *m, char *step, struct f
 	}
 	int rc = 0;
 	if (m->extra & BERTH_MOUNT_IDMAP)
-		rc = idmap_mount(m, src, target, f);
+		rc = idmap_mount(m, src, dfd, f);
 	else if (bind && mount(src, target, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
 		rc = fail(f, errno, step, "bind %s: %s", m->source, strerror(errno));
 	else if (!bind && mount(m->source, target, m->fstype, (unsigned long)m->flags & ~(unsigned long)PROPAGATION,

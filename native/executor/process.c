@@ -37,8 +37,8 @@ void remember_self_exe(void)
 
 /* The records the process steps read, picked out of the plan once. */
 struct proc_recs {
-	struct wrec user, caps, cwd, env, args, umask, keyring, oom, sched, ioprio, persona, apparmor, selinux, affinity;
-	int has_user, has_caps, has_cwd, has_env, has_args, has_umask, has_keyring, has_oom, has_sched, has_ioprio,
+	struct wrec user, caps, cwd, env, args, umask, keyring, sched, ioprio, persona, apparmor, selinux, affinity;
+	int has_user, has_caps, has_cwd, has_env, has_args, has_umask, has_keyring, has_sched, has_ioprio,
 		has_persona, has_apparmor, has_selinux, has_affinity, nnp;
 	uint32_t preserve;
 };
@@ -59,7 +59,6 @@ static void collect(const struct plan *p, struct proc_recs *x)
 		PICK(BERTH_PLAN_ARGS, args)
 		PICK(BERTH_PLAN_UMASK, umask)
 		PICK(BERTH_PLAN_KEYRING, keyring)
-		PICK(BERTH_PLAN_OOM_SCORE_ADJ, oom)
 		PICK(BERTH_PLAN_SCHEDULER, sched)
 		PICK(BERTH_PLAN_IOPRIORITY, ioprio)
 		PICK(BERTH_PLAN_PERSONALITY, persona)
@@ -189,13 +188,7 @@ static int misc_attributes(const struct plan *p, const struct proc_recs *x, stru
 	}
 	if (set_rlimits(p, f) < 0)
 		return -1;
-	if (x->has_oom) {
-		wcur_init(&c, &x->oom);
-		char buf[16];
-		int n = snprintf(buf, sizeof buf, "%d", wcur_i32(&c));
-		if (write_file("/proc/self/oom_score_adj", buf, (size_t)n) < 0)
-			return fail(f, errno, "oom_score_adj", "write %s: %s", buf, strerror(errno));
-	}
+	/* OOM_SCORE_ADJ: written by the front right after the clone (clone.c) */
 	if (set_scheduling(x, f) < 0)
 		return -1;
 	if (x->has_persona) {

@@ -69,11 +69,13 @@ async function runFront(plan: PlanEntry[] | undefined, env: Record<string, strin
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BERTH_PLANNER: 'inline', BERTH_PLANNER_PATH: stub, BERTH_TEST_REPORT: report, ...planEnv, ...env },
     stdio: ['pipe', 'pipe', 'pipe', ...extraFds],
   });
-  child.stdin.end(env.BERTH_TEST_INPUT ?? '');
+  const { stdin: input, stdout: out, stderr: err } = child;
+  if (!input || !out || !err) throw new Error('the front was spawned without stdio pipes');
+  input.end(env.BERTH_TEST_INPUT ?? '');
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  out.on('data', (d: Buffer) => { stdout += d.toString(); });
+  err.on('data', (d: Buffer) => { stderr += d.toString(); });
   const timer = setTimeout(() => child.kill('SIGKILL'), 20000);
   // 'exit', not 'close': a created container keeps the front's stdout open
   const closed = new Promise((resolve) => child.on('close', resolve));
@@ -411,7 +413,7 @@ test('stdin is relayed on NEED_STDIN and OUTPUT goes to stdout', async () => {
 });
 
 test('a user namespace container is root inside and mapped outside', async () => {
-  const plan = basePlan(['sh', '-c', 'id -u; cat /proc/self/uid_map'], [], {}).map((e): PlanEntry => {
+  const plan = basePlan(['sh', '-c', 'id -u; cat /proc/self/uid_map; cat /proc/self/oom_score_adj'], [{ type: 'OOM_SCORE_ADJ', value: { value: 123 } }], {}).map((e): PlanEntry => {
     if (e.type === 'NS_NEW') return { type: 'NS_NEW', value: { flags: e.value.flags | CLONE.NEWUSER } };
     if (e.type === 'MKNOD') return { type: 'BIND_DEVICE', value: { path: '/dev/null', hostPath: '/dev/null' } };
     return e;
@@ -419,7 +421,34 @@ test('a user namespace container is root inside and mapped outside', async () =>
   const r = await runFront(plan, { BERTH_TEST_UIDMAP: '0 100000 65536' });
   assert.equal(r.code, 0, r.stderr);
   assert.equal(exitCode(r.report.status), 0, r.stdout);
-  assert.match(r.stdout, /^0\n\s+0\s+100000\s+65536\n$/);
+  assert.match(r.stdout, /^0\n\s+0\s+100000\s+65536\n123\n$/);
+});
+
+test('a new time namespace gets its offsets before the container enters it', async () => {
+  const plan = basePlan(['cat', '/proc/uptime']).map((e): PlanEntry =>
+    e.type === 'NS_NEW' ? { type: 'NS_NEW', value: { flags: e.value.flags | 0x80 } } : e);
+  plan.splice(2, 0, { type: 'TIMENS_OFFSETS', value: { offsets: 'monotonic 864000 0\nboottime 864000 0' } });
+  const r = await runFront(plan);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(Number(r.stdout.split(' ')[0]) >= 864000, r.stdout);
+});
+
+test('an idmapped bind mount shows files under the mapped owner', async () => {
+  const dir = path.join(tmp, 'idmapped');
+  fs.mkdirSync(dir);
+  fs.writeFileSync(path.join(dir, 'file'), 'x');
+  const idmap: PlanEntry = {
+    type: 'MOUNT',
+    value: { source: dir, dest: '/idm', fstype: 'bind', flags: MS.BIND | MS.REC, propagation: 0, data: '', extra: MountExtra.IDMAP, uidMappings: '0 1000 1', gidMappings: '0 2000 1' },
+  };
+  try {
+    const r = await runFront(basePlan(['stat', '-c', '%u %g', '/idm/file'], [], { fs: [idmap] }));
+    assert.equal(r.code, 0, r.stderr + JSON.stringify(r.report.failed));
+    assert.equal(r.stdout, '1000 2000\n');
+    assert.equal(fs.statSync(path.join(dir, 'file')).uid, 0, 'the files on disk are unchanged');
+  } finally {
+    fs.rmSync(path.join(rootfs, 'idm'), { recursive: true, force: true });
+  }
 });
 
 test('daemon mode starts the planner once and reuses it', async () => {
