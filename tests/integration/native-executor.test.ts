@@ -394,6 +394,28 @@ test('ABORT kills and reaps the child', async () => {
   assert.ok(!alive(r.report.childPid!));
 });
 
+test('a planner lost before READY takes the child with it', async () => {
+  const r = await runFront(basePlan(['true']), { BERTH_TEST_DROP: '1' });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /berth-runtime: lost the planner/);
+  assert.ok(r.report.childPid && !alive(r.report.childPid));
+});
+
+test('without a console socket the front proxies the terminal during WAIT', async () => {
+  const r = await runFront(basePlan(['sh', '-c', 'tty; stty size; echo done'], [
+    { type: 'SETSID', value: {} },
+    { type: 'TERMINAL', value: { rows: 12, cols: 34 } },
+  ], {
+    fs: [
+      mount('devpts', '/dev/pts', 'devpts', MS.NOSUID | MS.NOEXEC, 'newinstance,ptmxmode=0666,mode=0620'),
+      { type: 'SYMLINK', value: { target: 'pts/ptmx', path: '/dev/ptmx' } },
+    ],
+  }));
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, '/dev/pts/0\r\n12 34\r\ndone\r\n');
+  assert.equal(exitCode(r.report.status), 0);
+});
+
 test('a malformed plan record is refused as FAILED, not a crash', async () => {
   const r = await runFront([{ type: 'KIND', value: { kind: PlanKind.INIT } }, { type: 'ROOTFS', value: { path: rootfs } }, { type: 'CWD', value: { path: '/' } }]);
   // no ARGS: the child fails in set-up with a plan error
