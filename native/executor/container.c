@@ -133,7 +133,7 @@ static int filesystem_steps(const struct plan *p, int sync, struct failure *f)
 		struct wcur c;
 		wcur_init(&c, &r);
 		mode = wcur_u32(&c);
-		if (switch_root(rootfs, mode, f) < 0)
+		if (switch_root(rootfs, mode, f) < 0 || root_propagation(p, f) < 0)
 			return -1;
 	}
 	free(rootfs);

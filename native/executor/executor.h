@@ -88,6 +88,7 @@ int do_mknod(int rootfd, const struct wrec *r, struct failure *f);
 int do_bind_device(int rootfd, const struct wrec *r, struct failure *f);
 int do_symlink(int rootfd, const struct wrec *r, struct failure *f);
 int switch_root(const char *rootfs, uint32_t mode, struct failure *f);
+int root_propagation(const struct plan *p, struct failure *f);
 int do_mask(const struct wrec *r, struct failure *f);
 int do_readonly(const struct wrec *r, struct failure *f);
 int root_readonly(struct failure *f);

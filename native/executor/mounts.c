@@ -81,18 +81,36 @@ int prepare_rootfs(const struct plan *p, const char *rootfs, int *rootfd, struct
 		wcur_init(&c, &r);
 		prop = (unsigned long)wcur_u64(&c);
 	}
-	/* nothing we mount may propagate back to the host */
-	if (mount(NULL, "/", NULL, prop, NULL) < 0)
+	/* Nothing we mount may propagate back to the host, and pivot_root refuses
+	 * shared mounts around the old and new roots: first make every mount a
+	 * slave (or private, when private was asked for), recursively, whatever
+	 * the config says; the exact propagation asked for is applied to the new
+	 * root after the switch (root_propagation). */
+	unsigned long first = (prop & MS_PRIVATE) ? MS_PRIVATE | MS_REC : MS_SLAVE | MS_REC;
+	if (mount(NULL, "/", NULL, first, NULL) < 0)
 		return fail(f, errno, "rootfs propagation", "/: %s", strerror(errno));
 	/* pivot_root needs the new root to be a mount point */
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return fail(f, errno, "bind rootfs", "%s: %s", rootfs, strerror(errno));
-	/* a shared rootfs would make pivot_root fail: leave the bind as it came */
-	if (!(prop & MS_SHARED) && mount(NULL, rootfs, NULL, prop, NULL) < 0)
-		return fail(f, errno, "rootfs propagation", "%s: %s", rootfs, strerror(errno));
 	*rootfd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (*rootfd < 0)
 		return fail(f, errno, "open rootfs", "%s: %s", rootfs, strerror(errno));
+	return 0;
+}
+
+/* After the root switch: the propagation the config asked for, on "/". */
+int root_propagation(const struct plan *p, struct failure *f)
+{
+	struct wrec r;
+	if (!wire_find(&p->msg, BERTH_PLAN_ROOTFS_PROPAGATION, &r))
+		return 0;
+	struct wcur c;
+	wcur_init(&c, &r);
+	unsigned long prop = (unsigned long)wcur_u64(&c);
+	if (prop == (MS_SLAVE | MS_REC) || prop == (MS_PRIVATE | MS_REC))
+		return 0; /* already so since prepare_rootfs */
+	if (mount(NULL, "/", NULL, prop, NULL) < 0)
+		return fail(f, errno, "rootfs propagation", "/ after the root switch: %s", strerror(errno));
 	return 0;
 }
 
