@@ -168,6 +168,14 @@ int executor_start(const struct plan *p, int planner_fd, struct child *c, struct
 			return fail(f, errno, "open exec fifo", "dup: %s", strerror(errno));
 		}
 	}
+	if (idmap_prepare(p, f) < 0) {
+		idmap_release();
+		close(sv[0]);
+		close(sv[1]);
+		if (fifo >= 0)
+			close(fifo);
+		return -1;
+	}
 	pid_t front = getpid();
 	pid_t a = fork();
 	if (a < 0) {
@@ -175,6 +183,7 @@ int executor_start(const struct plan *p, int planner_fd, struct child *c, struct
 		close(sv[1]);
 		if (fifo >= 0)
 			close(fifo);
+		idmap_release();
 		return fail(f, errno, "clone", "fork: %s", strerror(errno));
 	}
 	if (a == 0) {
@@ -184,6 +193,7 @@ int executor_start(const struct plan *p, int planner_fd, struct child *c, struct
 	close(sv[1]);
 	if (fifo >= 0)
 		close(fifo);
+	idmap_release();
 	struct wmsg m;
 	int fd = -1;
 	int r = sync_recv(sv[0], &m, &fd);

@@ -89,6 +89,9 @@ int do_bind_device(int rootfd, const struct wrec *r, struct failure *f);
 int do_symlink(int rootfd, const struct wrec *r, struct failure *f);
 int switch_root(const char *rootfs, uint32_t mode, struct failure *f);
 int root_propagation(const struct plan *p, struct failure *f);
+/* front: make the plan's idmapped trees before the clone; release them after */
+int idmap_prepare(const struct plan *p, struct failure *f);
+void idmap_release(void);
 int do_mask(const struct wrec *r, struct failure *f);
 int do_readonly(const struct wrec *r, struct failure *f);
 int root_readonly(struct failure *f);

@@ -25,7 +25,17 @@ struct mount_rec {
 	char *source, *dest, *fstype, *data, *uidmap, *gidmap;
 	uint64_t flags, propagation;
 	uint32_t extra;
+	int tree; /* an idmapped tree the front prepared, or -1 */
 };
+
+/* Idmapped trees made by the front before the clone, keyed by their MOUNT
+ * record (the container process is a copy of the front: same addresses). */
+#define MAX_IDMAP_TREES 64
+static struct {
+	const uint8_t *rec;
+	int fd;
+} idmap_trees[MAX_IDMAP_TREES];
+static int n_idmap_trees;
 
 static int read_mount(const struct wrec *r, struct mount_rec *m)
 {
@@ -40,6 +50,10 @@ static int read_mount(const struct wrec *r, struct mount_rec *m)
 	m->extra = wcur_u32(&c);
 	m->uidmap = wcur_str(&c);
 	m->gidmap = wcur_str(&c);
+	m->tree = -1;
+	for (int i = 0; i < n_idmap_trees; i++)
+		if (idmap_trees[i].rec == r->p)
+			m->tree = idmap_trees[i].fd;
 	return c.bad ? -1 : 0;
 }
 
@@ -186,8 +200,81 @@ static int idmap_userns(const struct mount_rec *m)
 	return fd;
 }
 
+/* A detached, idmapped copy of src: open_tree + mount_setattr(IDMAP). */
+static int idmap_tree(const struct mount_rec *m, const char *src)
+{
+	int rec = (m->flags & MS_REC) ? AT_RECURSIVE : 0;
+	int userns = idmap_userns(m);
+	if (userns < 0)
+		return -1;
+	int tree = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns };
+	if (tree >= 0 && mount_setattr(tree, "", AT_EMPTY_PATH | rec, &attr, sizeof attr) < 0) {
+		int err = errno;
+		close(tree);
+		tree = -1;
+		errno = err;
+	}
+	int err = errno;
+	close(userns);
+	errno = err;
+	return tree;
+}
+
+/*
+ * Front side, before the clone: idmapped mounts of host sources are made
+ * here, in the initial user namespace. The container process may live in a
+ * new user namespace, where the mapping's host ids are not mapped and
+ * filesystems such as ext4 refuse to be idmapped; it only attaches the tree.
+ */
+int idmap_prepare(const struct plan *p, struct failure *f)
+{
+	size_t pos = 0;
+	struct wrec r;
+	while (plan_next(p, &pos, &r)) {
+		if (r.tag != BERTH_PLAN_MOUNT)
+			continue;
+		struct mount_rec m;
+		if (read_mount(&r, &m) < 0) {
+			free_mount(&m);
+			return fail(f, EINVAL, "plan", "MOUNT is malformed");
+		}
+		int wanted = (m.extra & BERTH_MOUNT_IDMAP) && !(m.extra & BERTH_MOUNT_SOURCE_IN_ROOT);
+		if (wanted && n_idmap_trees == MAX_IDMAP_TREES) {
+			free_mount(&m);
+			return fail(f, E2BIG, "idmap mount", "more than %d idmapped mounts", MAX_IDMAP_TREES);
+		}
+		int tree = wanted ? idmap_tree(&m, m.source) : -1;
+		if (wanted && tree < 0) {
+			int err = errno;
+			fail(f, err, "idmap mount", "%s: %s", m.dest, strerror(err));
+			free_mount(&m);
+			return -1;
+		}
+		if (wanted) {
+			idmap_trees[n_idmap_trees].rec = r.p;
+			idmap_trees[n_idmap_trees++].fd = tree;
+		}
+		free_mount(&m);
+	}
+	return 0;
+}
+
+/* Front side, once the container process has its copies. */
+void idmap_release(void)
+{
+	for (int i = 0; i < n_idmap_trees; i++)
+		close(idmap_trees[i].fd);
+	n_idmap_trees = 0;
+}
+
 static int idmap_mount(const struct mount_rec *m, const char *src, int dfd, struct failure *f)
 {
+	if (m->tree >= 0) {
+		if (move_mount(m->tree, "", dfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			return fail(f, errno, "idmap mount", "%s: %s", m->dest, strerror(errno));
+		return 0;
+	}
 	int rec = (m->flags & MS_REC) ? AT_RECURSIVE : 0;
 	int userns = idmap_userns(m);
 	if (userns < 0)
