@@ -691,3 +691,15 @@ test('seccomp listenerPath receives the notify fd and the container state',
   assert.equal(got.state.metadata, 'berth-meta');
   assert.deepEqual(got.state.fds, ['seccompFd']);
 });
+
+test('process.scheduler and linux.personality reach the process', () => {
+  // field 41 of /proc/self/stat is the scheduling policy (SCHED_BATCH = 3)
+  const sched = outputOf(bundle(['sh', '-c', 'cut -d" " -f41 /proc/self/stat'], (b) => {
+    b.config.process.scheduler = { policy: 'SCHED_BATCH', nice: 5 };
+  }));
+  assert.equal(sched, '3\n');
+  const control = outputOf(bundle(['sh', '-c', 'cut -d" " -f41 /proc/self/stat']));
+  assert.equal(control, '0\n', 'control: SCHED_OTHER by default');
+  const arch = outputOf(bundle(['uname', '-m'], (b) => { b.config.linux.personality = { domain: 'LINUX32' }; }));
+  assert.match(arch, /^i[3-6]86\n$/);
+});
