@@ -169,7 +169,7 @@ static int identity_steps(const struct plan *p, int sync, struct failure *f)
 			return name ? fail(f, errno, "setdomainname", "%s: %s", name, strerror(errno)) : -1;
 		free(name);
 	}
-	if (wire_find(&p->msg, BERTH_PLAN_TERMINAL, &r) && setup_terminal(&r, sync, f) < 0)
+	if (wire_find(&p->msg, BERTH_PLAN_TERMINAL, &r) && setup_terminal(&r, sync, p->kind == BERTH_KIND_INIT, f) < 0)
 		return -1;
 	return 0;
 }

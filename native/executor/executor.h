@@ -98,7 +98,8 @@ int root_readonly(struct failure *f);
 unsigned long locked_flags(const char *path);
 
 /* The pty of a TERMINAL plan (terminal.c). */
-int setup_terminal(const struct wrec *r, int sync, struct failure *f);
+/* is_init: also bind the slave onto /dev/console, as a container's init expects */
+int setup_terminal(const struct wrec *r, int sync, int is_init, struct failure *f);
 
 /* The process steps and exec (process.c). */
 struct exec_target {

@@ -6,13 +6,32 @@
 #include <berth/wire.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <termios.h>
 #include <unistd.h>
 
-int setup_terminal(const struct wrec *r, int sync, struct failure *f)
+/* /dev/console of the container is its pty, as on a real system's console.
+ * We are past the root switch: the path can only resolve inside the root;
+ * a symlink or file there is replaced, never followed. */
+static int bind_console(const char *slave, struct failure *f)
+{
+	unlink("/dev/console");
+	int fd = open("/dev/console", O_CREAT | O_EXCL | O_NOFOLLOW | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return fail(f, errno, "terminal", "create /dev/console: %s", strerror(errno));
+	char target[64];
+	snprintf(target, sizeof target, "/proc/self/fd/%d", fd);
+	int rc = mount(slave, target, NULL, MS_BIND, NULL);
+	int err = errno;
+	close(fd);
+	return rc < 0 ? fail(f, err, "terminal", "bind %s on /dev/console: %s", slave, strerror(err)) : 0;
+}
+
+int setup_terminal(const struct wrec *r, int sync, int is_init, struct failure *f)
 {
 	struct wcur c;
 	wcur_init(&c, r);
@@ -32,6 +51,8 @@ int setup_terminal(const struct wrec *r, int sync, struct failure *f)
 		return fail(f, errno, "terminal", "open %s: %s", name, strerror(errno));
 	if ((ws.ws_row || ws.ws_col) && ioctl(slave, TIOCSWINSZ, &ws) < 0)
 		return fail(f, errno, "terminal", "set size: %s", strerror(errno));
+	if (is_init && bind_console(name, f) < 0)
+		return -1;
 	/* a controlling tty needs a session of our own */
 	if (getsid(0) != getpid())
 		setsid();

@@ -535,7 +535,7 @@ async function consoleReceiver(dir: string, typed: string): Promise<{ path: stri
 test('terminal: the pty master goes to --console-socket and drives the shell', async () => {
   const b = bundle(['sh'], (x) => { x.config.process.terminal = true; x.config.process.consoleSize = { height: 30, width: 100 }; });
   const id = newId();
-  const recv = await consoleReceiver(b.dir, 'stty size; echo hi-$((40+2)); tty; exit\n');
+  const recv = await consoleReceiver(b.dir, 'stty size; echo hi-$((40+2)); tty; echo console-$(stat -c %t:%T /dev/console)-$(stat -c %t:%T $(tty)); exit\n');
   try {
     const c = rt.run(['create', '--console-socket', recv.path, '--bundle', b.dir, id]);
     assert.equal(c.code, 0, c.stderr);
@@ -545,6 +545,8 @@ test('terminal: the pty master goes to --console-socket and drives the shell', a
     assert.match(r.out, /^hi-42\r?$/m, r.out);
     assert.match(r.out, /^30 100\r?$/m, `consoleSize: ${r.out}`);
     assert.match(r.out, /^\/dev\/pts\/\d+\r?$/m, r.out);
+    // /dev/console is the container's pty (same major:minor as its tty)
+    assert.match(r.out, /^console-([0-9a-f]+:[0-9a-f]+)-\1\r?$/m, r.out);
     await waitFor(() => rt.state(id).status === 'stopped');
   } finally {
     rt.run(['delete', '--force', id]);
