@@ -32,6 +32,8 @@ export interface NativeAddon {
    * listening). Blocks the thread up to timeoutMs: for tests and tools.
    */
   recvFd(sockFd: number, timeoutMs: number): ReceivedFd;
+  /** mkfifo(3) with exactly this mode (the umask does not apply). */
+  mkfifo(path: string, mode: number): void;
 }
 
 /** Where the addon may be: next to the bundle (dist/), or built but not yet copied. */

@@ -5,10 +5,10 @@
  * and the state. Commands are thin wrappers around these steps.
  */
 import { existsSync, openSync, closeSync, readSync, realpathSync, statSync, unlinkSync, writeFileSync, constants as fsc } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { BerthError, failedPrecondition, invalidArgument, wrap } from '../common/errors.js';
 import { writeFileAtomic } from '../common/fs.js';
+import { native } from '../common/native.js';
 import type { Logger } from '../common/log.js';
 import { openCgroup, fromPaths, type CgroupManager, type LinuxResources } from './cgroups/index.js';
 import { callerPath, type CommandContext } from './commands/context.js';
@@ -45,9 +45,7 @@ export function hookState(rec: ContainerRecord, status: Status): Record<string, 
 }
 
 function mkfifo(path: string): void {
-  // Node has no mkfifo(3); mkfifo(1) is in coreutils on every host.
-  const r = spawnSync('mkfifo', ['-m', '0622', path], { stdio: ['ignore', 'ignore', 'pipe'] });
-  if (r.status !== 0) throw new BerthError('internal', `cannot create exec fifo ${path}: ${r.stderr?.toString().trim() || r.error?.message}`);
+  try { native().mkfifo(path, 0o622); } catch (err) { throw wrap(`cannot create exec fifo ${path}`, err); }
 }
 
 function writeIdMaps(pid: number, spec: Spec): void {
