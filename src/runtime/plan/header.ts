@@ -4,11 +4,11 @@ import {
   type RecordSpec,
 } from './format.js';
 
-function macro(name: string): string {
+export function macro(name: string): string {
   return name.replace(/([a-z])([A-Z])/g, '$1_$2').toUpperCase();
 }
 
-function records(prefix: string, table: Record<string, RecordSpec>): string[] {
+export function records(prefix: string, table: Record<string, RecordSpec>): string[] {
   const out: string[] = [];
   for (const [name, spec] of Object.entries(table)) {
     const fields = spec.fields.map(([f, t]) => `${t} ${f}`).join(', ') || 'no fields';
@@ -18,7 +18,7 @@ function records(prefix: string, table: Record<string, RecordSpec>): string[] {
   return out;
 }
 
-function constants(prefix: string, table: Record<string, number>): string[] {
+export function constants(prefix: string, table: Record<string, number>): string[] {
   return Object.entries(table).map(([n, v]) => `#define ${prefix}${macro(n)} ${v}`);
 }
 

@@ -1,0 +1,50 @@
+/* Generated from src/shim/protocol.ts by scripts/gen-native-headers.ts. Do not edit. */
+#ifndef BERTH_SHIM_PROTOCOL_H
+#define BERTH_SHIM_PROTOCOL_H
+
+/* Requests (core -> shim) */
+#define SHIM_REQ_STATE 1
+#define SHIM_REQ_START 2
+#define SHIM_REQ_KILL 3
+#define SHIM_REQ_EXEC 4
+#define SHIM_REQ_RESIZE 5
+#define SHIM_REQ_WAIT 6
+#define SHIM_REQ_CLOSE_STDIN 7
+#define SHIM_REQ_DELETE 8
+#define SHIM_REQ_SHUTDOWN 9
+
+/* Replies (shim -> core) */
+#define SHIM_REP_OK 101
+#define SHIM_REP_ERROR 102
+#define SHIM_REP_STATE 103
+#define SHIM_REP_EXIT 104
+
+/* Records */
+/* signal number — u32 signal */
+#define SHIM_REC_SIGNAL 1
+/* 1: signal every process of the container (kill --all) — u32 all */
+#define SHIM_REC_ALL 2
+/* the exec process id, chosen by the core; absent or empty means the init — str id */
+#define SHIM_REC_EXEC_ID 3
+/* the OCI process object of an exec, as JSON — str json */
+#define SHIM_REC_PROCESS 4
+/* a file or fifo opened as the exec's stdin (default /dev/null) — str path */
+#define SHIM_REC_STDIN 5
+/* where the exec's output is written in json-file format (default <state-dir>/exec-<id>.log) — str path */
+#define SHIM_REC_LOG 6
+/* 1: the exec gets a pty (its process JSON must say terminal: true) — u32 terminal */
+#define SHIM_REC_TERMINAL 7
+/* terminal size — u32 rows, u32 cols */
+#define SHIM_REC_SIZE 8
+/* what failed, lowercase; a runtime failure carries its stderr — str message */
+#define SHIM_REC_MESSAGE 9
+/* host pid of the process (0 when there is none) — u32 pid */
+#define SHIM_REC_PID 10
+/* created, running, stopped or deleted — str status */
+#define SHIM_REC_STATUS 11
+/* exit code; 128+n when killed by signal n (as docker reports) — u32 code */
+#define SHIM_REC_EXIT_STATUS 12
+/* exit time, nanoseconds since the epoch (0 while running) — u64 ns */
+#define SHIM_REC_EXIT_TIME 13
+
+#endif

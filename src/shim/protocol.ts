@@ -1,0 +1,67 @@
+/**
+ * The berth-shim socket protocol, declared once. The core (TypeScript) and
+ * berth-shim (C, `native/shim/`) both follow this file: `scripts/gen-native-headers.ts`
+ * renders it into `native/include/berth/shim.h`, and a unit test fails when the
+ * committed header drifts from it.
+ *
+ * Framing is the planner wire's (src/runtime/plan/format.ts): `u32 length (LE,
+ * of what follows) | u16 type | records…`, a record `u16 tag | u32 length |
+ * fields in declared order`. One request and one reply per connection: the
+ * client connects, sends a request, reads the reply, and the shim closes. A
+ * WAIT is answered when the process exits, so its connection stays open.
+ */
+import type { RecordSpec } from '../runtime/plan/format.js';
+
+/** Requests, core → shim. Records each one carries are listed after it. */
+export const ShimRequest = {
+  STATE: 1, // → STATE
+  START: 2, // `<runtime> start ID` → OK
+  KILL: 3, // SIGNAL, ALL: `<runtime> kill [--all] ID SIG` → OK
+  EXEC: 4, // EXEC_ID, PROCESS, [STDIN], [LOG], [TERMINAL]: `<runtime> exec --detach …` → STATE of the exec
+  RESIZE: 5, // [EXEC_ID], SIZE: resize the terminal of the init (no EXEC_ID) or an exec → OK
+  WAIT: 6, // [EXEC_ID]: answered with EXIT when the init (no EXEC_ID) or that exec has exited
+  CLOSE_STDIN: 7, // [EXEC_ID]: close the shim's end of that process's stdin → OK
+  DELETE: 8, // `<runtime> delete ID`, then the shim's state (exit record included) is removed → OK
+  SHUTDOWN: 9, // the shim exits once the container is deleted → OK, or ERROR while it exists
+} as const;
+
+/** Replies, shim → core. */
+export const ShimReply = {
+  OK: 101,
+  ERROR: 102, // MESSAGE
+  STATE: 103, // PID, STATUS, EXIT_STATUS, EXIT_TIME
+  EXIT: 104, // EXIT_STATUS, EXIT_TIME
+} as const;
+
+export const ShimRecords = {
+  SIGNAL: { tag: 1, fields: [['signal', 'u32']], doc: 'signal number' },
+  ALL: { tag: 2, fields: [['all', 'u32']], doc: '1: signal every process of the container (kill --all)' },
+  EXEC_ID: { tag: 3, fields: [['id', 'str']], doc: 'the exec process id, chosen by the core; absent or empty means the init' },
+  PROCESS: { tag: 4, fields: [['json', 'str']], doc: 'the OCI process object of an exec, as JSON' },
+  STDIN: { tag: 5, fields: [['path', 'str']], doc: "a file or fifo opened as the exec's stdin (default /dev/null)" },
+  LOG: { tag: 6, fields: [['path', 'str']], doc: "where the exec's output is written in json-file format (default <state-dir>/exec-<id>.log)" },
+  TERMINAL: { tag: 7, fields: [['terminal', 'u32']], doc: '1: the exec gets a pty (its process JSON must say terminal: true)' },
+  SIZE: { tag: 8, fields: [['rows', 'u32'], ['cols', 'u32']], doc: 'terminal size' },
+  MESSAGE: { tag: 9, fields: [['message', 'str']], doc: 'what failed, lowercase; a runtime failure carries its stderr' },
+  PID: { tag: 10, fields: [['pid', 'u32']], doc: 'host pid of the process (0 when there is none)' },
+  STATUS: { tag: 11, fields: [['status', 'str']], doc: 'created, running, stopped or deleted' },
+  EXIT_STATUS: { tag: 12, fields: [['code', 'u32']], doc: 'exit code; 128+n when killed by signal n (as docker reports)' },
+  EXIT_TIME: { tag: 13, fields: [['ns', 'u64']], doc: 'exit time, nanoseconds since the epoch (0 while running)' },
+} as const satisfies Record<string, RecordSpec>;
+
+export type ShimRecordName = keyof typeof ShimRecords;
+export type ShimRequestName = keyof typeof ShimRequest;
+
+/** The shim's view of its process, as STATE reports it. */
+export const ShimStatus = ['created', 'running', 'stopped', 'deleted'] as const;
+export type ShimStatusName = (typeof ShimStatus)[number];
+
+/** Files the shim keeps in its --state-dir (read by the core after a restart). */
+export const ShimFiles = {
+  /** the init's exit: `{"status":N,"time":"RFC3339 ns","ns":"…"}`, written and fsynced before anything else */
+  EXIT: 'exit.json',
+  /** the shim's pid, decimal */
+  PID: 'shim.pid',
+  /** --root of the runtime */
+  RUNTIME_ROOT: 'runtime',
+} as const;
