@@ -18,6 +18,17 @@
       ],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-D_GNU_SOURCE"],
       "ldflags": ["-static-libgcc"]
+    },
+    {
+      "target_name": "berth-shim",
+      "type": "executable",
+      "sources": [
+        "<!@(ls -1 native/shim/*.c)",
+        "native/executor/wire.c"
+      ],
+      "include_dirs": ["native/include"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-D_GNU_SOURCE"],
+      "ldflags": ["-static-libgcc"]
     }
   ]
 }

@@ -1,13 +1,15 @@
 // Bundles every entry point into one file (fast start: one read, no module
 // resolution at run time) and puts the native executables into bin/.
 import { build } from 'esbuild';
-import { copyFileSync, mkdirSync, existsSync, chmodSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, existsSync, chmodSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const entries = {
   'berth-runtime-planner': 'src/runtime/planner/main.ts',
+  'berth-core': 'src/core/main.ts',
+  'berth-ctr': 'src/ctr/main.ts',
 };
 
 mkdirSync(join(root, 'dist'), { recursive: true });
@@ -36,6 +38,7 @@ await build({
 const release = join(root, 'build', 'Release');
 const natives = [
   ['berth-runtime', join(root, 'bin', 'berth-runtime')],
+  ['berth-shim', join(root, 'bin', 'berth-shim')],
   ['berth_addon.node', join(root, 'dist', 'berth_addon.node')],
 ];
 for (const [name, dest] of natives) {
@@ -44,5 +47,13 @@ for (const [name, dest] of natives) {
   copyFileSync(src, dest + '.tmp');
   chmodSync(dest + '.tmp', statSync(src).mode);
   // rename over the old file so a running binary is never rewritten in place
+  (await import('node:fs')).renameSync(dest + '.tmp', dest);
+}
+
+// Node entry points get a small executable in bin/ (bin/ is not in git).
+for (const name of ['berth-core', 'berth-ctr']) {
+  if (!existsSync(join(root, 'dist', `${name}.cjs`))) continue;
+  const dest = join(root, 'bin', name);
+  writeFileSync(dest + '.tmp', `#!/usr/bin/env node\nrequire('../dist/${name}.cjs');\n`, { mode: 0o755 });
   (await import('node:fs')).renameSync(dest + '.tmp', dest);
 }

@@ -1,0 +1,91 @@
+/* A process output: bytes in, complete lines out to the json-file log.
+ * A line longer than LINE_MAX_BYTES is logged in pieces without "\n", and a
+ * last line without "\n" is logged as it is when the stream ends. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+void stream_init(struct stream *s, int fd, const char *name, struct jlog *log)
+{
+	s->kind = EV_STREAM;
+	s->fd = fd;
+	s->name = name;
+	s->log = log;
+	s->len = 0;
+	s->buf = NULL;
+}
+
+int stream_watch(struct shim *sh, struct stream *s)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = s };
+	return s->fd < 0 ? 0 : epoll_ctl(sh->epfd, EPOLL_CTL_ADD, s->fd, &ev);
+}
+
+void stream_feed(struct stream *s, const char *p, size_t n)
+{
+	if (!s->buf && !(s->buf = malloc(LINE_MAX_BYTES)))
+		return;
+	while (n > 0) {
+		const char *nl = memchr(p, '\n', n);
+		size_t take = nl ? (size_t)(nl - p) : n;
+		size_t room = LINE_MAX_BYTES - s->len;
+		if (take >= room) {
+			/* the line outgrows the buffer: log what we have as a partial entry */
+			memcpy(s->buf + s->len, p, room);
+			jlog_entry(s->log, s->name, s->buf, LINE_MAX_BYTES, 0);
+			s->len = 0;
+			p += room;
+			n -= room;
+			continue;
+		}
+		memcpy(s->buf + s->len, p, take);
+		s->len += take;
+		p += take;
+		n -= take;
+		if (nl) {
+			jlog_entry(s->log, s->name, s->buf, s->len, 1);
+			s->len = 0;
+			p++;
+			n--;
+		}
+	}
+}
+
+void stream_close(struct shim *sh, struct stream *s)
+{
+	if (s->len)
+		jlog_entry(s->log, s->name, s->buf, s->len, 0);
+	s->len = 0;
+	free(s->buf);
+	s->buf = NULL;
+	if (s->fd >= 0) {
+		epoll_ctl(sh->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+		close(s->fd);
+	}
+	s->fd = -1;
+}
+
+int stream_pump(struct shim *sh, struct stream *s)
+{
+	char buf[8192];
+	for (;;) {
+		if (s->fd < 0)
+			return 0;
+		ssize_t r = read(s->fd, buf, sizeof buf);
+		if (r > 0) {
+			stream_feed(s, buf, (size_t)r);
+			continue;
+		}
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			return 1;
+		/* EOF, or EIO from a pty master whose slave side is gone */
+		stream_close(sh, s);
+		return 0;
+	}
+}

@@ -1,0 +1,191 @@
+/**
+ * The typed client of berth-shim's socket (protocol.ts), and `startShim`,
+ * which starts a shim and returns once its socket is up. Every call opens a
+ * connection, sends one request and reads one reply, as the protocol says.
+ */
+import { connect as netConnect, type Socket } from 'node:net';
+import { spawn } from 'node:child_process';
+import { BerthError, unavailable, wrap } from '../common/errors.js';
+import { FrameReader } from '../runtime/plan/wire.js';
+import { encodeShimMessage, decodeShimMessage, findRecord, type ShimEntry, type ShimMessage } from './codec.js';
+import { ShimReply, ShimRequest, type ShimStatusName } from './protocol.js';
+
+export interface ShimState {
+  pid: number;
+  status: ShimStatusName;
+  exitStatus: number;
+  /** nanoseconds since the epoch; 0n while running */
+  exitedAt: bigint;
+}
+
+export interface ShimExit {
+  status: number;
+  exitedAt: bigint;
+}
+
+export interface ExecOptions {
+  /** the OCI process object */
+  process: Record<string, unknown>;
+  /** file or fifo opened as stdin (default /dev/null) */
+  stdin?: string;
+  /** json-file log of the exec's output (default <state-dir>/exec-<id>.log) */
+  log?: string;
+  terminal?: boolean;
+}
+
+function exchange(socketPath: string, request: Buffer): Promise<ShimMessage> {
+  return new Promise((resolve, reject) => {
+    const sock: Socket = netConnect(socketPath);
+    const frames = new FrameReader();
+    let done = false;
+    const finish = (err: Error | null, m?: ShimMessage): void => {
+      if (done) return;
+      done = true;
+      sock.destroy();
+      if (err) reject(err); else resolve(m!);
+    };
+    sock.on('connect', () => sock.write(request));
+    sock.on('data', (chunk: Buffer) => {
+      const [body] = frames.push(chunk);
+      if (!body) return;
+      try { finish(null, decodeShimMessage(body)); } catch (e) { finish(e as Error); }
+    });
+    sock.on('error', (e) => finish(e));
+    sock.on('close', () => finish(unavailable(`shim at ${socketPath} closed the connection without a reply`)));
+  });
+}
+
+export class ShimClient {
+  private constructor(readonly socketPath: string) {}
+
+  /** Checks the shim answers (a STATE call) and returns a client for it. */
+  static async connect(socketPath: string): Promise<ShimClient> {
+    const c = new ShimClient(socketPath);
+    await c.state();
+    return c;
+  }
+
+  private async call(type: number, records: ShimEntry[], what: string): Promise<ShimMessage> {
+    let m: ShimMessage;
+    try {
+      m = await exchange(this.socketPath, encodeShimMessage(type, records));
+    } catch (e) {
+      throw e instanceof BerthError ? e : wrap(`cannot ${what}: shim at ${this.socketPath}`, e);
+    }
+    if (m.type === ShimReply.ERROR) {
+      const message = findRecord(m, 'MESSAGE')?.message ?? `shim refused to ${what}`;
+      const kind = /no such exec|unknown request/.test(message) ? 'not-found'
+        : /container is|still exists|deleted|already in use/.test(message) ? 'failed-precondition' : 'internal';
+      throw new BerthError(kind, message);
+    }
+    return m;
+  }
+
+  private static stateOf(m: ShimMessage): ShimState {
+    return {
+      pid: findRecord(m, 'PID')?.pid ?? 0,
+      status: (findRecord(m, 'STATUS')?.status ?? 'stopped') as ShimStatusName,
+      exitStatus: findRecord(m, 'EXIT_STATUS')?.code ?? 0,
+      exitedAt: findRecord(m, 'EXIT_TIME')?.ns ?? 0n,
+    };
+  }
+
+  async state(): Promise<ShimState> {
+    return ShimClient.stateOf(await this.call(ShimRequest.STATE, [], 'get the state'));
+  }
+
+  async start(): Promise<void> {
+    await this.call(ShimRequest.START, [], 'start the container');
+  }
+
+  async kill(signal: number, all = false): Promise<void> {
+    await this.call(ShimRequest.KILL, [
+      { type: 'SIGNAL', value: { signal } }, { type: 'ALL', value: { all: all ? 1 : 0 } },
+    ], 'kill the container');
+  }
+
+  /** Starts an extra process in the container; returns its state (pid). */
+  async exec(execId: string, opts: ExecOptions): Promise<ShimState> {
+    const records: ShimEntry[] = [
+      { type: 'EXEC_ID', value: { id: execId } },
+      { type: 'PROCESS', value: { json: JSON.stringify(opts.process) } },
+    ];
+    if (opts.stdin) records.push({ type: 'STDIN', value: { path: opts.stdin } });
+    if (opts.log) records.push({ type: 'LOG', value: { path: opts.log } });
+    if (opts.terminal) records.push({ type: 'TERMINAL', value: { terminal: 1 } });
+    return ShimClient.stateOf(await this.call(ShimRequest.EXEC, records, `exec ${execId}`));
+  }
+
+  /** Resolves when the init (no id) or that exec has exited. */
+  async wait(execId?: string): Promise<ShimExit> {
+    const records: ShimEntry[] = execId ? [{ type: 'EXEC_ID', value: { id: execId } }] : [];
+    const m = await this.call(ShimRequest.WAIT, records, `wait for ${execId ?? 'the container'}`);
+    return { status: findRecord(m, 'EXIT_STATUS')?.code ?? 0, exitedAt: findRecord(m, 'EXIT_TIME')?.ns ?? 0n };
+  }
+
+  async resize(rows: number, cols: number, execId?: string): Promise<void> {
+    const records: ShimEntry[] = [{ type: 'SIZE', value: { rows, cols } }];
+    if (execId) records.push({ type: 'EXEC_ID', value: { id: execId } });
+    await this.call(ShimRequest.RESIZE, records, 'resize the terminal');
+  }
+
+  async closeStdin(execId?: string): Promise<void> {
+    await this.call(ShimRequest.CLOSE_STDIN, execId ? [{ type: 'EXEC_ID', value: { id: execId } }] : [], 'close stdin');
+  }
+
+  async delete(): Promise<void> {
+    await this.call(ShimRequest.DELETE, [], 'delete the container');
+  }
+
+  async shutdown(): Promise<void> {
+    await this.call(ShimRequest.SHUTDOWN, [], 'shut down the shim');
+  }
+}
+
+export interface StartShimOptions {
+  /** path of the berth-shim binary */
+  binary: string;
+  id: string;
+  bundle: string;
+  runtime: string;
+  runtimeArgs?: readonly string[];
+  socket: string;
+  stateDir: string;
+  log: string;
+  logMaxSize?: number;
+  logMaxFile?: number;
+  terminal?: boolean;
+}
+
+export function shimArgs(o: StartShimOptions): string[] {
+  const args = ['--id', o.id, '--bundle', o.bundle, '--runtime', o.runtime,
+    '--socket', o.socket, '--state-dir', o.stateDir, '--log', o.log];
+  for (const a of o.runtimeArgs ?? []) args.push('--runtime-arg', a);
+  if (o.logMaxSize !== undefined) args.push('--log-max-size', String(o.logMaxSize));
+  if (o.logMaxFile !== undefined) args.push('--log-max-file', String(o.logMaxFile));
+  if (o.terminal) args.push('--terminal');
+  return args;
+}
+
+/**
+ * Starts berth-shim, which creates the container and detaches; resolves when
+ * its socket is up. The shim's message (the runtime's stderr when `create`
+ * fails) becomes the error.
+ */
+export function startShim(o: StartShimOptions): Promise<{ pid: number; socket: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(o.binary, shimArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    child.on('error', (e) => reject(wrap(`cannot start shim for container ${o.id}`, e)));
+    child.on('close', (code) => {
+      const pid = Number.parseInt(out.trim(), 10);
+      if (code === 0 && pid > 0) { resolve({ pid, socket: o.socket }); return; }
+      const message = err.trim().replace(/^berth-shim: /, '') || `shim exited with status ${String(code)}`;
+      const kind = /cannot use runtime/.test(message) ? 'not-found' : 'internal';
+      reject(new BerthError(kind, message));
+    });
+  });
+}
