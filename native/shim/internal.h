@@ -83,6 +83,7 @@ int stream_watch(struct shim *sh, struct stream *s);
 /* runtime.c */
 struct run {
 	int in, out, err; /* fds given to the runtime as 0 1 2 */
+	int err_read; /* the read end of err: the message when the runtime fails */
 	const char *console; /* --console-socket path, or NULL */
 	int master; /* out: the pty master received on the console socket */
 	char msg[1024]; /* out: why it failed (the runtime's stderr) */

@@ -158,7 +158,7 @@ static int setup(struct shim *sh, char *msg, size_t n)
 			       o->terminal ? "--console-socket" : o->id, console, o->id, NULL };
 	if (!o->terminal)
 		argv[6] = NULL;
-	struct run r = { .in = devnull, .out = out[1], .err = err[1], .console = o->terminal ? console : NULL };
+	struct run r = { .in = devnull, .out = out[1], .err = err[1], .err_read = err[0], .console = o->terminal ? console : NULL };
 	int rc = run_runtime(sh, argv, &r);
 	close(out[1]);
 	close(err[1]);

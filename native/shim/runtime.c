@@ -158,7 +158,7 @@ int run_runtime(struct shim *sh, const char *const *argv, struct run *r)
 	}
 	if (status == 0 && (!r->console || r->master >= 0))
 		return 0;
-	drain(r->err, r->msg, sizeof r->msg);
+	drain(r->err_read, r->msg, sizeof r->msg);
 	if (status == 0)
 		snprintf(r->msg, sizeof r->msg, "runtime %s sent no terminal on the console socket", argv[0]);
 	failure(r->msg, sizeof r->msg, argv[0], status);

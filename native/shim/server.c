@@ -225,7 +225,7 @@ static void do_exec(struct shim *sh, int fd, const struct wmsg *m)
 			       terminal ? "--console-socket" : sh->o.id, terminal ? console : NULL, sh->o.id, NULL };
 	if (!terminal)
 		argv[7] = NULL;
-	struct run r = { .in = in, .out = out[1], .err = err[1], .console = terminal ? console : NULL };
+	struct run r = { .in = in, .out = out[1], .err = err[1], .err_read = err[0], .console = terminal ? console : NULL };
 	int rc = run_runtime(sh, argv, &r);
 	close(out[1]);
 	close(err[1]);
