@@ -54,6 +54,7 @@ for (const [name, dest] of natives) {
 for (const name of ['berth-core', 'berth-ctr']) {
   if (!existsSync(join(root, 'dist', `${name}.cjs`))) continue;
   const dest = join(root, 'bin', name);
-  writeFileSync(dest + '.tmp', `#!/usr/bin/env node\nrequire('../dist/${name}.cjs');\n`, { mode: 0o755 });
+  // a shell script: the package is "type": "module", so an extensionless node file would be ESM
+  writeFileSync(dest + '.tmp', `#!/bin/sh\nexec node "$(dirname "$(readlink -f "$0")")/../dist/${name}.cjs" "$@"\n`, { mode: 0o755 });
   (await import('node:fs')).renameSync(dest + '.tmp', dest);
 }

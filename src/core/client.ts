@@ -1,0 +1,118 @@
+/**
+ * The typed client of berth-core, used by berth-ctr, berthd and tests. Every
+ * call carries the client's namespace as `berth-namespace` metadata; failed
+ * calls reject with a CoreCallError (a BerthError of the matching kind, with
+ * the gRPC code kept).
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { Api, Envelope, SubscribeRequest } from './api/types.js';
+import { DEFAULT_NAMESPACE, loadServices, NAMESPACE_KEY, type ServiceName } from './api/proto.js';
+import { DEFAULT_ADDRESS } from './config.js';
+import { CoreCallError, fromServiceError } from './errors.js';
+
+type UnaryMethod = (req: unknown, md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: unknown) => void) => grpc.ClientUnaryCall;
+
+export type ServiceClient<S extends keyof Api> = {
+  [M in keyof Api[S]]: Api[S][M] extends [infer Req, infer Res] ? (req: Partial<Req>) => Promise<Res> : never;
+};
+
+export interface EventStream {
+  /** resolves with each envelope in turn; ends when cancelled or the core stops */
+  [Symbol.asyncIterator](): AsyncIterator<Envelope>;
+  on(event: 'data', fn: (e: Envelope) => void): void;
+  on(event: 'end', fn: () => void): void;
+  on(event: 'error', fn: (err: Error) => void): void;
+  cancel(): void;
+}
+
+export class CoreClient {
+  readonly address: string;
+  readonly namespace: string;
+  private readonly clients: Record<ServiceName, grpc.Client>;
+
+  constructor(address: string = DEFAULT_ADDRESS, namespace: string = DEFAULT_NAMESPACE, shared?: Record<ServiceName, grpc.Client>) {
+    this.address = address;
+    this.namespace = namespace;
+    if (shared) { this.clients = shared; return; }
+    const ctors = loadServices();
+    const channel = new ctors.Namespaces(`unix://${address}`, grpc.credentials.createInsecure());
+    // the services share one channel (one connection to the socket)
+    const opts = { channelOverride: channel.getChannel() };
+    this.clients = {
+      Namespaces: channel,
+      Containers: new ctors.Containers(`unix://${address}`, grpc.credentials.createInsecure(), opts),
+      Events: new ctors.Events(`unix://${address}`, grpc.credentials.createInsecure(), opts),
+      Tasks: new ctors.Tasks(`unix://${address}`, grpc.credentials.createInsecure(), opts),
+    };
+  }
+
+  /** The same connection, acting in another namespace. */
+  withNamespace(namespace: string): CoreClient {
+    return new CoreClient(this.address, namespace, this.clients);
+  }
+
+  /** A failed call's error; an unreachable core is named with its address. */
+  private failure(err: grpc.ServiceError): CoreCallError {
+    if (err.code === grpc.status.UNAVAILABLE && /No connection established|connect/i.test(err.details ?? '')) {
+      const why = /connect (E[A-Z]+)/.exec(err.details ?? '')?.[1];
+      const reason = why === 'ENOENT' ? 'no such socket' : why === 'ECONNREFUSED' ? 'connection refused' : why === 'EACCES' ? 'permission denied' : (err.details ?? 'unreachable');
+      return new CoreCallError(err.code, `cannot reach berth-core at ${this.address}: ${reason}`, err);
+    }
+    return fromServiceError(err);
+  }
+
+  private metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    md.set(NAMESPACE_KEY, this.namespace);
+    return md;
+  }
+
+  private service<S extends keyof Api>(name: S): ServiceClient<S> {
+    const client = this.clients[name] as unknown as Record<string, UnaryMethod>;
+    return new Proxy({}, {
+      get: (_t, method: string) => (req: unknown) => new Promise((resolve, reject) => {
+        const fn = client[method];
+        if (typeof fn !== 'function') { reject(new Error(`berth-core api has no method ${name}.${method}`)); return; }
+        fn.call(client, req, this.metadata(), (err, res) => { if (err) reject(this.failure(err)); else resolve(res); });
+      }),
+    }) as ServiceClient<S>;
+  }
+
+  get namespaces(): ServiceClient<'Namespaces'> { return this.service('Namespaces'); }
+  get containers(): ServiceClient<'Containers'> { return this.service('Containers'); }
+  get events(): ServiceClient<'Events'> { return this.service('Events'); }
+  get tasks(): ServiceClient<'Tasks'> { return this.service('Tasks'); }
+
+  /** Streams events passing the filters (none: every event of every namespace). */
+  subscribe(filter: Partial<SubscribeRequest> = {}): EventStream {
+    const client = this.clients.Events as unknown as { Subscribe(req: unknown, md: grpc.Metadata): grpc.ClientReadableStream<Envelope> };
+    const call = client.Subscribe({ topics: filter.topics ?? [], namespaces: filter.namespaces ?? [] }, this.metadata());
+    const errors: ((err: Error) => void)[] = [];
+    call.on('error', (err: grpc.ServiceError) => {
+      if (err.code === grpc.status.CANCELLED) return;
+      for (const fn of errors) fn(this.failure(err));
+    });
+    return {
+      [Symbol.asyncIterator]: () => call[Symbol.asyncIterator]() as AsyncIterator<Envelope>,
+      on: ((event: string, fn: (arg: never) => void) => {
+        if (event === 'error') errors.push(fn as (err: Error) => void);
+        else call.on(event, fn as (...args: unknown[]) => void);
+      }) as EventStream['on'],
+      cancel: () => call.cancel(),
+    };
+  }
+
+  /** Resolves when the core answers (or rejects after timeoutMs). */
+  waitForReady(timeoutMs = 5000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.clients.Namespaces.waitForReady(Date.now() + timeoutMs, (err) => {
+        if (err) reject(fromServiceError(Object.assign(err, { code: grpc.status.UNAVAILABLE, details: `cannot reach berth-core at ${this.address}: ${err.message}` })));
+        else resolve();
+      });
+    });
+  }
+
+  close(): void {
+    for (const c of Object.values(this.clients)) c.close();
+  }
+}

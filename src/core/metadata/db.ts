@@ -1,0 +1,70 @@
+/**
+ * Opens berth-core's metadata database: SQLite in WAL mode with
+ * synchronous=FULL, so a change is on disk when its transaction returns —
+ * the core acknowledges a call only after that (better-sqlite3 is
+ * synchronous). Applies pending migrations.
+ */
+import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { BerthError, wrap } from '../../common/errors.js';
+import { MIGRATIONS } from './migrations.js';
+
+export type Db = Database.Database;
+
+/**
+ * The addon's path, found from this module: inside an esbuild bundle the
+ * package's own lookup (relative to its source file) no longer works.
+ */
+function nativeBinding(): string | undefined {
+  try {
+    return createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
+  } catch {
+    return undefined;
+  }
+}
+
+export function openDatabase(path: string): Db {
+  let db: Db;
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    const binding = nativeBinding();
+    db = new Database(path, binding === undefined ? {} : { nativeBinding: binding });
+  } catch (err) {
+    throw wrap(`cannot open metadata database ${path}`, err);
+  }
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = ON');
+    // another core holding a write lock briefly must not fail a call at once
+    db.pragma('busy_timeout = 5000');
+    migrate(db, path);
+  } catch (err) {
+    db.close();
+    throw err instanceof BerthError ? err : wrap(`cannot open metadata database ${path}`, err);
+  }
+  return db;
+}
+
+export function schemaVersion(db: Db): number {
+  const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+  return row?.version ?? 0;
+}
+
+function migrate(db: Db, path: string): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const n = (db.prepare('SELECT COUNT(*) AS n FROM schema_version').get() as { n: number }).n;
+  if (n === 0) db.prepare('INSERT INTO schema_version (version) VALUES (0)').run();
+  const current = schemaVersion(db);
+  if (current > MIGRATIONS.length) {
+    throw new BerthError('failed-precondition', `cannot open metadata database ${path}: schema version ${current} is newer than this berth-core knows (${MIGRATIONS.length})`);
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.prepare('UPDATE schema_version SET version = ?').run(v + 1);
+    })();
+  }
+}

@@ -1,0 +1,24 @@
+/** The core's metadata: one SQLite file (`<root>/meta.db`) behind typed stores. */
+import type { ContainerStore } from '../containers/store.js';
+import type { NamespaceStore } from '../namespaces/store.js';
+import { containerStore } from './containers.js';
+import { openDatabase, type Db } from './db.js';
+import { namespaceStore } from './namespaces.js';
+
+export interface MetadataStore {
+  namespaces: NamespaceStore;
+  containers: ContainerStore;
+  /** runs fn in one transaction (nested store writes join it) */
+  transaction<T>(fn: () => T): T;
+  close(): void;
+}
+
+export function openMetadataStore(path: string): MetadataStore {
+  const db: Db = openDatabase(path);
+  return {
+    namespaces: namespaceStore(db),
+    containers: containerStore(db),
+    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+    close: () => { if (db.open) db.close(); },
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * berth-core's server: opens the metadata store, serves the API on a unix
+ * socket (mode 0600, in a directory made 0700), refuses to start when another
+ * core answers on that socket, and stops cleanly (streams ended, calls
+ * finished, database closed, socket removed).
+ */
+import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { BerthError, failedPrecondition, wrap } from '../common/errors.js';
+import type { Logger } from '../common/log.js';
+import { loadServices } from './api/proto.js';
+import type { CoreConfig } from './config.js';
+import { EventBus } from './events.js';
+import { openMetadataStore, type MetadataStore } from './metadata/store.js';
+import { containersService } from './services/containers.js';
+import { unaryHandlers, type ServiceContext } from './services/context.js';
+import { eventsService } from './services/events.js';
+import { namespacesService } from './services/namespaces.js';
+import { tasksService } from './services/tasks.js';
+
+export interface CoreServer {
+  readonly address: string;
+  readonly store: MetadataStore;
+  readonly bus: EventBus;
+  stop(): Promise<void>;
+}
+
+/** Whether something accepts connections on the unix socket at path. */
+export function socketAnswers(path: string, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    const finish = (v: boolean): void => { clearTimeout(timer); s.destroy(); resolve(v); };
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    s.once('connect', () => finish(true));
+    s.once('error', () => finish(false));
+  });
+}
+
+async function claimSocket(address: string): Promise<void> {
+  const dir = dirname(address);
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!existsSync(address)) return;
+  if (!lstatSync(address).isSocket()) throw failedPrecondition(`cannot start berth-core: ${address} exists and is not a socket`);
+  if (await socketAnswers(address)) throw failedPrecondition(`cannot start berth-core: another berth-core is serving ${address}`);
+  // a socket nobody answers on was left by a core that died: take it over
+  unlinkSync(address);
+}
+
+function bind(server: grpc.Server, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`unix://${address}`, grpc.ServerCredentials.createInsecure(), (err) => {
+      if (err) reject(wrap(`cannot listen on ${address}`, err)); else resolve();
+    });
+  });
+}
+
+export async function startCore(config: CoreConfig, log: Logger): Promise<CoreServer> {
+  await claimSocket(config.address);
+  try {
+    mkdirSync(config.root, { recursive: true, mode: 0o700 });
+    mkdirSync(config.state, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw wrap('cannot start berth-core: cannot make its directories', err);
+  }
+  const store = openMetadataStore(join(config.root, 'meta.db'));
+  const bus = new EventBus();
+  const ctx: ServiceContext = { store, bus, config, log };
+  const services = loadServices();
+  const server = new grpc.Server();
+  server.addService(services.Namespaces.service, unaryHandlers('Namespaces', namespacesService(ctx), log));
+  server.addService(services.Containers.service, unaryHandlers('Containers', containersService(ctx), log));
+  server.addService(services.Events.service, eventsService(ctx));
+  server.addService(services.Tasks.service, tasksService());
+  try {
+    await bind(server, config.address);
+    chmodSync(config.address, 0o600);
+  } catch (err) {
+    server.forceShutdown();
+    store.close();
+    throw err instanceof BerthError ? err : wrap(`cannot start berth-core on ${config.address}`, err);
+  }
+  log.info('berth-core serving', { address: config.address, root: config.root, state: config.state, runtimes: Object.keys(config.runtimes) });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      bus.close();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, 5000);
+        server.tryShutdown(() => { clearTimeout(timer); resolve(); });
+      });
+      store.close();
+      try { unlinkSync(config.address); } catch { /* already gone */ }
+      log.info('berth-core stopped', { address: config.address });
+    })();
+    return stopping;
+  };
+  return { address: config.address, store, bus, stop };
+}
