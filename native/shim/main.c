@@ -295,6 +295,10 @@ int main(int argc, char **argv)
 			run_simple(&sh, del, ignored, sizeof ignored);
 		unlink(sh.o.socket);
 		rm_tree(sh.o.state_dir);
+		/* a log that received nothing was made by us: take it away too */
+		struct stat st;
+		if (stat(sh.o.log, &st) == 0 && st.st_size == 0)
+			unlink(sh.o.log);
 		tell(ready[1], 'E', msg);
 		return 1;
 	}

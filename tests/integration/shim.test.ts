@@ -211,6 +211,7 @@ describe('berth-shim on its own', { skip }, () => {
         });
         assert.equal(existsSync(f.opts.socket), false, 'no socket left');
         assert.equal(existsSync(f.opts.stateDir), false, 'no state left');
+        assert.equal(existsSync(f.opts.log), false, 'no log left');
       } finally { await teardown({ ...f, pid: 0 }); }
     }
   });
@@ -221,6 +222,22 @@ describe('berth-shim on its own', { skip }, () => {
       await assert.rejects(startShim(f.opts), /cannot use runtime \/nonexistent\/runtime: no such file/i);
       assert.equal(existsSync(f.opts.stateDir), false);
     } finally { await teardown({ ...f, pid: 0 }); }
+  });
+
+  test('a terminal container: the pty master arrives on the console socket, its output is logged, RESIZE works', async () => {
+    const f = fixture(RUNTIME, ['sh', '-c', 'echo hello-tty; test -t 1 && echo is-a-tty; stty size']);
+    f.bundle.config.process.terminal = true;
+    f.bundle.write();
+    const { pid } = await startShim({ ...f.opts, terminal: true });
+    try {
+      const c = await ShimClient.connect(f.opts.socket);
+      await c.resize(33, 101);
+      await c.start();
+      assert.equal((await c.wait()).status, 0);
+      const out = readLog(f.opts.log).map((e) => e.log.replace(/\r/g, ''));
+      assert.deepEqual(out, ['hello-tty\n', 'is-a-tty\n', '33 101\n'], 'stty inside sees the size set by RESIZE');
+      await c.delete();
+    } finally { await teardown({ ...f, pid }); }
   });
 
   test('holds under 1 MB of private memory', async () => {
