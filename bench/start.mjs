@@ -1,0 +1,207 @@
+#!/usr/bin/env node
+// bench/start: create + start + wait (+ delete) of busybox `/bin/true` on the
+// same rootfs, interleaved rounds with rotating order, median ratios:
+//   shim  berth-shim driven directly: startShim (create), START, WAIT, DELETE;
+//   core  through berth-core's API (a core of our own on temp dirs), the way a
+//         client does it: Containers.Create, Tasks.Create, Start, Wait,
+//         Tasks.Delete, Containers.Delete (only when the core's Tasks answer);
+//   ctr   `ctr run --rm --rootfs` against Debian's containerd started on its own
+//         temp root/state/socket.
+// The Berth calls are made from this (warm) Node process, as a client of the
+// core would; `ctr` is a fresh Go process per run, as `ctr run` is used.
+//   node --import tsx bench/start.mjs [rounds=30]
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { makeBundle, removeBundle, defaultConfig } from '../tests/helpers/bundle.js';
+import { Engines, CTR_NAMESPACE } from '../tests/helpers/engines.js';
+import { ShimClient, startShim } from '../src/shim/client.js';
+import { CoreClient } from '../src/core/client.js';
+
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
+const SHIM = join(repo, 'bin', 'berth-shim');
+const RUNTIME = join(repo, 'bin', 'berth-runtime');
+const CORE = join(repo, 'bin', 'berth-core');
+const HOST_CONTAINERD_DIR = '/run/containerd';
+const rounds = Number(process.argv[2] ?? 30);
+const ARGS = ['/bin/true'];
+
+const median = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+const now = () => process.hrtime.bigint();
+const msSince = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+
+function pidsByCmdline(needle) {
+  const out = [];
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p) || Number(p) === process.pid) continue;
+    try { if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(needle)) out.push(Number(p)); } catch { /* exited */ }
+  }
+  return out;
+}
+
+function removeCgroupTree(rel) {
+  for (const c of readdirSync('/sys/fs/cgroup')) {
+    const root = join('/sys/fs/cgroup', c, rel);
+    if (!existsSync(root)) continue;
+    const dirs = spawnSync('find', [root, '-depth', '-type', 'd'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    for (const d of dirs) { try { rmdirSync(d); } catch { /* busy */ } }
+  }
+}
+
+// ---------------------------------------------------------------- shim ----
+
+function shimWay(rootfs, work) {
+  const cgroupParent = `/berth-bench-start-${process.pid}`;
+  let seq = 0;
+  return {
+    name: 'shim',
+    async once() {
+      const id = `bench-start-${process.pid}-${seq++}`;
+      const dir = join(work, id);
+      mkdirSync(dir);
+      const config = defaultConfig(ARGS);
+      config.root = { path: rootfs, readonly: false };
+      config.linux.cgroupsPath = `${cgroupParent}/${id}`;
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+      const opts = { binary: SHIM, id, bundle: dir, runtime: RUNTIME, socket: join(dir, 'shim.sock'), stateDir: join(dir, 'state'), log: join(dir, 'ctr.log') };
+      const t0 = now();
+      await startShim(opts);
+      const c = await ShimClient.connect(opts.socket);
+      await c.start();
+      const exit = await c.wait();
+      await c.delete();
+      const ms = msSince(t0);
+      await c.shutdown().catch(() => { /* it may already be gone */ });
+      if (exit.status !== 0) throw new Error(`shim container ${id} exited ${exit.status}`);
+      rmSync(dir, { recursive: true, force: true });
+      return ms;
+    },
+    async cleanup() {
+      for (const p of pidsByCmdline(`bench-start-${process.pid}-`)) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+      await sleep(100);
+      removeCgroupTree(cgroupParent);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- core ----
+
+async function coreWay(rootfs, work) {
+  const dir = join(work, 'core');
+  mkdirSync(dir);
+  const address = join(dir, 'core.sock');
+  const child = spawn(CORE, ['--address', address, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--log-file', join(dir, 'core.log')], { stdio: 'ignore' });
+  const client = new CoreClient(address, 'bench');
+  const stop = async () => {
+    client.close();
+    if (child.exitCode === null) { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); }
+    // shims outlive the core by design: remove what a failed round left
+    for (const p of pidsByCmdline(dir)) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    await sleep(100);
+    const r = spawnSync('sh', ['-c', `for r in ${dir}/state/*/*/shim/runtime; do [ -d "$r" ] || continue; for c in "$r"/*; do ${RUNTIME} --root "$r" delete --force "$(basename "$c")" >/dev/null 2>&1; done; done`]);
+    if (r.status !== 0) console.error('core cleanup: runtime delete failed');
+  };
+  try {
+    await client.waitForReady(10_000);
+    await client.tasks.List({});
+  } catch (e) {
+    await stop();
+    return { unavailable: `berth-core tasks do not answer: ${e.message}` };
+  }
+  const spec = defaultConfig(ARGS);
+  spec.root = { path: rootfs, readonly: false };
+  const specBytes = Buffer.from(JSON.stringify(spec));
+  let seq = 0;
+  return {
+    name: 'core',
+    async once() {
+      const id = `bench-core-${seq++}`;
+      const t0 = now();
+      await client.containers.Create({ container: { id, image: '', spec: specBytes, runtime: { name: '', options: Buffer.alloc(0) }, rootfs, snapshotKey: '', labels: {} } });
+      await client.tasks.Create({ containerId: id });
+      await client.tasks.Start({ containerId: id });
+      const w = await client.tasks.Wait({ containerId: id });
+      await client.tasks.Delete({ containerId: id });
+      await client.containers.Delete({ id });
+      const ms = msSince(t0);
+      if (w.exitStatus !== 0) throw new Error(`core container ${id} exited ${w.exitStatus}`);
+      return ms;
+    },
+    cleanup: stop,
+  };
+}
+
+// ----------------------------------------------------------------- ctr ----
+
+async function ctrWay(rootfs) {
+  const hostDirExisted = existsSync(HOST_CONTAINERD_DIR);
+  const e = await Engines.start({ runtimes: {}, dockerd: false });
+  let seq = 0;
+  return {
+    name: 'ctr',
+    async once() {
+      const id = `bench-start-${seq++}`;
+      const t0 = now();
+      const r = e.ctr(['-n', CTR_NAMESPACE, 'run', '--rm', '--rootfs', '--fifo-dir', e.fifoDir, '--cgroup', `${e.cgroupParent}/${id}`, rootfs, id, ...ARGS]);
+      const ms = msSince(t0);
+      if (r.code !== 0) throw new Error(`ctr run ${id} exited ${r.code}: ${r.stderr}`);
+      return ms;
+    },
+    async cleanup() {
+      await e.stop();
+      // the shims' runc keeps its state under /run/containerd/runc/<namespace>, which stop() leaves
+      if (!hostDirExisted) {
+        for (const d of [`runc/${CTR_NAMESPACE}`, 'runc', 's', 'fifo', '.']) { try { rmdirSync(join(HOST_CONTAINERD_DIR, d)); } catch { /* absent or in use */ } }
+      }
+      const left = e.leftovers();
+      if (left.length) console.error(`containerd leftovers: ${left.join('; ')}`);
+    },
+  };
+}
+
+// ----------------------------------------------------------------- main ----
+
+const work = mkdtempSync(join(tmpdir(), 'berth-bench-start-'));
+const bundle = makeBundle(ARGS, 'berth-bench-rootfs-');
+const ways = [];
+const notes = [];
+const times = {};
+const ratios = {};
+let failed = false;
+try {
+  ways.push(shimWay(bundle.rootfs, work));
+  const core = await coreWay(bundle.rootfs, work);
+  if ('unavailable' in core) notes.push(core.unavailable); else ways.push(core);
+  const ctr = await ctrWay(bundle.rootfs);
+  ways.push(ctr);
+  for (const w of ways) { times[w.name] = []; for (let i = 0; i < 3; i++) await w.once(); } // warm-up
+  for (const w of ways) if (w.name !== 'ctr') ratios[w.name] = [];
+  for (let i = 0; i < rounds; i++) {
+    const order = ways.map((_, k) => ways[(i + k) % ways.length]);
+    const got = {};
+    for (const w of order) { got[w.name] = await w.once(); times[w.name].push(got[w.name]); }
+    for (const k of Object.keys(ratios)) ratios[k].push(got[k] / got.ctr);
+  }
+} catch (e) {
+  failed = true;
+  console.error(e);
+} finally {
+  for (const w of ways) { try { await w.cleanup(); } catch (e) { console.error(`cleanup of ${w.name}: ${e.message}`); } }
+  removeBundle(bundle);
+  rmSync(work, { recursive: true, force: true });
+}
+
+const result = {
+  rounds,
+  medianMs: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, +median(v).toFixed(2)])),
+  medianRatioToCtr: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, +median(v).toFixed(3)])),
+  notes,
+};
+console.log(JSON.stringify(result, null, 2));
+for (const [k, v] of Object.entries(result.medianRatioToCtr)) {
+  console.log(`${k === 'core' ? 'berth-core API' : 'berth-shim direct'} / ctr run --rm: median ratio ${v} over ${rounds} interleaved rounds (target <= 0.5)`);
+}
+if (failed) process.exitCode = 1;
