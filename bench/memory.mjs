@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 // bench/memory: what one more container costs in memory, three ways in one run.
 // N containers running busybox `sleep 1000` on the same rootfs:
-//   berth      N berth-shims (startShim + START) over bin/berth-runtime; the
-//              daemon side is the warm runtime planner (and berth-core, once its
-//              Tasks service drives shims: then the core's growth is measured too);
+//   berth      N berth-shims over bin/berth-runtime, made two ways: directly
+//              (startShim + START; daemon side: the warm runtime planner) and
+//              through berth-core's API (a core of our own on temp dirs; daemon
+//              side: the core and the planner), when the core's Tasks answer;
 //   containerd Debian's containerd on its own temp root/state/socket,
 //              N `ctr run -d --rootfs`, one containerd-shim-runc-v2 each;
 //   conmon     N `podman run -d --rootfs` on temp storage, one conmon each.
@@ -12,8 +13,8 @@
 // baseline (one container made and removed first) to N containers, spread
 // over N. Everything is removed at the end, also on failure.
 //   node --import tsx bench/memory.mjs [count=30]
-// (tsx: the script drives the shim through its typed client, src/shim/client.ts)
-import { spawnSync } from 'node:child_process';
+// (tsx: the script uses the typed clients, src/shim/client.ts, src/core/client.ts)
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -72,6 +73,12 @@ function removeCgroupTree(rel) {
 
 // ---------------------------------------------------------------- berth ----
 
+/** The runtime planner daemon berth-runtime shares between all calls (one per machine). */
+function plannerMem() {
+  const p = pidsByCmdline((a) => a.some((x) => x.includes('berth-runtime-planner')));
+  return p.length ? smaps(p[0]) : { uss: 0, pss: 0, rss: 0 };
+}
+
 async function benchBerth(rootfs, work) {
   const shims = [];
   const cgroupParent = `/berth-bench-${process.pid}`;
@@ -99,8 +106,6 @@ async function benchBerth(rootfs, work) {
     await c.shutdown().catch(() => { /* it may exit on its own once deleted */ });
     shims.splice(shims.indexOf(s), 1);
   };
-  const planner = () => pidsByCmdline((a) => a.some((x) => x.includes('berth-runtime-planner')));
-  const plannerMem = () => { const p = planner(); return p.length ? smaps(p[0]) : { uss: 0, pss: 0, rss: 0 }; };
   try {
     await remove(await one()); // warm-up: page cache and the planner daemon
     const before = plannerMem();
@@ -108,7 +113,7 @@ async function benchBerth(rootfs, work) {
     await sleep(500);
     const per = shims.map((s) => smaps(s.pid));
     const after = plannerMem();
-    return { per, daemon: { name: 'runtime planner', before, after } };
+    return { per, daemons: [{ name: 'runtime planner', before, after }] };
   } finally {
     for (const s of [...shims]) {
       try { await remove(s); } catch {
@@ -120,21 +125,65 @@ async function benchBerth(rootfs, work) {
   }
 }
 
-/** True when a berth-core started on temp paths answers Tasks.List (its Tasks service drives shims). */
-async function coreTasksWork(work) {
-  const dir = join(work, 'core-probe');
+/**
+ * The same through berth-core's API (a core of our own on temp dirs): the
+ * core starts one berth-shim per container; its own USS growth from a warm
+ * baseline to N containers is the core's share. Undefined when the core's
+ * Tasks service does not answer.
+ */
+async function benchBerthCore(rootfs, work) {
+  const dir = join(work, 'core');
   mkdirSync(dir);
   const address = join(dir, 'core.sock');
-  const child = (await import('node:child_process')).spawn(CORE, ['--address', address, '--root', join(dir, 'root'), '--state', join(dir, 'state')], { stdio: 'ignore' });
+  const child = spawn(CORE, ['--address', address, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--log-file', join(dir, 'core.log')], { stdio: 'ignore' });
   const client = new CoreClient(address, 'bench');
+  const ids = [];
+  const spec = defaultConfig(['/bin/sleep', '1000']);
+  spec.root = { path: rootfs, readonly: false };
+  const specBytes = Buffer.from(JSON.stringify(spec));
+  let seq = 0;
+  const one = async () => {
+    const id = `bench-mem-core-${seq++}`;
+    await client.containers.Create({ container: { id, image: '', spec: specBytes, runtime: { name: '', options: Buffer.alloc(0) }, rootfs, snapshotKey: '', labels: {} } });
+    ids.push(id);
+    await client.tasks.Create({ containerId: id });
+    await client.tasks.Start({ containerId: id });
+    return id;
+  };
+  const remove = async (id) => {
+    await client.tasks.Kill({ containerId: id, signal: 9 });
+    await client.tasks.Wait({ containerId: id });
+    await client.tasks.Delete({ containerId: id });
+    await client.containers.Delete({ id });
+    ids.splice(ids.indexOf(id), 1);
+  };
   try {
-    await client.waitForReady(10_000);
-    await client.tasks.List({});
-    return true;
-  } catch { return false; } finally {
+    try {
+      await client.waitForReady(10_000);
+      await client.tasks.List({});
+    } catch (e) {
+      console.error(`note: berth-core's tasks do not answer (${e.message}); measuring the shims directly only`);
+      return undefined;
+    }
+    await remove(await one()); // warm-up
+    await sleep(1000);
+    const before = smaps(child.pid);
+    const plannerBefore = plannerMem();
+    for (let i = 0; i < count; i++) await one();
+    await sleep(1000);
+    const shims = pidsByCmdline((a) => a[0].endsWith('berth-shim') && a.some((x) => x.startsWith(dir)));
+    if (shims.length !== count) throw new Error(`expected ${count} berth-shims under the core, found ${shims.length}`);
+    const per = shims.map(smaps);
+    const after = smaps(child.pid);
+    return { per, daemons: [{ name: 'berth-core', before, after }, { name: 'runtime planner', before: plannerBefore, after: plannerMem() }] };
+  } finally {
+    for (const id of [...ids]) { try { await remove(id); } catch (e) { console.error(`core remove ${id}: ${e.message}`); } }
     client.close();
-    child.kill('SIGTERM');
-    await new Promise((r) => (child.exitCode === null ? child.once('exit', r) : r()));
+    if (child.exitCode === null) { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); }
+    // shims outlive the core by design: remove what a failure left
+    for (const p of pidsByCmdline((a) => a.some((x) => x.startsWith(dir)))) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    await sleep(100);
+    spawnSync('sh', ['-c', `for r in ${dir}/state/*/*/shim/runtime; do [ -d "$r" ] || continue; for c in "$r"/*; do ${RUNTIME} --root "$r" delete --force "$(basename "$c")" >/dev/null 2>&1; done; done`]);
   }
 }
 
@@ -170,7 +219,7 @@ async function benchContainerd(rootfs) {
     if (pids.length !== count) throw new Error(`expected ${count} containerd shims, found ${pids.length}`);
     const per = pids.map(smaps);
     const after = smaps(daemon);
-    return { per, daemon: { name: 'containerd', before, after } };
+    return { per, daemons: [{ name: 'containerd', before, after }] };
   } finally {
     await e.stop();
     // the shim's runc keeps its state under /run/containerd/runc/<namespace>, which stop() leaves
@@ -203,7 +252,7 @@ async function benchConmon(rootfs, work) {
     await sleep(500);
     const pids = conmons();
     if (pids.length !== count) throw new Error(`expected ${count} conmons, found ${pids.length}`);
-    return { per: pids.map(smaps), daemon: undefined };
+    return { per: pids.map(smaps), daemons: [] };
   } finally {
     try { podman(['rm', '-a', '-f', '-t', '0']); } catch (e) { console.error(`podman rm: ${e.message}`); }
     for (const p of conmons()) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
@@ -219,15 +268,16 @@ async function benchConmon(rootfs, work) {
 // ----------------------------------------------------------------- main ----
 
 function summary(name, r) {
-  const growth = r.daemon ? r.daemon.after.uss - r.daemon.before.uss : 0;
-  const growthPss = r.daemon ? r.daemon.after.pss - r.daemon.before.pss : 0;
+  const growth = r.daemons.reduce((a, d) => a + d.after.uss - d.before.uss, 0);
+  const growthPss = r.daemons.reduce((a, d) => a + d.after.pss - d.before.pss, 0);
   return {
     name,
     shimUssKiB: +mean(r.per, 'uss').toFixed(0),
     shimPssKiB: +mean(r.per, 'pss').toFixed(0),
     shimRssKiB: +mean(r.per, 'rss').toFixed(0),
     shimUssMaxKiB: Math.max(...r.per.map((x) => x.uss)),
-    daemon: r.daemon?.name ?? '—',
+    daemon: r.daemons.map((d) => `${d.name} ${d.after.uss - d.before.uss}`).join(', ') || '—',
+    daemonUssKiB: Object.fromEntries(r.daemons.map((d) => [d.name, { before: d.before.uss, after: d.after.uss }])),
     daemonUssGrowthKiB: growth,
     daemonPssGrowthKiB: growthPss,
     totalPerContainerKiB: +(mean(r.per, 'uss') + growth / count).toFixed(0),
@@ -239,9 +289,9 @@ const bundle = makeBundle(['sleep', '1000'], 'berth-bench-rootfs-');
 const rows = [];
 let failed = false;
 try {
-  const core = await coreTasksWork(work);
-  if (core) console.error('note: berth-core answers Tasks; this script still measures the shims directly (core path not written yet)');
-  rows.push(summary('berth (berth-shim)', await benchBerth(bundle.rootfs, work)));
+  rows.push(summary('berth-shim direct (planner growth)', await benchBerth(bundle.rootfs, work)));
+  const core = await benchBerthCore(bundle.rootfs, work);
+  if (core) rows.push(summary('berth-core + berth-shim', core));
   rows.push(summary('containerd (containerd-shim-runc-v2)', await benchContainerd(bundle.rootfs)));
   const c = await benchConmon(bundle.rootfs, work);
   if (c) rows.push(summary('podman (conmon)', c));
@@ -254,12 +304,13 @@ try {
 }
 
 console.log(JSON.stringify({ containers: count, rows }, null, 2));
-console.log('\n| engine | shim USS (KiB, mean) | shim PSS | shim RSS | daemon USS growth / container | total per container (KiB) |');
-console.log('|---|---|---|---|---|---|');
+console.log('\n| engine | shim USS (KiB, mean) | shim PSS | shim RSS | daemons\' USS growth, 0 → N (KiB) | growth / container | total per container (KiB) |');
+console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.name} | ${r.shimUssKiB} | ${r.shimPssKiB} | ${r.shimRssKiB} | ${(r.daemonUssGrowthKiB / count).toFixed(0)} (${r.daemon}) | ${r.totalPerContainerKiB} |`);
+  console.log(`| ${r.name} | ${r.shimUssKiB} | ${r.shimPssKiB} | ${r.shimRssKiB} | ${r.daemon} | ${(r.daemonUssGrowthKiB / count).toFixed(0)} | ${r.totalPerContainerKiB} |`);
 }
-const b = rows.find((r) => r.name.startsWith('berth'));
+// the core's row is the comparison once it exists: that is how containers are made
+const b = rows.find((r) => r.name.startsWith('berth-core')) ?? rows.find((r) => r.name.startsWith('berth'));
 const c = rows.find((r) => r.name.startsWith('containerd'));
 const p = rows.find((r) => r.name.startsWith('podman'));
 if (b && c) {
