@@ -19,6 +19,7 @@ import { unaryHandlers, type ServiceContext } from './services/context.js';
 import { eventsService } from './services/events.js';
 import { namespacesService } from './services/namespaces.js';
 import { tasksService } from './services/tasks.js';
+import { TaskManager } from './tasks/manager.js';
 
 export interface CoreServer {
   readonly address: string;
@@ -67,12 +68,15 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<CoreSe
   const store = openMetadataStore(join(config.root, 'meta.db'));
   const bus = new EventBus();
   const ctx: ServiceContext = { store, bus, config, log };
+  const tasks = new TaskManager(ctx);
+  // before serving: every task is found again with its true state
+  await tasks.recover();
   const services = loadServices();
   const server = new grpc.Server();
   server.addService(services.Namespaces.service, unaryHandlers('Namespaces', namespacesService(ctx), log));
   server.addService(services.Containers.service, unaryHandlers('Containers', containersService(ctx), log));
   server.addService(services.Events.service, eventsService(ctx));
-  server.addService(services.Tasks.service, tasksService());
+  server.addService(services.Tasks.service, unaryHandlers('Tasks', tasksService(tasks), log));
   try {
     await bind(server, config.address);
     chmodSync(config.address, 0o600);

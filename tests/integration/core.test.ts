@@ -131,9 +131,9 @@ test('events reach subscribers, filtered by topic and namespace', () => withCore
   assert.deepEqual(onlyB.map((e) => e.topic), ['/namespaces/create', '/containers/create', '/custom/thing']);
 }));
 
-test('tasks answer UNIMPLEMENTED with a clear message', () => withCore(async (_core, client) => {
-  await rejectsWith(client.tasks.Create({ containerId: 'c1' }), status.UNIMPLEMENTED, /tasks need berth-shim \(not wired yet\)/);
-  await rejectsWith(client.tasks.Wait({ containerId: 'c1' }), status.UNIMPLEMENTED, /tasks need berth-shim/);
+test('tasks of unknown containers are refused with a clear message (full flows: core-tasks.test.ts)', () => withCore(async (_core, client) => {
+  await rejectsWith(client.tasks.Create({ containerId: 'c1' }), status.NOT_FOUND, /container c1 not found in namespace default/);
+  await rejectsWith(client.tasks.Wait({ containerId: 'c1' }), status.NOT_FOUND, /task c1 not found in namespace default/);
 }));
 
 test('kill -9 of the core loses nothing; a second core is refused; SIGTERM stops cleanly', () => withCore(async (core, client, restart) => {

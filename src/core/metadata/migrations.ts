@@ -25,4 +25,24 @@ export const MIGRATIONS: string[] = [
      updated_at INTEGER NOT NULL,
      PRIMARY KEY (namespace, id)
    );`,
+  // 2: tasks, one row per container with a shim; enough to find the shim again after a restart
+  `CREATE TABLE tasks (
+     namespace TEXT NOT NULL,
+     id TEXT NOT NULL,
+     status TEXT NOT NULL,
+     pid INTEGER NOT NULL DEFAULT 0,
+     shim_pid INTEGER NOT NULL DEFAULT 0,
+     socket TEXT NOT NULL,
+     bundle TEXT NOT NULL,
+     shim_state TEXT NOT NULL,
+     runtime_path TEXT NOT NULL,
+     runtime_args TEXT NOT NULL DEFAULT '[]',
+     log TEXT NOT NULL,
+     terminal INTEGER NOT NULL DEFAULT 0,
+     exit_status INTEGER NOT NULL DEFAULT 0,
+     exited_at TEXT NOT NULL DEFAULT '0',
+     reason TEXT NOT NULL DEFAULT '',
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (namespace, id)
+   );`,
 ];

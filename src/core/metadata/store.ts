@@ -1,13 +1,16 @@
 /** The core's metadata: one SQLite file (`<root>/meta.db`) behind typed stores. */
 import type { ContainerStore } from '../containers/store.js';
 import type { NamespaceStore } from '../namespaces/store.js';
+import type { TaskStore } from '../tasks/store.js';
 import { containerStore } from './containers.js';
 import { openDatabase, type Db } from './db.js';
 import { namespaceStore } from './namespaces.js';
+import { taskStore } from './tasks.js';
 
 export interface MetadataStore {
   namespaces: NamespaceStore;
   containers: ContainerStore;
+  tasks: TaskStore;
   /** runs fn in one transaction (nested store writes join it) */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -18,6 +21,7 @@ export function openMetadataStore(path: string): MetadataStore {
   return {
     namespaces: namespaceStore(db),
     containers: containerStore(db),
+    tasks: taskStore(db),
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
     close: () => { if (db.open) db.close(); },
   };

@@ -1,24 +1,117 @@
 /**
- * The Tasks service, declared in full so callers are typed, answering
- * UNIMPLEMENTED until the core drives berth-shim. The next step replaces
- * each handler with a call through the shim client (src/shim/).
+ * The Tasks service: checks what a caller sends and hands it to the task
+ * manager (src/core/tasks/), which drives one berth-shim per container.
+ * A process's `stdout`/`stderr` name its json-file log, so a client on this
+ * host can read the output.
  */
-import * as grpc from '@grpc/grpc-js';
-import type { Api } from '../api/types.js';
+import { invalidArgument } from '../../common/errors.js';
+import type { Process, TaskStatus, Timestamp } from '../api/types.js';
+import { checkIdentifier } from '../identifiers.js';
+import type { ExecRecord } from '../tasks/execs.js';
+import type { TaskManager } from '../tasks/manager.js';
+import type { TaskRecord, TaskStatusName } from '../tasks/store.js';
+import type { UnaryHandlers } from './context.js';
 
-export const TASKS_UNIMPLEMENTED = 'tasks need berth-shim (not wired yet)';
+const STATUS: Record<TaskStatusName, TaskStatus> = {
+  creating: 'UNKNOWN', created: 'CREATED', running: 'RUNNING', paused: 'PAUSED', stopped: 'STOPPED',
+};
 
-const METHODS: (keyof Api['Tasks'])[] = [
-  'Create', 'Start', 'Delete', 'DeleteProcess', 'State', 'List', 'Kill', 'Exec', 'ResizePty', 'CloseIO',
-  'Pause', 'Resume', 'Wait', 'Metrics', 'Update',
-];
+export function timestampOfNs(ns: bigint): Timestamp | null {
+  if (ns === 0n) return null;
+  return { seconds: String(ns / 1_000_000_000n), nanos: Number(ns % 1_000_000_000n) };
+}
 
-export function tasksService(): grpc.UntypedServiceImplementation {
-  const out: grpc.UntypedServiceImplementation = {};
-  for (const m of METHODS) {
-    out[m] = (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>): void => {
-      callback({ code: grpc.status.UNIMPLEMENTED, details: `cannot ${m.toLowerCase()} task: ${TASKS_UNIMPLEMENTED}` } as grpc.ServiceError, null);
-    };
+export const taskProcess = (t: TaskRecord): Process => ({
+  containerId: t.id, execId: '', pid: t.pid, status: STATUS[t.status], stdin: '', stdout: t.log, stderr: t.log,
+  terminal: t.terminal, exitStatus: t.exitStatus, exitedAt: timestampOfNs(t.exitedAt),
+});
+
+const execProcess = (id: string, e: ExecRecord): Process => ({
+  containerId: id, execId: e.execId, pid: e.pid, status: STATUS[e.status], stdin: '', stdout: e.log, stderr: e.log,
+  terminal: e.terminal, exitStatus: e.exitStatus, exitedAt: timestampOfNs(e.exitedAt),
+});
+
+const cid = (id: string): string => checkIdentifier('container', id);
+const eid = (id: string): string => {
+  try { return checkIdentifier('container', id); } catch {
+    throw invalidArgument(`invalid exec id ${JSON.stringify(id)}: use 1-76 letters, digits, '_', '.' or '-', starting with a letter or digit`);
   }
-  return out;
+};
+
+/** Metrics filters: `id==X` (or `id=X`); none: every live task of the namespace. */
+function metricIds(filters: string[]): string[] | undefined {
+  if (filters.length === 0) return undefined;
+  return filters.map((f) => {
+    const m = /^id==?(.+)$/.exec(f.trim());
+    if (!m) throw invalidArgument(`cannot get metrics: unsupported filter ${JSON.stringify(f)} (use id==ID)`);
+    return m[1]!;
+  });
+}
+
+export function tasksService(tasks: TaskManager): UnaryHandlers<'Tasks'> {
+  return {
+    Create: async (req, call) => {
+      const t = await tasks.create(call.namespace, cid(req.containerId), { terminal: req.terminal });
+      return { containerId: t.id, pid: t.pid };
+    },
+    Start: async (req, call) => {
+      const id = cid(req.containerId);
+      const pid = req.execId ? await tasks.startExec(call.namespace, id, eid(req.execId)) : await tasks.start(call.namespace, id);
+      return { pid };
+    },
+    Delete: async (req, call) => {
+      const t = await tasks.delete(call.namespace, cid(req.containerId));
+      return { id: t.id, pid: t.pid, exitStatus: t.exitStatus, exitedAt: timestampOfNs(t.exitedAt) };
+    },
+    DeleteProcess: (req, call) => {
+      const id = cid(req.containerId);
+      tasks.get(call.namespace, id);
+      const e = tasks.deleteExec(call.namespace, id, eid(req.execId));
+      return { id: e.execId, pid: e.pid, exitStatus: e.exitStatus, exitedAt: timestampOfNs(e.exitedAt) };
+    },
+    State: (req, call) => {
+      const id = cid(req.containerId);
+      const t = tasks.get(call.namespace, id);
+      return { process: req.execId ? execProcess(id, tasks.execs.get(call.namespace, id, eid(req.execId))) : taskProcess(t) };
+    },
+    List: (_req, call) => ({ tasks: tasks.list(call.namespace).map(taskProcess) }),
+    Kill: async (req, call) => {
+      const id = cid(req.containerId);
+      if (req.execId) { tasks.get(call.namespace, id); tasks.killExec(call.namespace, id, eid(req.execId), req.signal); } else await tasks.kill(call.namespace, id, req.signal, req.all);
+      return {};
+    },
+    Exec: (req, call) => {
+      tasks.addExec(call.namespace, cid(req.containerId), eid(req.execId), req.spec, req.terminal);
+      return {};
+    },
+    ResizePty: async (req, call) => {
+      await tasks.resize(call.namespace, cid(req.containerId), req.execId ? eid(req.execId) : '', req.height, req.width);
+      return {};
+    },
+    CloseIO: async (req, call) => {
+      if (req.stdin) await tasks.closeStdin(call.namespace, cid(req.containerId), req.execId ? eid(req.execId) : '');
+      return {};
+    },
+    Pause: async (req, call) => { await tasks.pause(call.namespace, cid(req.containerId), false); return {}; },
+    Resume: async (req, call) => { await tasks.pause(call.namespace, cid(req.containerId), true); return {}; },
+    Wait: async (req, call) => {
+      const id = cid(req.containerId);
+      const x = req.execId ? await tasks.waitExec(call.namespace, id, eid(req.execId)) : await tasks.wait(call.namespace, id);
+      return { exitStatus: x.status, exitedAt: timestampOfNs(x.exitedAt) };
+    },
+    Metrics: async (req, call) => {
+      const ids = metricIds(req.filters);
+      const chosen = tasks.list(call.namespace).filter((t) => (ids ? ids.includes(t.id) : t.status === 'running' || t.status === 'paused'));
+      const metrics = [];
+      for (const t of chosen) {
+        const data = await tasks.metrics(t);
+        metrics.push({ timestamp: timestampOfNs(BigInt(Date.now()) * 1_000_000n), id: t.id, data });
+      }
+      return { metrics };
+    },
+    Update: async (req, call) => {
+      await tasks.update(call.namespace, cid(req.containerId), req.resources);
+      return {};
+    },
+  };
 }

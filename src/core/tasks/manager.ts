@@ -1,0 +1,374 @@
+/**
+ * Tasks through berth-shim: one shim per container, started by the core and
+ * independent of it. Every change is in SQLite before the call returns; a
+ * per-task WAIT connection to the shim turns the init's exit into the
+ * stopped state and a /tasks/exit event, and its loss (the shim died) into a
+ * failed task that is cleaned up. `recover` does the same after a restart.
+ */
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { BerthError, failedPrecondition, wrap } from '../../common/errors.js';
+import { ShimClient, startShim } from '../../shim/client.js';
+import { ShimFiles } from '../../shim/protocol.js';
+import type { ServiceContext } from '../services/context.js';
+import { bundleSpec, writeBundle } from './bundle.js';
+import { ExecTable, type ExecRecord } from './execs.js';
+import { logOptions } from './logopts.js';
+import { execLogPath, resolveCommand, shimBinary, taskPaths } from './paths.js';
+import { runRuntime } from './runtime.js';
+import type { TaskRecord } from './store.js';
+
+export interface TaskExit { status: number; exitedAt: bigint; reason: string }
+
+export const SHIM_LOST = 'shim exited unexpectedly';
+/** The exit status reported for a task whose shim died before it could record one. */
+export const LOST_STATUS = 255;
+
+const key = (ns: string, id: string): string => `${ns}/${id}`;
+
+const isoOf = (ns: bigint): string => (ns === 0n ? '' : new Date(Number(ns / 1_000_000n)).toISOString());
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new BerthError('unavailable', `${what}: no answer in ${ms} ms`)), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e: unknown) => { clearTimeout(t); reject(e as Error); });
+  });
+}
+
+/** Whether a shim answers a STATE on socket within a second. */
+async function answers(socket: string): Promise<boolean> {
+  try { await withTimeout(ShimClient.connect(socket), 1000, 'connect'); return true; } catch { return false; }
+}
+
+/** Whether pid is a live (not zombie) berth-shim. */
+function shimAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    return comm.startsWith('berth-shim') && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+/** The exit record the shim wrote (exit.json), when there is one. */
+function readExitRecord(shimState: string): { status: number; exitedAt: bigint } | undefined {
+  try {
+    const v = JSON.parse(readFileSync(join(shimState, ShimFiles.EXIT), 'utf8')) as { status?: number; ns?: string };
+    return { status: v.status ?? 0, exitedAt: BigInt(v.ns ?? '0') };
+  } catch {
+    return undefined;
+  }
+}
+
+export class TaskManager {
+  private readonly exits = new Map<string, Promise<TaskExit>>();
+  readonly execs = new ExecTable();
+
+  constructor(private readonly ctx: ServiceContext) {}
+
+  get(ns: string, id: string): TaskRecord {
+    return this.ctx.store.tasks.get(ns, id);
+  }
+
+  list(ns: string): TaskRecord[] {
+    return this.ctx.store.tasks.list(ns);
+  }
+
+  private shim(t: TaskRecord): Promise<ShimClient> {
+    return Promise.resolve(ShimClient.connect(t.socket)).catch((err: unknown) => {
+      throw wrap(`cannot reach the shim of task ${t.id}`, err);
+    });
+  }
+
+  /** Refuses a call on a task that is not alive, naming why. */
+  private live(t: TaskRecord, what: string): void {
+    if (t.status === 'stopped') {
+      throw failedPrecondition(t.reason !== '' ? `cannot ${what} task ${t.id}: it failed: ${t.reason}` : `cannot ${what} task ${t.id}: it has stopped`);
+    }
+    if (t.status === 'creating') throw failedPrecondition(`cannot ${what} task ${t.id}: it is still being created`);
+  }
+
+  async create(ns: string, id: string, opts: { terminal: boolean }): Promise<TaskRecord> {
+    const { config, store, bus, log } = this.ctx;
+    const c = store.containers.get(ns, id);
+    const entry = config.runtimes[c.runtime.name];
+    if (!entry) throw failedPrecondition(`cannot create task ${id}: runtime ${c.runtime.name} is not in the core's runtime table`);
+    const { spec, terminal } = bundleSpec(c);
+    const logOpts = logOptions(c);
+    const paths = taskPaths(config, ns, id);
+    // the row first: a core that dies from here on finds the task (and its shim) again
+    const rec = store.tasks.create({
+      namespace: ns, id, status: 'creating', pid: 0, shimPid: 0, socket: paths.socket, bundle: paths.dir,
+      shimState: paths.shimState, runtimePath: resolveCommand(entry.path), runtimeArgs: entry.args, log: paths.log,
+      terminal: terminal || opts.terminal, exitStatus: 0, exitedAt: 0n, reason: '',
+    });
+    try {
+      writeBundle(paths.dir, spec);
+      mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
+      const { pid: shimPid } = await startShim({
+        binary: shimBinary(), id, bundle: paths.dir, runtime: rec.runtimePath, runtimeArgs: rec.runtimeArgs,
+        socket: paths.socket, stateDir: paths.shimState, log: paths.log,
+        logMaxSize: logOpts.maxSize, logMaxFile: logOpts.maxFile, terminal: rec.terminal,
+      });
+      const state = await (await ShimClient.connect(paths.socket)).state();
+      const created = store.tasks.update(ns, id, { status: 'created', pid: state.pid, shimPid });
+      this.watch(created);
+      bus.publish(ns, '/tasks/create', { containerId: id, pid: state.pid, bundle: paths.dir, runtime: c.runtime.name });
+      log.info('task created', { namespace: ns, id, pid: state.pid, shimPid });
+      return created;
+    } catch (err) {
+      rmSync(paths.dir, { recursive: true, force: true });
+      store.tasks.delete(ns, id);
+      throw wrap(`cannot create task ${id}`, err);
+    }
+  }
+
+  async start(ns: string, id: string): Promise<number> {
+    const t = this.get(ns, id);
+    this.live(t, 'start');
+    if (t.status !== 'created') throw failedPrecondition(`cannot start task ${id}: it is ${t.status}`);
+    await (await this.shim(t)).start();
+    const started = this.ctx.store.tasks.update(ns, id, { status: 'running' });
+    this.ctx.bus.publish(ns, '/tasks/start', { containerId: id, pid: started.pid });
+    return started.pid;
+  }
+
+  async kill(ns: string, id: string, signal: number, all: boolean): Promise<void> {
+    const t = this.get(ns, id);
+    this.live(t, 'kill');
+    await (await this.shim(t)).kill(signal === 0 ? 15 : signal, all);
+  }
+
+  async pause(ns: string, id: string, resume: boolean): Promise<void> {
+    const what = resume ? 'resume' : 'pause';
+    const t = this.get(ns, id);
+    this.live(t, what);
+    if (resume ? t.status !== 'paused' : t.status !== 'running') throw failedPrecondition(`cannot ${what} task ${id}: it is ${t.status}`);
+    await runRuntime(t, [what, id], what);
+    this.ctx.store.tasks.update(ns, id, { status: resume ? 'running' : 'paused' });
+    this.ctx.bus.publish(ns, resume ? '/tasks/resumed' : '/tasks/paused', { containerId: id });
+  }
+
+  async update(ns: string, id: string, resources: Buffer): Promise<void> {
+    const t = this.get(ns, id);
+    this.live(t, 'update');
+    try { JSON.parse(resources.toString('utf8')); } catch (err) {
+      throw new BerthError('invalid-argument', `cannot update task ${id}: resources are not valid JSON: ${(err as Error).message}`);
+    }
+    await runRuntime(t, ['update', '--resources', '-', id], 'update', resources.toString('utf8'));
+  }
+
+  /** The runtime's `events --stats` JSON of a live task. */
+  async metrics(t: TaskRecord): Promise<Buffer> {
+    this.live(t, 'get metrics of');
+    const { stdout } = await runRuntime(t, ['events', '--stats', t.id], 'get metrics of');
+    return Buffer.from(stdout.trim());
+  }
+
+  async resize(ns: string, id: string, execId: string, rows: number, cols: number): Promise<void> {
+    const t = this.get(ns, id);
+    this.live(t, 'resize');
+    await (await this.shim(t)).resize(rows, cols, execId === '' ? undefined : execId);
+  }
+
+  async closeStdin(ns: string, id: string, execId: string): Promise<void> {
+    const t = this.get(ns, id);
+    this.live(t, 'close stdin of');
+    await (await this.shim(t)).closeStdin(execId === '' ? undefined : execId);
+  }
+
+  /** The init's exit: at once when recorded, else when the WAIT connection reports it. */
+  async wait(ns: string, id: string): Promise<TaskExit> {
+    const t = this.get(ns, id);
+    if (t.status === 'stopped') return { status: t.exitStatus, exitedAt: t.exitedAt, reason: t.reason };
+    return this.exits.get(key(ns, id)) ?? this.watch(t);
+  }
+
+  /**
+   * Removes a stopped (or never started) task: the runtime's container, the
+   * shim, the bundle and state; the row last. The json log stays (it belongs
+   * to the container, read after its end).
+   */
+  async delete(ns: string, id: string): Promise<TaskRecord> {
+    let t = this.get(ns, id);
+    if (t.status === 'running' || t.status === 'paused') throw failedPrecondition(`cannot delete task ${id}: it is ${t.status} (kill it first)`);
+    if (t.reason === '' && t.status !== 'creating') {
+      try {
+        const shim = await this.shim(t);
+        if (t.status === 'created') {
+          // the init is killed and reaped first: berth-shim marks a task the reaper
+          // finds after DELETE as stopped again and would then refuse SHUTDOWN
+          await shim.kill(9, false);
+          await withTimeout(this.watch(t), 5000, `wait for the init of task ${id}`);
+        }
+        await shim.delete();
+        await this.shutdown(shim, id);
+      } catch (err) {
+        if (shimAlive(t.shimPid)) throw wrap(`cannot delete task ${id}`, err);
+        await this.cleanup(t);
+      }
+    }
+    this.execs.dropTask(ns, id);
+    // a created task's init is killed by the delete: take that exit if it came
+    t = this.ctx.store.tasks.find(ns, id) ?? t;
+    rmSync(t.bundle, { recursive: true, force: true });
+    this.ctx.store.tasks.delete(ns, id);
+    this.exits.delete(key(ns, id));
+    this.ctx.bus.publish(ns, '/tasks/delete', { containerId: id, pid: t.pid, exitStatus: t.exitStatus, exitedAt: isoOf(t.exitedAt) });
+    return t;
+  }
+
+  /**
+   * SHUTDOWN right after DELETE of a created (never started) task is refused
+   * until the shim has reaped the init the delete killed: ask again briefly.
+   */
+  private async shutdown(shim: ShimClient, id: string): Promise<void> {
+    for (let i = 0; ; i++) {
+      try { await shim.shutdown(); return; } catch (err) {
+        if (i >= 40 || !/still exists/.test((err as Error).message)) {
+          this.ctx.log.warn('shim shutdown refused', { id, error: (err as Error).message });
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  /** Starts (once) the WAIT on the init; the promise settles with the recorded exit. */
+  private watch(t: TaskRecord): Promise<TaskExit> {
+    const k = key(t.namespace, t.id);
+    const existing = this.exits.get(k);
+    if (existing) return existing;
+    const p = this.waitLoop(t);
+    this.exits.set(k, p);
+    return p;
+  }
+
+  private async waitLoop(t: TaskRecord): Promise<TaskExit> {
+    for (;;) {
+      try {
+        const shim = await ShimClient.connect(t.socket);
+        const exit = await shim.wait();
+        return this.recordExit(t, exit.status, exit.exitedAt, '');
+      } catch (err) {
+        // the connection broke: a live shim is asked again, a dead one means a failed task
+        if (shimAlive(t.shimPid) && await answers(t.socket)) {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        this.ctx.log.warn('shim lost', { namespace: t.namespace, id: t.id, shimPid: t.shimPid, error: (err as Error).message });
+        return this.shimLost(t);
+      }
+    }
+  }
+
+  private recordExit(t: TaskRecord, status: number, exitedAt: bigint, reason: string): TaskExit {
+    const { store, bus } = this.ctx;
+    if (!store.tasks.find(t.namespace, t.id)) return { status, exitedAt, reason }; // deleted meanwhile
+    store.tasks.update(t.namespace, t.id, { status: 'stopped', exitStatus: status, exitedAt, reason });
+    const event: Record<string, unknown> = { containerId: t.id, id: t.id, pid: t.pid, exitStatus: status, exitedAt: isoOf(exitedAt) };
+    if (reason !== '') event.reason = reason;
+    bus.publish(t.namespace, '/tasks/exit', event);
+    return { status, exitedAt, reason };
+  }
+
+  /** The shim died: the task failed; its container, state and bundle are removed. */
+  private async shimLost(t: TaskRecord): Promise<TaskExit> {
+    const record = readExitRecord(t.shimState);
+    await this.cleanup(t);
+    const exitedAt = record?.exitedAt ?? BigInt(Date.now()) * 1_000_000n;
+    return this.recordExit(t, record?.status ?? LOST_STATUS, exitedAt, SHIM_LOST);
+  }
+
+  private async cleanup(t: TaskRecord): Promise<void> {
+    if (existsSync(t.shimState)) {
+      await runRuntime(t, ['delete', '--force', t.id], 'clean up').catch((err: unknown) => {
+        this.ctx.log.warn('runtime delete --force failed', { id: t.id, error: (err as Error).message });
+      });
+    }
+    rmSync(t.bundle, { recursive: true, force: true });
+  }
+
+  /**
+   * After a restart: every task found again. A shim that answers gives the
+   * true state (an exit it recorded while the core was away included) and
+   * is waited on again; a shim that is gone makes the task failed.
+   */
+  async recover(): Promise<void> {
+    for (const t of this.ctx.store.tasks.all()) {
+      if (t.status === 'stopped') continue;
+      try {
+        const state = await withTimeout((await withTimeout(ShimClient.connect(t.socket), 3000, 'connect')).state(), 3000, 'state');
+        const status = state.status === 'created' ? 'created' : t.status === 'paused' ? 'paused' : 'running';
+        const live = this.ctx.store.tasks.update(t.namespace, t.id, { status, pid: state.pid });
+        this.watch(live);
+        this.ctx.log.info('task recovered', { namespace: t.namespace, id: t.id, status: state.status });
+      } catch (err) {
+        if (t.status === 'creating') {
+          // never acknowledged: nothing to report, only to remove
+          await this.cleanup(t);
+          this.ctx.store.tasks.delete(t.namespace, t.id);
+          continue;
+        }
+        this.ctx.log.warn('shim of task unreachable', { namespace: t.namespace, id: t.id, error: (err as Error).message });
+        if (shimAlive(t.shimPid)) { this.watch(t); continue; }
+        await this.shimLost(t);
+      }
+    }
+  }
+
+  // exec processes
+
+  addExec(ns: string, id: string, execId: string, spec: Buffer, terminal: boolean): ExecRecord {
+    const t = this.get(ns, id);
+    this.live(t, 'exec in');
+    let process: Record<string, unknown>;
+    try { process = JSON.parse(spec.toString('utf8')) as Record<string, unknown>; } catch (err) {
+      throw new BerthError('invalid-argument', `cannot exec ${execId} in task ${id}: the process spec is not valid JSON: ${(err as Error).message}`);
+    }
+    const rec = this.execs.add(ns, id, execId, process, terminal, execLogPath(this.ctx.config, ns, id, execId));
+    this.ctx.bus.publish(ns, '/tasks/exec-added', { containerId: id, execId });
+    return rec;
+  }
+
+  async startExec(ns: string, id: string, execId: string): Promise<number> {
+    const t = this.get(ns, id);
+    this.live(t, 'exec in');
+    const e = this.execs.get(ns, id, execId);
+    if (e.status !== 'created') throw failedPrecondition(`cannot start exec ${execId} in task ${id}: it is ${e.status}`);
+    const shim = await this.shim(t);
+    const state = await shim.exec(execId, { process: e.process, log: e.log, terminal: e.terminal });
+    e.pid = state.pid;
+    e.status = 'running';
+    e.exited = shim.wait(execId).then((x) => {
+      e.status = 'stopped';
+      e.exitStatus = x.status;
+      e.exitedAt = x.exitedAt;
+      this.ctx.bus.publish(ns, '/tasks/exit', { containerId: id, id: execId, pid: e.pid, exitStatus: x.status, exitedAt: isoOf(x.exitedAt) });
+      return { status: x.status, exitedAt: x.exitedAt, reason: '' };
+    });
+    this.ctx.bus.publish(ns, '/tasks/exec-started', { containerId: id, execId, pid: state.pid });
+    return state.pid;
+  }
+
+  async waitExec(ns: string, id: string, execId: string): Promise<TaskExit> {
+    const e = this.execs.get(ns, id, execId);
+    if (!e.exited) throw failedPrecondition(`cannot wait for exec ${execId} in task ${id}: it has not started`);
+    return e.exited;
+  }
+
+  killExec(ns: string, id: string, execId: string, signal: number): void {
+    const e = this.execs.get(ns, id, execId);
+    if (e.status !== 'running' || e.pid <= 0) throw failedPrecondition(`cannot kill exec ${execId} in task ${id}: it is ${e.status}`);
+    try { process.kill(e.pid, signal === 0 ? 15 : signal); } catch (err) { throw wrap(`cannot kill exec ${execId} in task ${id}`, err); }
+  }
+
+  deleteExec(ns: string, id: string, execId: string): ExecRecord {
+    const e = this.execs.get(ns, id, execId);
+    if (e.status === 'running') throw failedPrecondition(`cannot delete exec ${execId} in task ${id}: it is running`);
+    this.execs.remove(ns, id, execId);
+    return e;
+  }
+}
