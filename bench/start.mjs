@@ -89,6 +89,9 @@ function shimWay(rootfs, work) {
 
 // ---------------------------------------------------------------- core ----
 
+/** Per-call times of the core path (ms), to show where its time goes. */
+const steps = {};
+
 async function coreWay(rootfs, work) {
   const dir = join(work, 'core');
   mkdirSync(dir);
@@ -117,15 +120,24 @@ async function coreWay(rootfs, work) {
   let seq = 0;
   return {
     name: 'core',
+    steps,
     async once() {
       const id = `bench-core-${seq++}`;
       const t0 = now();
+      let t = t0;
+      const step = (name) => { const n = now(); (steps[name] ??= []).push(Number(n - t) / 1e6); t = n; };
       await client.containers.Create({ container: { id, image: '', spec: specBytes, runtime: { name: '', options: Buffer.alloc(0) }, rootfs, snapshotKey: '', labels: {} } });
+      step('Containers.Create');
       await client.tasks.Create({ containerId: id });
+      step('Tasks.Create');
       await client.tasks.Start({ containerId: id });
+      step('Tasks.Start');
       const w = await client.tasks.Wait({ containerId: id });
+      step('Tasks.Wait');
       await client.tasks.Delete({ containerId: id });
+      step('Tasks.Delete');
       await client.containers.Delete({ id });
+      step('Containers.Delete');
       const ms = msSince(t0);
       if (w.exitStatus !== 0) throw new Error(`core container ${id} exited ${w.exitStatus}`);
       return ms;
@@ -178,6 +190,7 @@ try {
   const ctr = await ctrWay(bundle.rootfs);
   ways.push(ctr);
   for (const w of ways) { times[w.name] = []; for (let i = 0; i < 3; i++) await w.once(); } // warm-up
+  for (const k of Object.keys(steps)) delete steps[k];
   for (const w of ways) if (w.name !== 'ctr') ratios[w.name] = [];
   for (let i = 0; i < rounds; i++) {
     const order = ways.map((_, k) => ways[(i + k) % ways.length]);
@@ -198,6 +211,7 @@ const result = {
   rounds,
   medianMs: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, +median(v).toFixed(2)])),
   medianRatioToCtr: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, +median(v).toFixed(3)])),
+  coreStepMedianMs: Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, +median(v).toFixed(2)])),
   notes,
 };
 console.log(JSON.stringify(result, null, 2));
