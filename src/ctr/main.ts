@@ -1,6 +1,6 @@
 /**
  * berth-ctr: the operator's command line for berth-core (containerd's ctr).
- *   berth-ctr [--address SOCK] [-n NS] namespaces|containers|events|version …
+ *   berth-ctr [--address SOCK] [-n NS] namespaces|containers|tasks|run|events|version …
  * Errors go to stderr as `berth-ctr: <message>` with exit code 1.
  */
 import { Command, CommanderError } from 'commander';
@@ -11,6 +11,7 @@ import { CoreClient } from '../core/client.js';
 import { DEFAULT_ADDRESS } from '../core/config.js';
 import { containersCommand } from './commands/containers.js';
 import { namespacesCommand } from './commands/namespaces.js';
+import { tasksCommand } from './commands/tasks.js';
 
 const VERSION = '0.1.0';
 const out = (s: string): void => { process.stdout.write(s); };
@@ -31,6 +32,7 @@ async function main(argv: string[]): Promise<void> {
   };
   namespacesCommand(program, getClient, out);
   containersCommand(program, getClient, out);
+  tasksCommand(program, getClient, out);
   program.command('events').description('print events until interrupted')
     .option('--topic <prefix>', 'topic prefix (repeatable)', (v: string, p: string[]) => [...p, v], [])
     .action(async (opts: { topic: string[] }) => {

@@ -289,3 +289,28 @@ test('bad input: unknown container, missing runtime binary, failing create; noth
   await env.client.tasks.Delete({ containerId: ghost });
   await assertGone(env, ghost);
 }));
+
+test('berth-ctr run, tasks exec, ls, rm -f', { skip }, () => withCore(async (env) => {
+  const ctr = (...args: string[]) => spawnSync(join(REPO, 'bin', 'berth-ctr'), ['--address', env.address, ...args], { encoding: 'utf8', timeout: 30_000 });
+  const id = uid('ctr');
+  const r = ctr('run', '--rm', '--rootfs', env.rootfs.rootfs, id, '--', 'sh', '-c', 'echo hi; echo oops >&2; exit 4');
+  assert.equal(r.status, 4, r.stderr);
+  assert.equal(r.stdout, 'hi\n');
+  assert.equal(r.stderr, 'oops\n');
+  assert.equal(ctr('containers', 'ls', '-q').stdout, '', '--rm removed the container');
+  const d = ctr('run', '-d', '--rootfs', env.rootfs.rootfs, id, '--', 'sleep', '300');
+  assert.equal(d.status, 0, d.stderr);
+  assert.match(ctr('tasks', 'ls').stdout, new RegExp(`${id}\\s+\\d+\\s+RUNNING`));
+  const e = ctr('tasks', 'exec', '--exec-id', 'x1', id, '--', 'sh', '-c', 'echo in-exec; exit 2');
+  assert.equal(e.status, 2, e.stderr);
+  assert.equal(e.stdout, 'in-exec\n');
+  const rm = ctr('tasks', 'rm', id);
+  assert.equal(rm.status, 1);
+  assert.match(rm.stderr, /^berth-ctr: cannot delete task .* it is running \(kill it first\)\n$/);
+  assert.equal(ctr('tasks', 'rm', '-f', id).status, 0);
+  assert.equal(ctr('containers', 'rm', id).status, 0);
+  await assertGone(env, id);
+  const bad = ctr('tasks', 'start', 'nope');
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /container nope not found/);
+}));
