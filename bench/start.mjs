@@ -53,6 +53,9 @@ function removeCgroupTree(rel) {
 
 // ---------------------------------------------------------------- shim ----
 
+/** Per-call times of the direct shim path (ms). */
+const shimSteps = {};
+
 function shimWay(rootfs, work) {
   const cgroupParent = `/berth-bench-start-${process.pid}`;
   let seq = 0;
@@ -68,11 +71,17 @@ function shimWay(rootfs, work) {
       writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
       const opts = { binary: SHIM, id, bundle: dir, runtime: RUNTIME, socket: join(dir, 'shim.sock'), stateDir: join(dir, 'state'), log: join(dir, 'ctr.log') };
       const t0 = now();
+      let t = t0;
+      const step = (name) => { const n = now(); (shimSteps[name] ??= []).push(Number(n - t) / 1e6); t = n; };
       await startShim(opts);
       const c = await ShimClient.connect(opts.socket);
+      step('startShim+STATE');
       await c.start();
+      step('START');
       const exit = await c.wait();
+      step('WAIT');
       await c.delete();
+      step('DELETE');
       const ms = msSince(t0);
       await c.shutdown().catch(() => { /* it may already be gone */ });
       if (exit.status !== 0) throw new Error(`shim container ${id} exited ${exit.status}`);
@@ -191,6 +200,7 @@ try {
   ways.push(ctr);
   for (const w of ways) { times[w.name] = []; for (let i = 0; i < 3; i++) await w.once(); } // warm-up
   for (const k of Object.keys(steps)) delete steps[k];
+  for (const k of Object.keys(shimSteps)) delete shimSteps[k];
   for (const w of ways) if (w.name !== 'ctr') ratios[w.name] = [];
   for (let i = 0; i < rounds; i++) {
     const order = ways.map((_, k) => ways[(i + k) % ways.length]);
@@ -211,6 +221,7 @@ const result = {
   rounds,
   medianMs: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, +median(v).toFixed(2)])),
   medianRatioToCtr: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, +median(v).toFixed(3)])),
+  shimStepMedianMs: Object.fromEntries(Object.entries(shimSteps).map(([k, v]) => [k, +median(v).toFixed(2)])),
   coreStepMedianMs: Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, +median(v).toFixed(2)])),
   notes,
 };
