@@ -193,6 +193,10 @@ for (const runtime of ['', 'runc']) {
     const m = await env.client.tasks.Metrics({ filters: [`id==${id}`] });
     assert.equal(m.metrics.length, 1);
     assert.ok(JSON.parse(m.metrics[0]!.data.toString()), 'metrics are JSON');
+    await env.client.tasks.Update({ containerId: id, resources: Buffer.from(JSON.stringify({ pids: { limit: 77 } })) });
+    const pidsMax = spawnSync('sh', ['-c', `cat $(find /sys/fs/cgroup/pids -maxdepth 3 -type d -name '*${id}*')/pids.max`], { encoding: 'utf8' }).stdout.trim();
+    assert.equal(pidsMax, '77', 'update reached the cgroup');
+    await rejectsWith(env.client.tasks.Update({ containerId: id, resources: Buffer.from('{') }), status.INVALID_ARGUMENT, /resources are not valid JSON/);
     await rejectsWith(env.client.tasks.Delete({ containerId: id }), status.FAILED_PRECONDITION, /is running \(kill it first\)/);
     await env.client.tasks.Kill({ containerId: id, signal: 9 });
     assert.equal((await env.client.tasks.Wait({ containerId: id })).exitStatus, 137);
@@ -313,4 +317,22 @@ test('berth-ctr run, tasks exec, ls, rm -f', { skip }, () => withCore(async (env
   const bad = ctr('tasks', 'start', 'nope');
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /container nope not found/);
+}));
+
+test('a shim killed while the core is down: the restarted core reports the task failed and cleans up', { skip }, () => withCore(async (env) => {
+  const id = uid('lost-away');
+  await newContainer(env, id, ['sleep', '300']);
+  await env.client.tasks.Create({ containerId: id });
+  await env.client.tasks.Start({ containerId: id });
+  const shimPid = Number(readFileSync(join(env.dir, 'state', 'default', id, 'shim', 'shim.pid'), 'utf8'));
+  await kill9(env.core);
+  process.kill(shimPid, 'SIGKILL');
+  await sleep(200);
+  await env.start();
+  const st = (await env.client.tasks.State({ containerId: id })).process!;
+  assert.equal(st.status, 'STOPPED');
+  assert.equal(st.exitStatus, 255);
+  await rejectsWith(env.client.tasks.Start({ containerId: id }), status.FAILED_PRECONDITION, /it failed: shim exited unexpectedly/);
+  await assertGone(env, id);
+  await env.client.tasks.Delete({ containerId: id });
 }));
