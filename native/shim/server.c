@@ -110,7 +110,9 @@ void proc_exited(struct shim *sh, struct proc *p, int wstatus)
 		/* the exit is on disk before anything else can happen */
 		if (write_exit_record(sh, p) < 0)
 			shim_log("cannot write the exit record: %s", strerror(errno));
-		sh->status = "stopped";
+		/* a DELETE may have killed it: "deleted" stays, so SHUTDOWN is allowed */
+		if (strcmp(sh->status, "deleted") != 0)
+			sh->status = "stopped";
 	}
 	/* what the process wrote before exiting is in the pipes now: log it before answering */
 	if (p->out.fd >= 0)

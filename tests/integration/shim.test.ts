@@ -114,6 +114,19 @@ for (const [name, runtime] of [['berth-runtime', RUNTIME], ['runc', RUNC]] as co
       } finally { await teardown(f); }
     });
 
+    test('DELETE of a created, never started container lets SHUTDOWN go', async () => {
+      const f = await started(runtime, ['sleep', '100']);
+      try {
+        const c = await ShimClient.connect(f.opts.socket);
+        assert.equal((await c.state()).status, 'created');
+        await c.delete();
+        // the reaper collects the init the runtime killed: the shim must stay "deleted"
+        await sleep(200);
+        await c.shutdown();
+        await until('the shim to exit', () => !alive(f.pid));
+      } finally { await teardown(f); }
+    });
+
     test('KILL, START, STATE and DELETE drive the lifecycle', async () => {
       const f = await started(runtime, ['sleep', '100']);
       try {
