@@ -243,6 +243,13 @@ static void on_execute(struct front *fr, struct wmsg *m)
 		return;
 	}
 	fr->has_plan = 1;
+	/* From here on signals meant for the container wait in the queue until
+	 * WAIT forwards them (a SIGTERM sent between the start and the WAIT
+	 * message must not kill the front and orphan the container). The
+	 * container process unblocks everything before it execs. */
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
 	if (executor_start(&fr->plan, fr->planner, &fr->child, &f) < 0) {
 		send_failed(fr, &f);
 		return;

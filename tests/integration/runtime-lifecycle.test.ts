@@ -206,3 +206,25 @@ test('cgroup v2: a container on the cgroup2 hierarchy is frozen, joined, filtere
   assert.equal(existsSync(dir), false, 'the cgroup2 directory is removed');
   assertNothingLeft(id);
 });
+
+test('run forwards a SIGTERM sent as soon as the container runs (no window where the front dies alone)', async () => {
+  const { spawn } = await import('node:child_process');
+  const b = bundle(['sh', '-c', 'trap "exit 3" TERM; echo ready; while :; do sleep 0.05; done']);
+  for (let i = 0; i < 10; i++) {
+    const id = newId();
+    const child = spawn(rt.binary, ['--root', rt.root, 'run', '--bundle', b.dir, id], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+    child.kill('SIGTERM');
+    // 'exit', not 'close': an orphaned container would hold the pipes open forever
+    const code = await new Promise<number | null>((resolve) => {
+      const t = setTimeout(() => resolve(null), 10_000);
+      child.on('exit', (c) => { clearTimeout(t); resolve(c); });
+    });
+    if (code !== 3) rt.run(['delete', '--force', id]);
+    assert.equal(code, 3, `round ${i}: the trap's exit code comes back (${err})`);
+    assertNothingLeft(id);
+  }
+  assert.deepEqual(processesMatching(b.dir), []);
+});
