@@ -1,0 +1,64 @@
+/**
+ * Layer rules of ARCHITECTURE.md, checked: a layer imports src/common, the
+ * protocol modules of the layers it talks to, and itself — never another
+ * layer's internals. A new cross-layer import fails here until it goes
+ * through a protocol module (or is listed, with its reason, below).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
+
+/** Modules that declare a protocol between layers (and its typed client). */
+const PROTOCOL_MODULES = [
+  'runtime/plan/format.ts', 'runtime/plan/wire.ts', 'runtime/plan/header.ts', // planner ↔ C front
+  'shim/protocol.ts', 'shim/codec.ts', 'shim/header.ts', 'shim/client.ts', 'shim/index.ts', // core ↔ shim
+  'core/client.ts', 'core/api/types.ts', 'core/api/proto.ts', // anyone ↔ core (gRPC)
+];
+
+/** Known crossings, each with the reason it is tolerated for now. */
+const EXCEPTIONS: Record<string, string> = {
+  'ctr -> runtime/spec/template.ts': 'berth-ctr builds a default OCI spec; the OCI template should move to src/common',
+  'ctr -> core/config.ts': 'berth-ctr reads the runtime table of the core config to validate --runtime',
+};
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+function layerOf(srcRelative: string): string {
+  return srcRelative.split('/')[0]!;
+}
+
+test('layers import only common, protocol modules and themselves', () => {
+  const violations: string[] = [];
+  for (const file of files(SRC)) {
+    const from = layerOf(relative(SRC, file));
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:from|import\()\s*'(\.{1,2}\/[^']+)'/g)) {
+      const target = relative(SRC, resolve(dirname(file), m[1]!)).replace(/\.js$/, '.ts');
+      if (target.startsWith('..')) continue; // outside src (none expected)
+      const to = layerOf(target);
+      if (to === from || to === 'common' || PROTOCOL_MODULES.includes(target)) continue;
+      const key = `${from} -> ${target}`;
+      if (!(key in EXCEPTIONS)) violations.push(`${relative(SRC, file)} imports ${target}`);
+    }
+  }
+  assert.deepEqual(violations, []);
+});
+
+test('common depends on no layer', () => {
+  for (const file of files(join(SRC, 'common'))) {
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/from\s*'(\.{1,2}\/[^']+)'/g)) {
+      const target = relative(SRC, resolve(dirname(file), m[1]!));
+      assert.equal(layerOf(target), 'common', `${relative(SRC, file)} imports ${target}`);
+    }
+  }
+});
