@@ -13,6 +13,7 @@ import type { Logger } from '../common/log.js';
 import { loadServices } from './api/proto.js';
 import type { CoreConfig } from './config.js';
 import { EventBus } from './events.js';
+import { acquireCoreLock } from './lock.js';
 import { openMetadataStore, type MetadataStore } from './metadata/store.js';
 import { containersService } from './services/containers.js';
 import { unaryHandlers, type ServiceContext } from './services/context.js';
@@ -58,14 +59,22 @@ function bind(server: grpc.Server, address: string): Promise<void> {
 }
 
 export async function startCore(config: CoreConfig, log: Logger): Promise<CoreServer> {
-  await claimSocket(config.address);
   try {
     mkdirSync(config.root, { recursive: true, mode: 0o700 });
     mkdirSync(config.state, { recursive: true, mode: 0o700 });
   } catch (err) {
     throw wrap('cannot start berth-core: cannot make its directories', err);
   }
-  const store = openMetadataStore(join(config.root, 'meta.db'));
+  // the lock first: of two cores starting at once, only one goes on
+  const lock = acquireCoreLock(config.state);
+  let store: MetadataStore;
+  try {
+    await claimSocket(config.address);
+    store = openMetadataStore(join(config.root, 'meta.db'));
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
   const bus = new EventBus();
   const ctx: ServiceContext = { store, bus, config, log };
   const tasks = new TaskManager(ctx);
@@ -83,6 +92,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<CoreSe
   } catch (err) {
     server.forceShutdown();
     store.close();
+    lock.release();
     throw err instanceof BerthError ? err : wrap(`cannot start berth-core on ${config.address}`, err);
   }
   log.info('berth-core serving', { address: config.address, root: config.root, state: config.state, runtimes: Object.keys(config.runtimes) });
@@ -90,6 +100,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<CoreSe
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      tasks.close();
       bus.close();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => { server.forceShutdown(); resolve(); }, 5000);
@@ -97,6 +108,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<CoreSe
       });
       store.close();
       try { unlinkSync(config.address); } catch { /* already gone */ }
+      lock.release();
       log.info('berth-core stopped', { address: config.address });
     })();
     return stopping;

@@ -39,6 +39,8 @@ export interface Process {
   terminal: boolean;
   exitStatus: number;
   exitedAt: Timestamp | null;
+  /** why it stopped other than by exiting, or a fault of a live one; "" when none */
+  reason: string;
 }
 
 export interface Empty { [key: string]: never }
@@ -74,7 +76,7 @@ export interface CreateTaskRequest { containerId: string; stdin: string; stdout:
 export interface CreateTaskResponse { containerId: string; pid: number }
 export interface StartRequest { containerId: string; execId: string }
 export interface StartResponse { pid: number }
-export interface DeleteTaskRequest { containerId: string }
+export interface DeleteTaskRequest { containerId: string; force: boolean }
 export interface DeleteProcessRequest { containerId: string; execId: string }
 export interface DeleteResponse { id: string; pid: number; exitStatus: number; exitedAt: Timestamp | null }
 export interface StateRequest { containerId: string; execId: string }
@@ -147,7 +149,8 @@ export const MESSAGE_FIELDS: Record<string, string[]> = {
   Runtime: ['name', 'options'],
   Container: ['id', 'image', 'spec', 'runtime', 'rootfs', 'snapshotKey', 'labels', 'createdAt', 'updatedAt'],
   Envelope: ['timestamp', 'namespace', 'topic', 'event'],
-  Process: ['containerId', 'execId', 'pid', 'status', 'stdin', 'stdout', 'stderr', 'terminal', 'exitStatus', 'exitedAt'],
+  Process: ['containerId', 'execId', 'pid', 'status', 'stdin', 'stdout', 'stderr', 'terminal', 'exitStatus', 'exitedAt', 'reason'],
+  DeleteTaskRequest: ['containerId', 'force'],
   UpdateNamespaceRequest: ['name', 'setLabels', 'removeLabels'],
   UpdateContainerRequest: ['container', 'updateMask'],
   SubscribeRequest: ['topics', 'namespaces'],

@@ -48,6 +48,18 @@ export function openDatabase(path: string): Db {
   return db;
 }
 
+/** A bare SQLite connection (no journal, no wait for a lock), for the core's lock file. */
+export function openLockDatabase(path: string): Db {
+  const binding = nativeBinding();
+  try {
+    const db = new Database(path, binding === undefined ? {} : { nativeBinding: binding });
+    db.pragma('busy_timeout = 0');
+    return db;
+  } catch (err) {
+    throw wrap(`cannot open lock file ${path}`, err);
+  }
+}
+
 export function schemaVersion(db: Db): number {
   const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
   return row?.version ?? 0;

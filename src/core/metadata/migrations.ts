@@ -45,4 +45,20 @@ export const MIGRATIONS: string[] = [
      created_at INTEGER NOT NULL,
      PRIMARY KEY (namespace, id)
    );`,
+  // 3: exec processes, so a restarted core still knows running and finished execs
+  `CREATE TABLE execs (
+     namespace TEXT NOT NULL,
+     task_id TEXT NOT NULL,
+     exec_id TEXT NOT NULL,
+     process TEXT NOT NULL,
+     terminal INTEGER NOT NULL DEFAULT 0,
+     log TEXT NOT NULL,
+     pid INTEGER NOT NULL DEFAULT 0,
+     status TEXT NOT NULL,
+     exit_status INTEGER NOT NULL DEFAULT 0,
+     exited_at TEXT NOT NULL DEFAULT '0',
+     reason TEXT NOT NULL DEFAULT '',
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (namespace, task_id, exec_id)
+   );`,
 ];

@@ -1,9 +1,11 @@
 /** The core's metadata: one SQLite file (`<root>/meta.db`) behind typed stores. */
 import type { ContainerStore } from '../containers/store.js';
 import type { NamespaceStore } from '../namespaces/store.js';
+import type { ExecStore } from '../tasks/execs.js';
 import type { TaskStore } from '../tasks/store.js';
 import { containerStore } from './containers.js';
 import { openDatabase, type Db } from './db.js';
+import { execStore } from './execs.js';
 import { namespaceStore } from './namespaces.js';
 import { taskStore } from './tasks.js';
 
@@ -11,6 +13,7 @@ export interface MetadataStore {
   namespaces: NamespaceStore;
   containers: ContainerStore;
   tasks: TaskStore;
+  execs: ExecStore;
   /** runs fn in one transaction (nested store writes join it) */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -22,6 +25,7 @@ export function openMetadataStore(path: string): MetadataStore {
     namespaces: namespaceStore(db),
     containers: containerStore(db),
     tasks: taskStore(db),
+    execs: execStore(db),
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
     close: () => { if (db.open) db.close(); },
   };

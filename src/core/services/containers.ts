@@ -4,13 +4,15 @@
  * change. A container made in a namespace that does not exist yet creates
  * the namespace, in the same transaction (as containerd does).
  */
+import { rmSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
-import { invalidArgument } from '../../common/errors.js';
+import { failedPrecondition, invalidArgument } from '../../common/errors.js';
 import type { Container, Labels } from '../api/types.js';
 import { toTimestamp } from '../api/types.js';
 import { matchesAny, parseFilter } from '../containers/filters.js';
 import type { ContainerChange, ContainerField, ContainerRecord } from '../containers/store.js';
 import { checkIdentifier } from '../identifiers.js';
+import { taskPaths } from '../tasks/paths.js';
 import type { ServiceContext, UnaryHandlers } from './context.js';
 
 export const containerMessage = (r: ContainerRecord): Container => ({
@@ -74,6 +76,15 @@ export function changeFromMask(ctx: ServiceContext, c: Container, mask: string[]
   return change;
 }
 
+/** The container's log directory (<root>/<ns>/<id>/): its logs end with it. */
+function removeLogs(ctx: ServiceContext, ns: string, id: string): void {
+  const { logDir } = taskPaths(ctx.config, ns, id);
+  try { rmSync(logDir, { recursive: true, force: true }); } catch (err) {
+    // the row is gone already: a directory that cannot be removed is reported, not fatal
+    ctx.log.warn('cannot remove container logs', { namespace: ns, id, dir: logDir, error: (err as Error).message });
+  }
+}
+
 export function containersService(ctx: ServiceContext): UnaryHandlers<'Containers'> {
   const { store, bus } = ctx;
   return {
@@ -109,7 +120,10 @@ export function containersService(ctx: ServiceContext): UnaryHandlers<'Container
     },
     Delete: (req, call) => {
       const id = checkIdentifier('container', req.id);
+      // the logs are read until the task is gone; a container with a task keeps both
+      if (store.tasks.find(call.namespace, id)) throw failedPrecondition(`cannot delete container ${id}: it has a task (delete the task first)`);
       store.containers.delete(call.namespace, id);
+      removeLogs(ctx, call.namespace, id);
       bus.publish(call.namespace, '/containers/delete', { id });
       return {};
     },

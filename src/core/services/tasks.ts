@@ -21,14 +21,15 @@ export function timestampOfNs(ns: bigint): Timestamp | null {
   return { seconds: String(ns / 1_000_000_000n), nanos: Number(ns % 1_000_000_000n) };
 }
 
-export const taskProcess = (t: TaskRecord): Process => ({
+/** reason: the stored one (a failed task), else a fault of the live task (its log's disk is full). */
+export const taskProcess = (t: TaskRecord, reason = t.reason): Process => ({
   containerId: t.id, execId: '', pid: t.pid, status: STATUS[t.status], stdin: '', stdout: t.log, stderr: t.log,
-  terminal: t.terminal, exitStatus: t.exitStatus, exitedAt: timestampOfNs(t.exitedAt),
+  terminal: t.terminal, exitStatus: t.exitStatus, exitedAt: timestampOfNs(t.exitedAt), reason,
 });
 
 const execProcess = (id: string, e: ExecRecord): Process => ({
   containerId: id, execId: e.execId, pid: e.pid, status: STATUS[e.status], stdin: '', stdout: e.log, stderr: e.log,
-  terminal: e.terminal, exitStatus: e.exitStatus, exitedAt: timestampOfNs(e.exitedAt),
+  terminal: e.terminal, exitStatus: e.exitStatus, exitedAt: timestampOfNs(e.exitedAt), reason: '',
 });
 
 const cid = (id: string): string => checkIdentifier('container', id);
@@ -60,7 +61,7 @@ export function tasksService(tasks: TaskManager): UnaryHandlers<'Tasks'> {
       return { pid };
     },
     Delete: async (req, call) => {
-      const t = await tasks.delete(call.namespace, cid(req.containerId));
+      const t = await tasks.delete(call.namespace, cid(req.containerId), { force: req.force === true });
       return { id: t.id, pid: t.pid, exitStatus: t.exitStatus, exitedAt: timestampOfNs(t.exitedAt) };
     },
     DeleteProcess: (req, call) => {
@@ -72,9 +73,9 @@ export function tasksService(tasks: TaskManager): UnaryHandlers<'Tasks'> {
     State: (req, call) => {
       const id = cid(req.containerId);
       const t = tasks.get(call.namespace, id);
-      return { process: req.execId ? execProcess(id, tasks.execs.get(call.namespace, id, eid(req.execId))) : taskProcess(t) };
+      return { process: req.execId ? execProcess(id, tasks.execs.get(call.namespace, id, eid(req.execId))) : taskProcess(t, tasks.reasonOf(t)) };
     },
-    List: (_req, call) => ({ tasks: tasks.list(call.namespace).map(taskProcess) }),
+    List: (_req, call) => ({ tasks: tasks.list(call.namespace).map((t) => taskProcess(t, tasks.reasonOf(t))) }),
     Kill: async (req, call) => {
       const id = cid(req.containerId);
       if (req.execId) { tasks.get(call.namespace, id); tasks.killExec(call.namespace, id, eid(req.execId), req.signal); } else await tasks.kill(call.namespace, id, req.signal, req.all);

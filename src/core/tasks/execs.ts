@@ -1,10 +1,11 @@
 /**
- * Exec processes of the core's tasks, in memory: an exec is added (its
- * process spec kept), then started through the shim. They are not kept
- * across a restart of the core (the shim still runs and logs them).
+ * Exec processes of the core's tasks as the core keeps them (implemented by
+ * metadata/execs.ts): an exec is added (its process spec kept), then started
+ * through the shim. The rows outlive a restart of the core, so a running
+ * exec is waited on again and a finished one still reports its exit.
  */
-import { alreadyExists, notFound } from '../../common/errors.js';
-import type { TaskExit } from './manager.js';
+
+export type ExecStatusName = 'created' | 'running' | 'stopped';
 
 export interface ExecRecord {
   execId: string;
@@ -13,46 +14,25 @@ export interface ExecRecord {
   /** its json-file log */
   log: string;
   pid: number;
-  status: 'created' | 'running' | 'stopped';
+  status: ExecStatusName;
   exitStatus: number;
+  /** nanoseconds since the epoch, 0n until it exits */
   exitedAt: bigint;
-  /** set when started: settles when it exits */
-  exited?: Promise<TaskExit>;
+  /** why it stopped other than by exiting (its shim died) */
+  reason: string;
 }
 
-export class ExecTable {
-  private readonly byTask = new Map<string, Map<string, ExecRecord>>();
+export type ExecChange = Partial<Pick<ExecRecord, 'pid' | 'status' | 'exitStatus' | 'exitedAt' | 'reason'>>;
 
-  private table(ns: string, id: string): Map<string, ExecRecord> {
-    const k = `${ns}/${id}`;
-    let m = this.byTask.get(k);
-    if (!m) { m = new Map(); this.byTask.set(k, m); }
-    return m;
-  }
-
-  add(ns: string, id: string, execId: string, process: Record<string, unknown>, terminal: boolean, log: string): ExecRecord {
-    const m = this.table(ns, id);
-    if (m.has(execId)) throw alreadyExists(`exec ${execId} already exists in task ${id}`);
-    const rec: ExecRecord = { execId, process, terminal, log, pid: 0, status: 'created', exitStatus: 0, exitedAt: 0n };
-    m.set(execId, rec);
-    return rec;
-  }
-
-  get(ns: string, id: string, execId: string): ExecRecord {
-    const rec = this.byTask.get(`${ns}/${id}`)?.get(execId);
-    if (!rec) throw notFound(`exec ${execId} not found in task ${id}`);
-    return rec;
-  }
-
-  list(ns: string, id: string): ExecRecord[] {
-    return [...(this.byTask.get(`${ns}/${id}`)?.values() ?? [])];
-  }
-
-  remove(ns: string, id: string, execId: string): void {
-    this.byTask.get(`${ns}/${id}`)?.delete(execId);
-  }
-
-  dropTask(ns: string, id: string): void {
-    this.byTask.delete(`${ns}/${id}`);
-  }
+export interface ExecStore {
+  /** throws already-exists */
+  add(namespace: string, taskId: string, record: ExecRecord): ExecRecord;
+  find(namespace: string, taskId: string, execId: string): ExecRecord | undefined;
+  /** throws not-found */
+  get(namespace: string, taskId: string, execId: string): ExecRecord;
+  list(namespace: string, taskId: string): ExecRecord[];
+  update(namespace: string, taskId: string, execId: string, change: ExecChange): ExecRecord;
+  remove(namespace: string, taskId: string, execId: string): void;
+  /** every exec of a task, when the task is deleted */
+  dropTask(namespace: string, taskId: string): void;
 }

@@ -12,7 +12,8 @@ import { ShimClient, startShim } from '../../shim/client.js';
 import { ShimFiles } from '../../shim/protocol.js';
 import type { ServiceContext } from '../services/context.js';
 import { bundleSpec, writeBundle } from './bundle.js';
-import { ExecTable, type ExecRecord } from './execs.js';
+import type { ExecRecord } from './execs.js';
+import { logFault } from './logspace.js';
 import { logOptions } from './logopts.js';
 import { execLogPath, resolveCommand, shimBinary, taskPaths } from './paths.js';
 import { runRuntime } from './runtime.js';
@@ -64,9 +65,55 @@ function readExitRecord(shimState: string): { status: number; exitedAt: bigint }
 
 export class TaskManager {
   private readonly exits = new Map<string, Promise<TaskExit>>();
-  readonly execs = new ExecTable();
+  private readonly execExits = new Map<string, Promise<TaskExit>>();
+  /** tasks whose log disk was last seen full, so an event is published once per fault */
+  private readonly logFaults = new Map<string, string>();
+  private readonly monitor: NodeJS.Timeout;
 
-  constructor(private readonly ctx: ServiceContext) {}
+  constructor(private readonly ctx: ServiceContext) {
+    // a fault is learnt at State/List, and by this sweep when nobody asks
+    this.monitor = setInterval(() => this.sweepLogs(), 2000);
+    this.monitor.unref();
+  }
+
+  close(): void {
+    clearInterval(this.monitor);
+  }
+
+  get execs(): ServiceContext['store']['execs'] {
+    return this.ctx.store.execs;
+  }
+
+  /**
+   * The reason a State/List reports: a failed task's stored one, else a
+   * fault of a live task (its log's disk is full). A change of fault is
+   * published: /tasks/log-error when it starts, /tasks/log-recovered when
+   * space returns.
+   */
+  reasonOf(t: TaskRecord): string {
+    if (t.reason !== '' || (t.status !== 'running' && t.status !== 'paused' && t.status !== 'created')) {
+      this.logFaults.delete(key(t.namespace, t.id));
+      return t.reason;
+    }
+    const fault = logFault(t.log);
+    const k = key(t.namespace, t.id);
+    const before = this.logFaults.get(k) ?? '';
+    if (fault !== before) {
+      if (fault === '') this.logFaults.delete(k); else this.logFaults.set(k, fault);
+      this.ctx.bus.publish(t.namespace, fault === '' ? '/tasks/log-recovered' : '/tasks/log-error', { containerId: t.id, log: t.log, reason: fault || before });
+      this.ctx.log.warn(fault === '' ? 'task log writable again' : 'task log cannot be written', { namespace: t.namespace, id: t.id, log: t.log, reason: fault || before });
+    }
+    return fault;
+  }
+
+  private sweepLogs(): void {
+    try {
+      for (const t of this.ctx.store.tasks.all()) if (t.status === 'running' || t.status === 'paused') this.reasonOf(t);
+    } catch (err) {
+      // the store is closed while the core stops
+      this.ctx.log.debug('log sweep skipped', { error: (err as Error).message });
+    }
+  }
 
   get(ns: string, id: string): TaskRecord {
     return this.ctx.store.tasks.get(ns, id);
@@ -191,8 +238,9 @@ export class TaskManager {
    * shim, the bundle and state; the row last. The json log stays (it belongs
    * to the container, read after its end).
    */
-  async delete(ns: string, id: string): Promise<TaskRecord> {
+  async delete(ns: string, id: string, opts: { force?: boolean } = {}): Promise<TaskRecord> {
     let t = this.get(ns, id);
+    if ((t.status === 'running' || t.status === 'paused') && opts.force) t = await this.killAndWait(t);
     if (t.status === 'running' || t.status === 'paused') throw failedPrecondition(`cannot delete task ${id}: it is ${t.status} (kill it first)`);
     if (t.reason === '' && t.status !== 'creating') {
       try {
@@ -211,6 +259,7 @@ export class TaskManager {
       }
     }
     this.execs.dropTask(ns, id);
+    for (const k of this.execExits.keys()) if (k.startsWith(`${key(ns, id)}/`)) this.execExits.delete(k);
     // a created task's init is killed by the delete: take that exit if it came
     t = this.ctx.store.tasks.find(ns, id) ?? t;
     rmSync(t.bundle, { recursive: true, force: true });
@@ -218,6 +267,22 @@ export class TaskManager {
     this.exits.delete(key(ns, id));
     this.ctx.bus.publish(ns, '/tasks/delete', { containerId: id, pid: t.pid, exitStatus: t.exitStatus, exitedAt: isoOf(t.exitedAt) });
     return t;
+  }
+
+  /**
+   * For a forced delete: SIGKILL to every process of the task and its exit
+   * awaited. A paused task is thawed first, since a frozen process cannot
+   * act on SIGKILL.
+   */
+  private async killAndWait(t: TaskRecord): Promise<TaskRecord> {
+    if (t.status === 'paused') {
+      await runRuntime(t, ['resume', t.id], 'resume').catch((err: unknown) => {
+        this.ctx.log.warn('resume before a forced delete failed', { id: t.id, error: (err as Error).message });
+      });
+    }
+    await (await this.shim(t)).kill(9, true);
+    await withTimeout(this.watch(t), 10_000, `wait for task ${t.id} to die`);
+    return this.get(t.namespace, t.id);
   }
 
   /**
@@ -304,6 +369,7 @@ export class TaskManager {
         const status = state.status === 'created' ? 'created' : t.status === 'paused' ? 'paused' : 'running';
         const live = this.ctx.store.tasks.update(t.namespace, t.id, { status, pid: state.pid });
         this.watch(live);
+        this.recoverExecs(live);
         this.ctx.log.info('task recovered', { namespace: t.namespace, id: t.id, status: state.status });
       } catch (err) {
         if (t.status === 'creating') {
@@ -313,8 +379,9 @@ export class TaskManager {
           continue;
         }
         this.ctx.log.warn('shim of task unreachable', { namespace: t.namespace, id: t.id, error: (err as Error).message });
-        if (shimAlive(t.shimPid)) { this.watch(t); continue; }
+        if (shimAlive(t.shimPid)) { this.watch(t); this.recoverExecs(t); continue; }
         await this.shimLost(t);
+        this.recoverExecs(t);
       }
     }
   }
@@ -328,7 +395,10 @@ export class TaskManager {
     try { process = JSON.parse(spec.toString('utf8')) as Record<string, unknown>; } catch (err) {
       throw new BerthError('invalid-argument', `cannot exec ${execId} in task ${id}: the process spec is not valid JSON: ${(err as Error).message}`);
     }
-    const rec = this.execs.add(ns, id, execId, process, terminal, execLogPath(this.ctx.config, ns, id, execId));
+    const rec = this.execs.add(ns, id, {
+      execId, process, terminal, log: execLogPath(this.ctx.config, ns, id, execId),
+      pid: 0, status: 'created', exitStatus: 0, exitedAt: 0n, reason: '',
+    });
     this.ctx.bus.publish(ns, '/tasks/exec-added', { containerId: id, execId });
     return rec;
   }
@@ -340,23 +410,55 @@ export class TaskManager {
     if (e.status !== 'created') throw failedPrecondition(`cannot start exec ${execId} in task ${id}: it is ${e.status}`);
     const shim = await this.shim(t);
     const state = await shim.exec(execId, { process: e.process, log: e.log, terminal: e.terminal });
-    e.pid = state.pid;
-    e.status = 'running';
-    e.exited = shim.wait(execId).then((x) => {
-      e.status = 'stopped';
-      e.exitStatus = x.status;
-      e.exitedAt = x.exitedAt;
-      this.ctx.bus.publish(ns, '/tasks/exit', { containerId: id, id: execId, pid: e.pid, exitStatus: x.status, exitedAt: isoOf(x.exitedAt) });
-      return { status: x.status, exitedAt: x.exitedAt, reason: '' };
-    });
+    // durable before the pid is acknowledged: a restarted core waits on it again
+    this.execs.update(ns, id, execId, { pid: state.pid, status: 'running' });
+    this.watchExec(t, execId, state.pid);
     this.ctx.bus.publish(ns, '/tasks/exec-started', { containerId: id, execId, pid: state.pid });
     return state.pid;
   }
 
+  /** Starts (once) the WAIT on an exec; its exit is stored, then published. */
+  private watchExec(t: TaskRecord, execId: string, pid: number): Promise<TaskExit> {
+    const k = `${key(t.namespace, t.id)}/${execId}`;
+    const existing = this.execExits.get(k);
+    if (existing) return existing;
+    const p = this.execWaitLoop(t, execId).then((x) => {
+      if (this.execs.find(t.namespace, t.id, execId)) {
+        this.execs.update(t.namespace, t.id, execId, { status: 'stopped', exitStatus: x.status, exitedAt: x.exitedAt, reason: x.reason });
+      }
+      const event: Record<string, unknown> = { containerId: t.id, id: execId, pid, exitStatus: x.status, exitedAt: isoOf(x.exitedAt) };
+      if (x.reason !== '') event.reason = x.reason;
+      this.ctx.bus.publish(t.namespace, '/tasks/exit', event);
+      return x;
+    });
+    this.execExits.set(k, p);
+    return p;
+  }
+
+  private async execWaitLoop(t: TaskRecord, execId: string): Promise<TaskExit> {
+    for (;;) {
+      try {
+        const x = await (await ShimClient.connect(t.socket)).wait(execId);
+        return { status: x.status, exitedAt: x.exitedAt, reason: '' };
+      } catch (err) {
+        if (err instanceof BerthError && err.kind === 'not-found') {
+          // a shim that no longer knows the exec cannot give its status
+          return { status: LOST_STATUS, exitedAt: BigInt(Date.now()) * 1_000_000n, reason: `exec unknown to the shim: ${err.message}` };
+        }
+        if (shimAlive(t.shimPid) && await answers(t.socket)) {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        return { status: LOST_STATUS, exitedAt: BigInt(Date.now()) * 1_000_000n, reason: SHIM_LOST };
+      }
+    }
+  }
+
   async waitExec(ns: string, id: string, execId: string): Promise<TaskExit> {
     const e = this.execs.get(ns, id, execId);
-    if (!e.exited) throw failedPrecondition(`cannot wait for exec ${execId} in task ${id}: it has not started`);
-    return e.exited;
+    if (e.status === 'stopped') return { status: e.exitStatus, exitedAt: e.exitedAt, reason: e.reason };
+    if (e.status !== 'running') throw failedPrecondition(`cannot wait for exec ${execId} in task ${id}: it has not started`);
+    return this.watchExec(this.get(ns, id), execId, e.pid);
   }
 
   killExec(ns: string, id: string, execId: string, signal: number): void {
@@ -369,6 +471,12 @@ export class TaskManager {
     const e = this.execs.get(ns, id, execId);
     if (e.status === 'running') throw failedPrecondition(`cannot delete exec ${execId} in task ${id}: it is running`);
     this.execs.remove(ns, id, execId);
+    this.execExits.delete(`${key(ns, id)}/${execId}`);
     return e;
+  }
+
+  /** After a restart: running execs of a live task are waited on again. */
+  private recoverExecs(t: TaskRecord): void {
+    for (const e of this.execs.list(t.namespace, t.id)) if (e.status === 'running') void this.watchExec(t, e.execId, e.pid);
   }
 }

@@ -45,15 +45,9 @@ async function startTask(c: CoreClient, id: string, detach: boolean, out: Out): 
   }
 }
 
-/** Deletes the task; with force a live one is killed (SIGKILL) and waited for first. */
+/** Deletes the task; with force the core kills a live one (SIGKILL) and waits for it first. */
 async function removeTask(c: CoreClient, id: string, force: boolean): Promise<void> {
-  const { process: p } = await c.tasks.State({ containerId: id, execId: '' });
-  if (force && (p!.status === 'RUNNING' || p!.status === 'PAUSED')) {
-    if (p!.status === 'PAUSED') await c.tasks.Resume({ containerId: id });
-    await c.tasks.Kill({ containerId: id, signal: 9, all: true });
-    await c.tasks.Wait({ containerId: id });
-  }
-  await c.tasks.Delete({ containerId: id });
+  await c.tasks.Delete({ containerId: id, force });
 }
 
 export function tasksCommand(program: Command, client: () => CoreClient, out: Out): void {
