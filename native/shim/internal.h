@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct wbuf;
+struct wmsg;
+
 /* Docker splits lines longer than this into partial entries. */
 #define LINE_MAX_BYTES 16384
 
@@ -17,19 +20,52 @@ struct jlog {
 	long long max_size; /* 0: never rotate */
 	int max_file;
 	int last_errno; /* last write failure (ENOSPC …); the container keeps running */
+	unsigned errors; /* entries lost to write failures; each next entry tries again */
 };
 
-enum ev_kind { EV_LISTEN = 1, EV_SIGNAL, EV_STREAM };
+enum ev_kind { EV_LISTEN = 1, EV_SIGNAL, EV_STREAM, EV_CONN, EV_SINK, EV_DEAD };
+
+struct proc;
 
 /* One output of a process (a pipe, or the pty master as "stdout"). */
 struct stream {
 	int kind; /* EV_STREAM: first member, epoll data points here */
 	int fd;
 	const char *name; /* "stdout" | "stderr" */
+	struct proc *proc;
 	struct jlog *log;
 	size_t len;
 	char *buf; /* LINE_MAX_BYTES, allocated on first data */
 };
+
+/* Where attachers' input goes: written without blocking, the rest queued. */
+struct sink {
+	int kind; /* EV_SINK: first member, epoll data points here */
+	int fd; /* -1: no stdin (or closed) */
+	char *q; /* bytes the process has not taken yet */
+	size_t len;
+	int close_after; /* CLOSE_STDIN came while bytes were queued */
+};
+
+/* A client connection: reading its request, a parked WAIT, or an attacher. */
+enum conn_state { C_REQUEST, C_WAIT, C_ATTACH };
+struct conn {
+	int kind; /* EV_CONN */
+	int fd;
+	enum conn_state state;
+	uint64_t deadline; /* C_REQUEST: closed when nothing complete came by then */
+	uint8_t *in; /* bytes received, not yet a whole frame */
+	size_t inlen, incap;
+	uint8_t *out; /* frames not yet sent (an attacher that reads slowly) */
+	size_t outlen;
+	int closing; /* close once out is flushed */
+	struct proc *p; /* C_WAIT, C_ATTACH */
+	unsigned streams; /* ATTACH_STDIN | ATTACH_STDOUT | ATTACH_STDERR */
+	struct conn *next;
+};
+#define ATTACH_STDIN 1u
+#define ATTACH_STDOUT 2u
+#define ATTACH_STDERR 4u
 
 /* The init (id "") or one exec. */
 struct proc {
@@ -38,12 +74,10 @@ struct proc {
 	int exited;
 	int code;
 	uint64_t exit_ns;
-	int master; /* pty master, -1 without a terminal */
-	int stdin_fd; /* the shim's end of stdin, -1 when none */
+	int master; /* 1 when out.fd is a pty master, -1 without a terminal */
+	struct sink in; /* the shim's end of stdin (a pipe, or a dup of the pty master) */
 	struct stream out, err;
 	struct jlog log;
-	int *waiters;
-	int nwaiters;
 	struct proc *next;
 };
 
@@ -54,6 +88,7 @@ struct opts {
 	long long log_max_size;
 	int log_max_file;
 	int terminal;
+	int open_stdin; /* --stdin: the init's stdin is a pipe the shim holds */
 };
 
 struct shim {
@@ -63,6 +98,9 @@ struct shim {
 	const char *status; /* created running stopped deleted */
 	struct proc *init;
 	struct proc *procs;
+	struct conn *conns;
+	void **dead; /* freed after the current batch of events (epoll may still name them) */
+	size_t ndead;
 };
 
 /* jsonlog.c */
@@ -73,7 +111,7 @@ uint64_t now_ns(void);
 void format_time(uint64_t ns, char *out, size_t n);
 
 /* stream.c */
-void stream_init(struct stream *s, int fd, const char *name, struct jlog *log);
+void stream_init(struct stream *s, int fd, const char *name, struct proc *p, struct jlog *log);
 /* Reads what is available; returns 0 at EOF or error (stream closed), 1 otherwise. */
 int stream_pump(struct shim *sh, struct stream *s);
 void stream_feed(struct stream *s, const char *p, size_t n);
@@ -93,8 +131,29 @@ int run_runtime(struct shim *sh, const char *const *argv, struct run *r);
 /* Runs a runtime command with its output captured, no container stdio. */
 int run_simple(struct shim *sh, const char *const *argv, char *msg, size_t n);
 
+/* conn.c */
+void conn_accept(struct shim *sh, int fd);
+void conn_event(struct shim *sh, struct conn *c, uint32_t events);
+void conn_close(struct shim *sh, struct conn *c);
+/* Queues a frame for c and sends what the socket takes now. */
+void conn_send(struct shim *sh, struct conn *c, struct wbuf *b);
+/* Closes connections that sent no whole request in time; returns the ms to the next deadline, -1 for none. */
+int conn_sweep(struct shim *sh);
+void later_free(struct shim *sh, void *p);
+
+/* attach.c */
+void attach_output(struct shim *sh, struct stream *s, const char *p, size_t n);
+void attach_exit(struct shim *sh, struct proc *p);
+void attach_input(struct shim *sh, struct conn *c, uint16_t type, const struct wmsg *m);
+void sink_init(struct sink *k, int fd);
+void sink_event(struct shim *sh, struct sink *k);
+void sink_close(struct shim *sh, struct sink *k);
+/* 0 when taken (written or queued), -1 when the process has no stdin or too much is queued */
+int sink_write(struct shim *sh, struct sink *k, const uint8_t *p, size_t n);
+
 /* server.c */
-void serve_client(struct shim *sh, int fd);
+/* Answers one request; the connection may become a waiter or an attacher. */
+void serve_request(struct shim *sh, struct conn *c, const struct wmsg *m);
 void proc_exited(struct shim *sh, struct proc *p, int wstatus);
 struct proc *proc_find(struct shim *sh, const char *id);
 int write_exit_record(struct shim *sh, struct proc *p);

@@ -35,6 +35,7 @@ int jlog_open(struct jlog *l, const char *path, long long max_size, int max_file
 	l->max_size = max_size;
 	l->max_file = max_file < 1 ? 1 : max_file;
 	l->last_errno = 0;
+	l->errors = 0;
 	l->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (l->fd < 0 || !l->path)
 		return -1;
@@ -152,8 +153,10 @@ static void put_escaped(struct sbuf *b, const unsigned char *p, size_t n)
 
 void jlog_entry(struct jlog *l, const char *stream, const char *p, size_t n, int newline)
 {
-	if (l->fd < 0)
+	if (l->fd < 0) {
+		l->errors++;
 		return;
+	}
 	static struct sbuf b;
 	char t[48];
 	format_time(now_ns(), t, sizeof t);
@@ -175,8 +178,14 @@ void jlog_entry(struct jlog *l, const char *stream, const char *p, size_t n, int
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
+			/* a full disk: the entry is lost and counted; a piece of it
+			 * would break the line after, so it is cut off again, and the
+			 * next entry tries again (logging resumes when space returns) */
 			l->last_errno = errno;
-			break;
+			l->errors++;
+			if (off && ftruncate(l->fd, l->size) < 0)
+				l->size += (long long)off;
+			return;
 		}
 		off += (size_t)w;
 	}

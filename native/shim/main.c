@@ -23,7 +23,7 @@
 
 static const char usage[] =
 	"usage: berth-shim --id ID --bundle DIR --runtime PATH [--runtime-arg A]... --socket PATH\n"
-	"                  --state-dir DIR --log PATH [--log-max-size BYTES] [--log-max-file N] [--terminal]\n"
+	"                  --state-dir DIR --log PATH [--log-max-size BYTES] [--log-max-file N] [--terminal] [--stdin]\n"
 	"Creates the container with the runtime, detaches, and prints its own pid once its socket is up.\n";
 
 void shim_log(const char *fmt, ...)
@@ -54,6 +54,10 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		const char *a = argv[i];
 		if (strcmp(a, "--terminal") == 0) {
 			o->terminal = 1;
+			continue;
+		}
+		if (strcmp(a, "--stdin") == 0) {
+			o->open_stdin = 1;
 			continue;
 		}
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
@@ -142,14 +146,15 @@ static int setup(struct shim *sh, char *msg, size_t n)
 	struct proc *p = calloc(1, sizeof *p);
 	p->id = strdup("");
 	p->master = -1;
-	p->stdin_fd = -1;
+	sink_init(&p->in, -1);
 	if (jlog_open(&p->log, o->log, o->log_max_size, o->log_max_file) < 0)
 		return snprintf(msg, n, "cannot open log %s: %s", o->log, strerror(errno)), -1;
 	sh->init = sh->procs = p;
 
-	int out[2], err[2];
+	int out[2], err[2], in[2] = { -1, -1 };
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || devnull < 0)
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || devnull < 0 ||
+	    (o->open_stdin && !o->terminal && pipe2(in, O_CLOEXEC) < 0))
 		return snprintf(msg, n, "cannot make pipes: %s", strerror(errno)), -1;
 	char pidfile[4096], console[4096];
 	snprintf(pidfile, sizeof pidfile, "%s/init.pid", o->state_dir);
@@ -158,11 +163,15 @@ static int setup(struct shim *sh, char *msg, size_t n)
 			       o->terminal ? "--console-socket" : o->id, console, o->id, NULL };
 	if (!o->terminal)
 		argv[6] = NULL;
-	struct run r = { .in = devnull, .out = out[1], .err = err[1], .err_read = err[0], .console = o->terminal ? console : NULL };
+	/* with --stdin the init reads a pipe whose write end the shim keeps */
+	struct run r = { .in = in[0] >= 0 ? in[0] : devnull, .out = out[1], .err = err[1], .err_read = err[0], .console = o->terminal ? console : NULL };
 	int rc = run_runtime(sh, argv, &r);
 	close(out[1]);
 	close(err[1]);
 	close(devnull);
+	if (in[0] >= 0)
+		close(in[0]);
+	sink_init(&p->in, in[1]);
 	if (rc < 0)
 		return snprintf(msg, n, "cannot create container %s: %s", o->id, r.msg), -1;
 	char buf[32] = { 0 };
@@ -171,16 +180,20 @@ static int setup(struct shim *sh, char *msg, size_t n)
 		return snprintf(msg, n, "cannot create container %s: the runtime wrote no pid file", o->id), -1;
 	close(fd);
 	sh->status = "created";
-	stream_init(&p->err, err[0], "stderr", &p->log);
+	stream_init(&p->err, err[0], "stderr", p, &p->log);
 	if (o->terminal) {
 		p->master = 1;
 		close(out[0]);
-		stream_init(&p->out, r.master, "stdout", &p->log);
+		stream_init(&p->out, r.master, "stdout", p, &p->log);
+		/* attachers' input goes to the master; a dup gets its own epoll entry */
+		sink_init(&p->in, fcntl(r.master, F_DUPFD_CLOEXEC, 3));
 	} else {
-		stream_init(&p->out, out[0], "stdout", &p->log);
+		stream_init(&p->out, out[0], "stdout", p, &p->log);
 	}
 	fcntl(p->out.fd, F_SETFL, O_NONBLOCK);
 	fcntl(p->err.fd, F_SETFL, O_NONBLOCK);
+	if (p->in.fd >= 0)
+		fcntl(p->in.fd, F_SETFL, O_NONBLOCK);
 	static int listen_kind = EV_LISTEN, signal_kind = EV_SIGNAL;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &listen_kind };
 	epoll_ctl(sh->epfd, EPOLL_CTL_ADD, sh->listen_fd, &ev);
@@ -216,20 +229,30 @@ static void loop(struct shim *sh)
 {
 	struct epoll_event evs[16];
 	for (;;) {
-		int n = epoll_wait(sh->epfd, evs, 16, -1);
+		int n = epoll_wait(sh->epfd, evs, 16, conn_sweep(sh));
 		if (n < 0 && errno == EINTR)
 			continue;
 		for (int i = 0; i < n; i++) {
+			/* an object closed earlier in this batch is EV_DEAD until the batch ends */
 			int kind = *(int *)evs[i].data.ptr;
 			if (kind == EV_SIGNAL)
 				reap(sh);
 			else if (kind == EV_LISTEN) {
 				int c;
-				while ((c = accept4(sh->listen_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0)
-					serve_client(sh, c);
-			} else
+				while ((c = accept4(sh->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
+					conn_accept(sh, c);
+			} else if (kind == EV_STREAM)
 				stream_pump(sh, (struct stream *)evs[i].data.ptr);
+			else if (kind == EV_CONN)
+				conn_event(sh, (struct conn *)evs[i].data.ptr, evs[i].events);
+			else if (kind == EV_SINK)
+				sink_event(sh, (struct sink *)evs[i].data.ptr);
 		}
+		for (size_t i = 0; i < sh->ndead; i++)
+			free(sh->dead[i]);
+		free(sh->dead);
+		sh->dead = NULL;
+		sh->ndead = 0;
 	}
 }
 

@@ -1,5 +1,6 @@
 /* The socket protocol (src/shim/protocol.ts): one request and one reply per
- * connection; a WAIT stays parked until its process exits. */
+ * connection; a WAIT stays parked until its process exits, an ATTACH carries
+ * the process's streams until it exits or the client leaves. */
 #include "internal.h"
 #include "../executor/wire.h"
 #include <berth/shim.h>
@@ -18,9 +19,30 @@
 #include <termios.h>
 #include <unistd.h>
 
-static void reply_error(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Sends the reply; the connection closes once it is out. */
+static void reply(struct shim *sh, struct conn *c, struct wbuf *b)
+{
+	conn_send(sh, c, b);
+	wbuf_free(b);
+	if (c->kind != EV_CONN)
+		return;
+	c->closing = 1;
+	c->state = C_WAIT; /* nothing more is read from it */
+	c->p = NULL;
+	if (c->outlen == 0)
+		conn_close(sh, c);
+}
 
-static void reply_error(int fd, const char *fmt, ...)
+static void reply_empty(struct shim *sh, struct conn *c, uint16_t type)
+{
+	struct wbuf b;
+	wbuf_init(&b, type);
+	reply(sh, c, &b);
+}
+
+static void reply_error(struct shim *sh, struct conn *c, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void reply_error(struct shim *sh, struct conn *c, const char *fmt, ...)
 {
 	char msg[1200];
 	va_list ap;
@@ -31,8 +53,7 @@ static void reply_error(int fd, const char *fmt, ...)
 	wbuf_init(&b, SHIM_REP_ERROR);
 	wbuf_rec(&b, SHIM_REC_MESSAGE);
 	wbuf_str(&b, msg);
-	wbuf_send(&b, fd);
-	wbuf_free(&b);
+	reply(sh, c, &b);
 }
 
 static void wbuf_u64(struct wbuf *b, uint64_t v)
@@ -41,7 +62,7 @@ static void wbuf_u64(struct wbuf *b, uint64_t v)
 	wbuf_u32(b, (uint32_t)(v >> 32));
 }
 
-static void reply_exit(int fd, struct proc *p)
+static void reply_exit(struct shim *sh, struct conn *c, struct proc *p)
 {
 	struct wbuf b;
 	wbuf_init(&b, SHIM_REP_EXIT);
@@ -49,12 +70,67 @@ static void reply_exit(int fd, struct proc *p)
 	wbuf_u32(&b, (uint32_t)p->code);
 	wbuf_rec(&b, SHIM_REC_EXIT_TIME);
 	wbuf_u64(&b, p->exit_ns);
-	wbuf_send(&b, fd);
-	wbuf_free(&b);
+	reply(sh, c, &b);
 }
 
-static void reply_state(int fd, struct proc *p, const char *status)
+/* Whether the cgroup of pid is frozen: the v1 freezer's freezer.state, or
+ * cgroup.events of the unified hierarchy. Read here rather than asked of the
+ * runtime: a STATE must not fork. */
+static int frozen(pid_t pid)
 {
+	char path[64], line[4096], file[4600];
+	snprintf(path, sizeof path, "/proc/%d/cgroup", (int)pid);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	int found = 0, v1 = 0;
+	char rel[4096];
+	while (fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = 0;
+		char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+		if (!b)
+			continue;
+		*b = 0;
+		const char *ctrls = a + 1;
+		if (strstr(ctrls, "freezer") && (strcmp(ctrls, "freezer") == 0 || strstr(ctrls, ",freezer") || strstr(ctrls, "freezer,"))) {
+			snprintf(rel, sizeof rel, "%s", b + 1);
+			found = v1 = 1;
+			break;
+		}
+		if (*ctrls == 0 && strcmp(line, "0") == 0) {
+			snprintf(rel, sizeof rel, "%s", b + 1);
+			found = 1;
+		}
+	}
+	fclose(f);
+	if (!found)
+		return 0;
+	char buf[256] = { 0 };
+	int fd = -1;
+	if (v1) {
+		snprintf(file, sizeof file, "/sys/fs/cgroup/freezer%s/freezer.state", rel);
+		fd = open(file, O_RDONLY | O_CLOEXEC);
+	} else {
+		snprintf(file, sizeof file, "/sys/fs/cgroup/unified%s/cgroup.events", rel);
+		if ((fd = open(file, O_RDONLY | O_CLOEXEC)) < 0) {
+			snprintf(file, sizeof file, "/sys/fs/cgroup%s/cgroup.events", rel);
+			fd = open(file, O_RDONLY | O_CLOEXEC);
+		}
+	}
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	return v1 ? strncmp(buf, "FROZEN", 6) == 0 || strncmp(buf, "FREEZING", 8) == 0 : strstr(buf, "frozen 1") != NULL;
+}
+
+static void reply_state(struct shim *sh, struct conn *c, struct proc *p, const char *status)
+{
+	if (strcmp(status, "running") == 0 && !p->exited && p->pid > 0 && frozen(p->pid))
+		status = "paused";
+	struct jlog *l = &sh->init->log;
 	struct wbuf b;
 	wbuf_init(&b, SHIM_REP_STATE);
 	wbuf_rec(&b, SHIM_REC_PID);
@@ -65,8 +141,17 @@ static void reply_state(int fd, struct proc *p, const char *status)
 	wbuf_u32(&b, p->exited ? (uint32_t)p->code : 0);
 	wbuf_rec(&b, SHIM_REC_EXIT_TIME);
 	wbuf_u64(&b, p->exited ? p->exit_ns : 0);
-	wbuf_send(&b, fd);
-	wbuf_free(&b);
+	wbuf_rec(&b, SHIM_REC_LOG_ERRORS);
+	wbuf_u32(&b, l->errors);
+	if (l->last_errno) {
+		char msg[4400], e[128];
+		snprintf(e, sizeof e, "%s", strerror(l->last_errno));
+		e[0] = (char)(e[0] >= 'A' && e[0] <= 'Z' ? e[0] - 'A' + 'a' : e[0]);
+		snprintf(msg, sizeof msg, "cannot write log %s: %s", sh->o.log, e);
+		wbuf_rec(&b, SHIM_REC_LOG_ERROR);
+		wbuf_str(&b, msg);
+	}
+	reply(sh, c, &b);
 }
 
 struct proc *proc_find(struct shim *sh, const char *id)
@@ -119,11 +204,12 @@ void proc_exited(struct shim *sh, struct proc *p, int wstatus)
 		stream_pump(sh, &p->out);
 	if (p->err.fd >= 0)
 		stream_pump(sh, &p->err);
-	for (int i = 0; i < p->nwaiters; i++) {
-		reply_exit(p->waiters[i], p);
-		close(p->waiters[i]);
+	for (struct conn *c = sh->conns, *nx; c; c = nx) {
+		nx = c->next;
+		if (c->state == C_WAIT && c->p == p && !c->closing)
+			reply_exit(sh, c, p);
 	}
-	p->nwaiters = 0;
+	attach_exit(sh, p);
 }
 
 static int valid_exec_id(const char *id)
@@ -186,24 +272,25 @@ static int write_file(const char *path, const char *data)
 	return ok ? 0 : -1;
 }
 
-static void do_exec(struct shim *sh, int fd, const struct wmsg *m)
+static void do_exec(struct shim *sh, struct conn *c, const struct wmsg *m)
 {
 	char *id = str_rec(m, SHIM_REC_EXEC_ID), *process = str_rec(m, SHIM_REC_PROCESS);
 	char *in_path = str_rec(m, SHIM_REC_STDIN), *log_path = str_rec(m, SHIM_REC_LOG);
 	int terminal = (int)u32_rec(m, SHIM_REC_TERMINAL, 0);
+	int open_stdin = (int)u32_rec(m, SHIM_REC_OPEN_STDIN, 0);
 	char pfile[4096], pidfile[4096], lpath[4096], console[4096];
-	int in = -1, out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int in = -1, in_w = -1, out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	struct proc *p = NULL;
 	if (!id || !valid_exec_id(id)) {
-		reply_error(fd, "cannot exec in container %s: invalid exec id", sh->o.id);
+		reply_error(sh, c, "cannot exec in container %s: invalid exec id", sh->o.id);
 		goto out;
 	}
 	if (!process || proc_find(sh, id)) {
-		reply_error(fd, "cannot exec %s in container %s: %s", id, sh->o.id, process ? "exec id already in use" : "no process given");
+		reply_error(sh, c, "cannot exec %s in container %s: %s", id, sh->o.id, process ? "exec id already in use" : "no process given");
 		goto out;
 	}
 	if (strcmp(sh->status, "running") != 0) {
-		reply_error(fd, "cannot exec %s in container %s: container is %s", id, sh->o.id, sh->status);
+		reply_error(sh, c, "cannot exec %s in container %s: container is %s", id, sh->o.id, sh->status);
 		goto out;
 	}
 	snprintf(pfile, sizeof pfile, "%s/exec-%s.json", sh->o.state_dir, id);
@@ -213,14 +300,22 @@ static void do_exec(struct shim *sh, int fd, const struct wmsg *m)
 		snprintf(lpath, sizeof lpath, "%s", log_path);
 	else
 		snprintf(lpath, sizeof lpath, "%s/exec-%s.log", sh->o.state_dir, id);
-	in = open(in_path && *in_path ? in_path : "/dev/null", O_RDONLY | O_CLOEXEC);
+	if (open_stdin && !terminal) {
+		int pp[2];
+		if (pipe2(pp, O_CLOEXEC) == 0) {
+			in = pp[0];
+			in_w = pp[1];
+		}
+	} else {
+		in = open(in_path && *in_path ? in_path : "/dev/null", O_RDONLY | O_CLOEXEC);
+	}
 	if (write_file(pfile, process) < 0 || in < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
-		reply_error(fd, "cannot exec %s in container %s: %s", id, sh->o.id, strerror(errno));
+		reply_error(sh, c, "cannot exec %s in container %s: %s", id, sh->o.id, strerror(errno));
 		goto out;
 	}
 	p = calloc(1, sizeof *p);
 	if (!p || !(p->id = strdup(id)) || jlog_open(&p->log, lpath, 0, 1) < 0) {
-		reply_error(fd, "cannot exec %s in container %s: cannot open log %s: %s", id, sh->o.id, lpath, strerror(errno));
+		reply_error(sh, c, "cannot exec %s in container %s: cannot open log %s: %s", id, sh->o.id, lpath, strerror(errno));
 		goto out;
 	}
 	const char *argv[] = { "exec", "--detach", "--pid-file", pidfile, "--process", pfile,
@@ -233,29 +328,34 @@ static void do_exec(struct shim *sh, int fd, const struct wmsg *m)
 	close(err[1]);
 	out[1] = err[1] = -1;
 	if (rc < 0) {
-		reply_error(fd, "cannot exec %s in container %s: %s", id, sh->o.id, r.msg);
+		reply_error(sh, c, "cannot exec %s in container %s: %s", id, sh->o.id, r.msg);
 		jlog_close(&p->log);
 		goto out;
 	}
 	p->pid = read_pid(pidfile);
 	p->master = -1;
-	p->stdin_fd = -1;
-	stream_init(&p->err, err[0], "stderr", &p->log);
+	stream_init(&p->err, err[0], "stderr", p, &p->log);
 	if (terminal) {
 		p->master = 1;
-		stream_init(&p->out, r.master, "stdout", &p->log);
+		stream_init(&p->out, r.master, "stdout", p, &p->log);
 		close(out[0]);
+		/* input to a terminal goes to the master; a dup gets its own epoll entry */
+		sink_init(&p->in, fcntl(r.master, F_DUPFD_CLOEXEC, 3));
 	} else {
-		stream_init(&p->out, out[0], "stdout", &p->log);
+		stream_init(&p->out, out[0], "stdout", p, &p->log);
+		sink_init(&p->in, in_w);
+		in_w = -1;
 	}
 	out[0] = err[0] = -1;
 	fcntl(p->out.fd, F_SETFL, O_NONBLOCK);
 	fcntl(p->err.fd, F_SETFL, O_NONBLOCK);
+	if (p->in.fd >= 0)
+		fcntl(p->in.fd, F_SETFL, O_NONBLOCK);
 	stream_watch(sh, &p->out);
 	stream_watch(sh, &p->err);
 	p->next = sh->procs;
 	sh->procs = p;
-	reply_state(fd, p, "running");
+	reply_state(sh, c, p, "running");
 	p = NULL;
 out:
 	if (p) {
@@ -270,46 +370,118 @@ out:
 	}
 	if (in >= 0)
 		close(in);
+	if (in_w >= 0)
+		close(in_w);
 	free(id);
 	free(process);
 	free(in_path);
 	free(log_path);
 }
 
-static void do_simple(struct shim *sh, int fd, const char *what, const char *const *argv)
+static void do_simple(struct shim *sh, struct conn *c, const char *what, const char *const *argv)
 {
 	char msg[1024];
 	if (run_simple(sh, argv, msg, sizeof msg) < 0)
-		reply_error(fd, "cannot %s container %s: %s", what, sh->o.id, msg);
+		reply_error(sh, c, "cannot %s container %s: %s", what, sh->o.id, msg);
 	else
-		wire_send_empty(fd, SHIM_REP_OK);
+		reply_empty(sh, c, SHIM_REP_OK);
 }
 
-/* Returns 1 when the connection was kept (a parked WAIT). */
-static int handle(struct shim *sh, int fd, const struct wmsg *m)
+/* ATTACH: the connection stays, carrying the process's streams (attach.c). */
+static void do_attach(struct shim *sh, struct conn *c, struct proc *p, const char *id, const struct wmsg *m)
+{
+	const char *name = id && *id ? id : sh->o.id;
+	struct wrec r;
+	uint32_t in = 0, out = 1, err = 1;
+	if (wire_find(m, SHIM_REC_STREAMS, &r)) {
+		struct wcur cur;
+		wcur_init(&cur, &r);
+		in = wcur_u32(&cur);
+		out = wcur_u32(&cur);
+		err = wcur_u32(&cur);
+	}
+	if (!p) {
+		reply_error(sh, c, "cannot attach to exec %s in container %s: no such exec", id, sh->o.id);
+		return;
+	}
+	if (in && p->in.fd < 0 && !p->exited) {
+		reply_error(sh, c, "cannot attach to the stdin of %s: it has no open stdin", name);
+		return;
+	}
+	struct wbuf b;
+	wbuf_init(&b, SHIM_REP_OK);
+	conn_send(sh, c, &b);
+	wbuf_free(&b);
+	if (c->kind != EV_CONN)
+		return;
+	c->state = C_ATTACH;
+	c->p = p;
+	c->streams = (in ? ATTACH_STDIN : 0) | (out ? ATTACH_STDOUT : 0) | (err ? ATTACH_STDERR : 0);
+	if (p->exited)
+		attach_exit(sh, p);
+}
+
+/* DELETE_EXEC: an exited exec is forgotten; its log stays where it is. */
+static void do_delete_exec(struct shim *sh, struct conn *c, struct proc *p, const char *id)
+{
+	if (!id || !*id || !p) {
+		reply_error(sh, c, "cannot delete exec %s in container %s: no such exec", id ? id : "", sh->o.id);
+		return;
+	}
+	if (!p->exited) {
+		reply_error(sh, c, "cannot delete exec %s in container %s: exec is running", id, sh->o.id);
+		return;
+	}
+	for (struct proc **pp = &sh->procs; *pp; pp = &(*pp)->next)
+		if (*pp == p) {
+			*pp = p->next;
+			break;
+		}
+	for (struct conn *k = sh->conns, *nx; k; k = nx) {
+		nx = k->next;
+		if (k->p == p)
+			conn_close(sh, k);
+	}
+	stream_close(sh, &p->out);
+	stream_close(sh, &p->err);
+	sink_close(sh, &p->in);
+	jlog_close(&p->log);
+	char path[4200];
+	snprintf(path, sizeof path, "%s/exec-%s.json", sh->o.state_dir, p->id);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/exec-%s.pid", sh->o.state_dir, p->id);
+	unlink(path);
+	free(p->id);
+	p->id = NULL;
+	/* its streams may still be named in this batch of events */
+	p->out.kind = p->err.kind = p->in.kind = EV_DEAD;
+	later_free(sh, p);
+	reply_empty(sh, c, SHIM_REP_OK);
+}
+
+void serve_request(struct shim *sh, struct conn *c, const struct wmsg *m)
 {
 	char *id = str_rec(m, SHIM_REC_EXEC_ID);
 	struct proc *p = proc_find(sh, id);
-	int kept = 0;
 	if (strcmp(sh->status, "deleted") == 0 && m->type != SHIM_REQ_SHUTDOWN && m->type != SHIM_REQ_STATE) {
-		reply_error(fd, "container %s is deleted", sh->o.id);
+		reply_error(sh, c, "container %s is deleted", sh->o.id);
 		goto out;
 	}
 	switch (m->type) {
 	case SHIM_REQ_STATE:
-		reply_state(fd, sh->init, sh->status);
+		reply_state(sh, c, sh->init, sh->status);
 		break;
 	case SHIM_REQ_START: {
 		const char *argv[] = { "start", sh->o.id, NULL };
 		char msg[1024];
 		if (strcmp(sh->status, "created") != 0)
-			reply_error(fd, "cannot start container %s: container is %s", sh->o.id, sh->status);
+			reply_error(sh, c, "cannot start container %s: container is %s", sh->o.id, sh->status);
 		else if (run_simple(sh, argv, msg, sizeof msg) < 0)
-			reply_error(fd, "cannot start container %s: %s", sh->o.id, msg);
+			reply_error(sh, c, "cannot start container %s: %s", sh->o.id, msg);
 		else {
 			if (!sh->init->exited)
 				sh->status = "running";
-			wire_send_empty(fd, SHIM_REP_OK);
+			reply_empty(sh, c, SHIM_REP_OK);
 		}
 		break;
 	}
@@ -318,96 +490,83 @@ static int handle(struct shim *sh, int fd, const struct wmsg *m)
 		snprintf(sig, sizeof sig, "%u", u32_rec(m, SHIM_REC_SIGNAL, SIGTERM));
 		int all = (int)u32_rec(m, SHIM_REC_ALL, 0);
 		const char *argv[] = { "kill", all ? "--all" : sh->o.id, all ? sh->o.id : sig, all ? sig : NULL, NULL };
-		do_simple(sh, fd, "kill", argv);
+		do_simple(sh, c, "kill", argv);
 		break;
 	}
 	case SHIM_REQ_EXEC:
-		do_exec(sh, fd, m);
+		do_exec(sh, c, m);
 		break;
 	case SHIM_REQ_RESIZE: {
 		struct wrec r;
 		struct winsize ws = { 0 };
 		if (!p || p->master < 0 || p->out.fd < 0 || !wire_find(m, SHIM_REC_SIZE, &r)) {
-			reply_error(fd, "cannot resize %s: no terminal", id && *id ? id : sh->o.id);
+			reply_error(sh, c, "cannot resize %s: no terminal", id && *id ? id : sh->o.id);
 			break;
 		}
-		struct wcur c;
-		wcur_init(&c, &r);
-		ws.ws_row = (unsigned short)wcur_u32(&c);
-		ws.ws_col = (unsigned short)wcur_u32(&c);
+		struct wcur cur;
+		wcur_init(&cur, &r);
+		ws.ws_row = (unsigned short)wcur_u32(&cur);
+		ws.ws_col = (unsigned short)wcur_u32(&cur);
 		if (ioctl(p->out.fd, TIOCSWINSZ, &ws) < 0)
-			reply_error(fd, "cannot resize %s: %s", id && *id ? id : sh->o.id, strerror(errno));
+			reply_error(sh, c, "cannot resize %s: %s", id && *id ? id : sh->o.id, strerror(errno));
 		else
-			wire_send_empty(fd, SHIM_REP_OK);
+			reply_empty(sh, c, SHIM_REP_OK);
 		break;
 	}
 	case SHIM_REQ_WAIT:
 		if (!p) {
-			reply_error(fd, "cannot wait for exec %s in container %s: no such exec", id, sh->o.id);
+			reply_error(sh, c, "cannot wait for exec %s in container %s: no such exec", id, sh->o.id);
 		} else if (p->exited) {
-			reply_exit(fd, p);
+			reply_exit(sh, c, p);
 		} else {
-			int *w = realloc(p->waiters, sizeof *w * (size_t)(p->nwaiters + 1));
-			if (!w) {
-				reply_error(fd, "cannot wait: out of memory");
-				break;
-			}
-			p->waiters = w;
-			w[p->nwaiters++] = fd;
-			kept = 1;
+			/* parked; still watched, so a client that leaves is dropped at once */
+			c->state = C_WAIT;
+			c->p = p;
 		}
 		break;
 	case SHIM_REQ_CLOSE_STDIN:
 		if (!p) {
-			reply_error(fd, "cannot close stdin of exec %s in container %s: no such exec", id, sh->o.id);
+			reply_error(sh, c, "cannot close stdin of exec %s in container %s: no such exec", id, sh->o.id);
 			break;
 		}
-		if (p->stdin_fd >= 0)
-			close(p->stdin_fd);
-		p->stdin_fd = -1;
-		wire_send_empty(fd, SHIM_REP_OK);
+		/* what attachers sent before goes in first; then the process sees EOF */
+		p->in.close_after = 1;
+		if (p->in.len == 0)
+			sink_close(sh, &p->in);
+		reply_empty(sh, c, SHIM_REP_OK);
+		break;
+	case SHIM_REQ_ATTACH:
+		do_attach(sh, c, p, id, m);
+		break;
+	case SHIM_REQ_DELETE_EXEC:
+		do_delete_exec(sh, c, p, id);
 		break;
 	case SHIM_REQ_DELETE: {
 		const char *argv[] = { "delete", sh->o.id, NULL };
 		char msg[1024];
 		if (run_simple(sh, argv, msg, sizeof msg) < 0) {
-			reply_error(fd, "cannot delete container %s: %s", sh->o.id, msg);
+			reply_error(sh, c, "cannot delete container %s: %s", sh->o.id, msg);
 			break;
 		}
 		sh->status = "deleted";
 		rm_tree(sh->o.state_dir);
-		wire_send_empty(fd, SHIM_REP_OK);
+		reply_empty(sh, c, SHIM_REP_OK);
 		break;
 	}
-	case SHIM_REQ_SHUTDOWN:
+	case SHIM_REQ_SHUTDOWN: {
 		if (strcmp(sh->status, "deleted") != 0) {
-			reply_error(fd, "cannot shut down the shim of container %s: the container still exists (delete it first)", sh->o.id);
+			reply_error(sh, c, "cannot shut down the shim of container %s: the container still exists (delete it first)", sh->o.id);
 			break;
 		}
+		int fd = c->fd;
 		wire_send_empty(fd, SHIM_REP_OK);
 		close(fd);
 		unlink(sh->o.socket);
 		exit(0);
+	}
 	default:
-		reply_error(fd, "unknown request type %u", m->type);
+		reply_error(sh, c, "unknown request type %u", m->type);
 	}
 out:
 	free(id);
-	return kept;
-}
-
-void serve_client(struct shim *sh, int fd)
-{
-	/* a client that connects and says nothing must not hold the shim */
-	struct timeval tv = { 2, 0 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	struct wmsg m;
-	if (wire_read(fd, &m) != 0) {
-		close(fd);
-		return;
-	}
-	int kept = handle(sh, fd, &m);
-	wire_free(&m);
-	if (!kept)
-		close(fd);
 }

@@ -9,9 +9,10 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-void stream_init(struct stream *s, int fd, const char *name, struct jlog *log)
+void stream_init(struct stream *s, int fd, const char *name, struct proc *p, struct jlog *log)
 {
 	s->kind = EV_STREAM;
+	s->proc = p;
 	s->fd = fd;
 	s->name = name;
 	s->log = log;
@@ -77,7 +78,9 @@ int stream_pump(struct shim *sh, struct stream *s)
 			return 0;
 		ssize_t r = read(s->fd, buf, sizeof buf);
 		if (r > 0) {
+			/* attachers get it whether or not the log could take it */
 			stream_feed(s, buf, (size_t)r);
+			attach_output(sh, s, buf, (size_t)r);
 			continue;
 		}
 		if (r < 0 && errno == EINTR)

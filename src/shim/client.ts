@@ -9,6 +9,7 @@ import { BerthError, unavailable, wrap } from '../common/errors.js';
 import { FrameReader } from '../runtime/plan/wire.js';
 import { encodeShimMessage, decodeShimMessage, findRecord, type ShimEntry, type ShimMessage } from './codec.js';
 import { ShimReply, ShimRequest, type ShimStatusName } from './protocol.js';
+import { openAttachment, type AttachOptions, type Attachment } from './attach.js';
 
 export interface ShimState {
   pid: number;
@@ -16,6 +17,10 @@ export interface ShimState {
   exitStatus: number;
   /** nanoseconds since the epoch; 0n while running */
   exitedAt: bigint;
+  /** log entries lost to write errors (a full disk); the container keeps running */
+  logErrors: number;
+  /** the last log write error, when there was one */
+  logError?: string;
 }
 
 export interface ShimExit {
@@ -28,6 +33,8 @@ export interface ExecOptions {
   process: Record<string, unknown>;
   /** file or fifo opened as stdin (default /dev/null) */
   stdin?: string;
+  /** stdin is a pipe the shim holds: fed by attachers, closed by closeStdin (overrides `stdin`) */
+  openStdin?: boolean;
   /** json-file log of the exec's output (default <state-dir>/exec-<id>.log) */
   log?: string;
   terminal?: boolean;
@@ -82,12 +89,16 @@ export class ShimClient {
   }
 
   private static stateOf(m: ShimMessage): ShimState {
-    return {
+    const state: ShimState = {
       pid: findRecord(m, 'PID')?.pid ?? 0,
       status: (findRecord(m, 'STATUS')?.status ?? 'stopped') as ShimStatusName,
       exitStatus: findRecord(m, 'EXIT_STATUS')?.code ?? 0,
       exitedAt: findRecord(m, 'EXIT_TIME')?.ns ?? 0n,
+      logErrors: findRecord(m, 'LOG_ERRORS')?.count ?? 0,
     };
+    const logError = findRecord(m, 'LOG_ERROR')?.message;
+    if (logError !== undefined) state.logError = logError;
+    return state;
   }
 
   async state(): Promise<ShimState> {
@@ -111,6 +122,7 @@ export class ShimClient {
       { type: 'PROCESS', value: { json: JSON.stringify(opts.process) } },
     ];
     if (opts.stdin) records.push({ type: 'STDIN', value: { path: opts.stdin } });
+    if (opts.openStdin) records.push({ type: 'OPEN_STDIN', value: { open: 1 } });
     if (opts.log) records.push({ type: 'LOG', value: { path: opts.log } });
     if (opts.terminal) records.push({ type: 'TERMINAL', value: { terminal: 1 } });
     return ShimClient.stateOf(await this.call(ShimRequest.EXEC, records, `exec ${execId}`));
@@ -131,6 +143,20 @@ export class ShimClient {
 
   async closeStdin(execId?: string): Promise<void> {
     await this.call(ShimRequest.CLOSE_STDIN, execId ? [{ type: 'EXEC_ID', value: { id: execId } }] : [], 'close stdin');
+  }
+
+  /**
+   * Attaches to the init (no execId) or an exec: resolves once the shim has
+   * accepted, so output produced afterwards is not missed. Iterate it for
+   * output; it ends when the process has exited (see `exit`) or on close().
+   */
+  async attach(opts: AttachOptions = {}): Promise<Attachment> {
+    return openAttachment(this.socketPath, opts);
+  }
+
+  /** Forgets an exited exec (its log stays). */
+  async deleteExec(execId: string): Promise<void> {
+    await this.call(ShimRequest.DELETE_EXEC, [{ type: 'EXEC_ID', value: { id: execId } }], `delete exec ${execId}`);
   }
 
   async delete(): Promise<void> {
@@ -155,6 +181,8 @@ export interface StartShimOptions {
   logMaxSize?: number;
   logMaxFile?: number;
   terminal?: boolean;
+  /** the init's stdin is a pipe the shim holds (attach, closeStdin) */
+  stdin?: boolean;
 }
 
 export function shimArgs(o: StartShimOptions): string[] {
@@ -164,6 +192,7 @@ export function shimArgs(o: StartShimOptions): string[] {
   if (o.logMaxSize !== undefined) args.push('--log-max-size', String(o.logMaxSize));
   if (o.logMaxFile !== undefined) args.push('--log-max-file', String(o.logMaxFile));
   if (o.terminal) args.push('--terminal');
+  if (o.stdin) args.push('--stdin');
   return args;
 }
 

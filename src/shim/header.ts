@@ -1,6 +1,6 @@
 /** Renders native/include/berth/shim.h from protocol.ts (see scripts/gen-native-headers.ts). */
 import { records, constants } from '../runtime/plan/header.js';
-import { ShimRequest, ShimReply, ShimRecords } from './protocol.js';
+import { ShimRequest, ShimReply, ShimAttachFrame, ShimRecords } from './protocol.js';
 
 export function renderShimHeader(): string {
   return [
@@ -13,6 +13,9 @@ export function renderShimHeader(): string {
     '',
     '/* Replies (shim -> core) */',
     ...constants('SHIM_REP_', ShimReply),
+    '',
+    '/* Frames of an attach connection */',
+    ...constants('SHIM_ATT_', ShimAttachFrame),
     '',
     '/* Records */',
     ...records('SHIM_REC_', ShimRecords),

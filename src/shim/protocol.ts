@@ -23,13 +23,29 @@ export const ShimRequest = {
   CLOSE_STDIN: 7, // [EXEC_ID]: close the shim's end of that process's stdin → OK
   DELETE: 8, // `<runtime> delete ID`, then the shim's state (exit record included) is removed → OK
   SHUTDOWN: 9, // the shim exits once the container is deleted → OK, or ERROR while it exists
+  ATTACH: 10, // [EXEC_ID], STREAMS: → OK, then the connection carries ShimAttachFrame frames both ways
+  DELETE_EXEC: 11, // EXEC_ID: forget an exited exec (its files in the state dir; its log stays) → OK
+} as const;
+
+/**
+ * Frames on an attach connection after its OK. Shim → client: STDOUT and
+ * STDERR {DATA} as the process writes (a pty's output is STDOUT), then EXIT
+ * {EXIT_STATUS, EXIT_TIME} when the process has exited, and the shim closes.
+ * Client → shim: STDIN {DATA} (to the stdin pipe or the pty master) and
+ * CLOSE_STDIN (no records). A client that closes its end detaches.
+ */
+export const ShimAttachFrame = {
+  STDOUT: 201,
+  STDERR: 202,
+  STDIN: 203,
+  CLOSE_STDIN: 204,
 } as const;
 
 /** Replies, shim → core. */
 export const ShimReply = {
   OK: 101,
   ERROR: 102, // MESSAGE
-  STATE: 103, // PID, STATUS, EXIT_STATUS, EXIT_TIME
+  STATE: 103, // PID, STATUS, EXIT_STATUS, EXIT_TIME, LOG_ERRORS, [LOG_ERROR]
   EXIT: 104, // EXIT_STATUS, EXIT_TIME
 } as const;
 
@@ -44,16 +60,21 @@ export const ShimRecords = {
   SIZE: { tag: 8, fields: [['rows', 'u32'], ['cols', 'u32']], doc: 'terminal size' },
   MESSAGE: { tag: 9, fields: [['message', 'str']], doc: 'what failed, lowercase; a runtime failure carries its stderr' },
   PID: { tag: 10, fields: [['pid', 'u32']], doc: 'host pid of the process (0 when there is none)' },
-  STATUS: { tag: 11, fields: [['status', 'str']], doc: 'created, running, stopped or deleted' },
+  STATUS: { tag: 11, fields: [['status', 'str']], doc: 'created, running, paused (cgroup frozen), stopped or deleted' },
   EXIT_STATUS: { tag: 12, fields: [['code', 'u32']], doc: 'exit code; 128+n when killed by signal n (as docker reports)' },
   EXIT_TIME: { tag: 13, fields: [['ns', 'u64']], doc: 'exit time, nanoseconds since the epoch (0 while running)' },
+  STREAMS: { tag: 14, fields: [['stdin', 'u32'], ['stdout', 'u32'], ['stderr', 'u32']], doc: 'ATTACH: 1 for each stream the attacher wants' },
+  DATA: { tag: 15, fields: [['data', 'bytes']], doc: 'bytes of a stream (attach frames)' },
+  OPEN_STDIN: { tag: 16, fields: [['open', 'u32']], doc: "EXEC: 1: the exec's stdin is a pipe the shim holds (fed by attachers, closed by CLOSE_STDIN)" },
+  LOG_ERRORS: { tag: 17, fields: [['count', 'u32']], doc: "entries the container's log could not take (a full disk); the container keeps running" },
+  LOG_ERROR: { tag: 18, fields: [['message', 'str']], doc: "the last log write error, lowercase (absent when there was none)" },
 } as const satisfies Record<string, RecordSpec>;
 
 export type ShimRecordName = keyof typeof ShimRecords;
 export type ShimRequestName = keyof typeof ShimRequest;
 
 /** The shim's view of its process, as STATE reports it. */
-export const ShimStatus = ['created', 'running', 'stopped', 'deleted'] as const;
+export const ShimStatus = ['created', 'running', 'paused', 'stopped', 'deleted'] as const;
 export type ShimStatusName = (typeof ShimStatus)[number];
 
 /** Files the shim keeps in its --state-dir (read by the core after a restart). */

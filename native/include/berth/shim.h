@@ -12,12 +12,20 @@
 #define SHIM_REQ_CLOSE_STDIN 7
 #define SHIM_REQ_DELETE 8
 #define SHIM_REQ_SHUTDOWN 9
+#define SHIM_REQ_ATTACH 10
+#define SHIM_REQ_DELETE_EXEC 11
 
 /* Replies (shim -> core) */
 #define SHIM_REP_OK 101
 #define SHIM_REP_ERROR 102
 #define SHIM_REP_STATE 103
 #define SHIM_REP_EXIT 104
+
+/* Frames of an attach connection */
+#define SHIM_ATT_STDOUT 201
+#define SHIM_ATT_STDERR 202
+#define SHIM_ATT_STDIN 203
+#define SHIM_ATT_CLOSE_STDIN 204
 
 /* Records */
 /* signal number — u32 signal */
@@ -40,11 +48,21 @@
 #define SHIM_REC_MESSAGE 9
 /* host pid of the process (0 when there is none) — u32 pid */
 #define SHIM_REC_PID 10
-/* created, running, stopped or deleted — str status */
+/* created, running, paused (cgroup frozen), stopped or deleted — str status */
 #define SHIM_REC_STATUS 11
 /* exit code; 128+n when killed by signal n (as docker reports) — u32 code */
 #define SHIM_REC_EXIT_STATUS 12
 /* exit time, nanoseconds since the epoch (0 while running) — u64 ns */
 #define SHIM_REC_EXIT_TIME 13
+/* ATTACH: 1 for each stream the attacher wants — u32 stdin, u32 stdout, u32 stderr */
+#define SHIM_REC_STREAMS 14
+/* bytes of a stream (attach frames) — bytes data */
+#define SHIM_REC_DATA 15
+/* EXEC: 1: the exec's stdin is a pipe the shim holds (fed by attachers, closed by CLOSE_STDIN) — u32 open */
+#define SHIM_REC_OPEN_STDIN 16
+/* entries the container's log could not take (a full disk); the container keeps running — u32 count */
+#define SHIM_REC_LOG_ERRORS 17
+/* the last log write error, lowercase (absent when there was none) — str message */
+#define SHIM_REC_LOG_ERROR 18
 
 #endif

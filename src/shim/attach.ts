@@ -1,0 +1,165 @@
+/**
+ * An attach connection to berth-shim (protocol.ts, ATTACH): the process's
+ * output as it is produced, and input sent to its stdin. The shim drops an
+ * attacher more than 1 MiB behind, so a consumer should keep iterating.
+ */
+import { connect, type Socket } from 'node:net';
+import { BerthError, unavailable, wrap } from '../common/errors.js';
+import { FrameReader } from '../runtime/plan/wire.js';
+import { decodeShimMessage, encodeShimMessage, findRecord, type ShimEntry, type ShimMessage } from './codec.js';
+import { ShimAttachFrame, ShimReply, ShimRequest } from './protocol.js';
+
+export interface AttachOptions {
+  /** an exec; absent means the init */
+  execId?: string;
+  /** send input (the process must have an open stdin or a terminal); default false */
+  stdin?: boolean;
+  /** default true */
+  stdout?: boolean;
+  /** default true */
+  stderr?: boolean;
+}
+
+export interface AttachChunk {
+  stream: 'stdout' | 'stderr';
+  data: Buffer;
+}
+
+export interface AttachExit {
+  status: number;
+  exitedAt: bigint;
+}
+
+export interface Attachment extends AsyncIterable<AttachChunk> {
+  /** Sends bytes to the process's stdin; resolves once handed to the socket. */
+  write(data: string | Uint8Array): Promise<void>;
+  /** Closes the process's stdin after what was written (the process sees EOF). */
+  closeStdin(): Promise<void>;
+  /** Detaches; the process and its log carry on. */
+  close(): void;
+  /** The exit, when the process exits while attached; undefined when detached first. */
+  readonly exit: Promise<AttachExit | undefined>;
+}
+
+/** Largest STDIN frame sent: the shim reads one frame at a time. */
+const CHUNK = 64 * 1024;
+/** Chunks held for a slow consumer before the socket is paused. */
+const HIGH_WATER = 256;
+
+class AttachConnection implements Attachment {
+  private readonly chunks: AttachChunk[] = [];
+  private waiting: ((r: IteratorResult<AttachChunk>) => void) | undefined;
+  private ended = false;
+  private settleExit!: (e: AttachExit | undefined) => void;
+  readonly exit: Promise<AttachExit | undefined>;
+
+  constructor(private readonly sock: Socket) {
+    this.exit = new Promise((resolve) => { this.settleExit = resolve; });
+  }
+
+  /** A frame after the OK: output or the exit. */
+  onFrame(m: ShimMessage): void {
+    if (m.type === ShimAttachFrame.STDOUT || m.type === ShimAttachFrame.STDERR) {
+      const data = findRecord(m, 'DATA')?.data;
+      if (data) this.push({ stream: m.type === ShimAttachFrame.STDOUT ? 'stdout' : 'stderr', data: Buffer.from(data) });
+    } else if (m.type === ShimReply.EXIT) {
+      this.settleExit({ status: findRecord(m, 'EXIT_STATUS')?.code ?? 0, exitedAt: findRecord(m, 'EXIT_TIME')?.ns ?? 0n });
+    }
+  }
+
+  private push(c: AttachChunk): void {
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = undefined;
+      w({ value: c, done: false });
+      return;
+    }
+    this.chunks.push(c);
+    if (this.chunks.length >= HIGH_WATER) this.sock.pause();
+  }
+
+  onEnd(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.settleExit(undefined);
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = undefined;
+      w({ value: undefined, done: true });
+    }
+  }
+
+  private next(): Promise<IteratorResult<AttachChunk>> {
+    const c = this.chunks.shift();
+    if (this.chunks.length < HIGH_WATER / 4 && this.sock.isPaused()) this.sock.resume();
+    if (c) return Promise.resolve({ value: c, done: false });
+    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => { this.waiting = resolve; });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<AttachChunk> {
+    return {
+      next: () => this.next(),
+      return: () => { this.close(); return Promise.resolve({ value: undefined, done: true }); },
+    };
+  }
+
+  private send(frame: Buffer): Promise<void> {
+    if (this.ended) return Promise.reject(unavailable('cannot write to the process: the attach connection is closed'));
+    return new Promise((resolve, reject) => {
+      this.sock.write(frame, (err) => { if (err) reject(wrap('cannot write to the process', err)); else resolve(); });
+    });
+  }
+
+  async write(data: string | Uint8Array): Promise<void> {
+    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data);
+    for (let off = 0; off < bytes.length; off += CHUNK) {
+      await this.send(encodeShimMessage(ShimAttachFrame.STDIN, [{ type: 'DATA', value: { data: bytes.subarray(off, off + CHUNK) } }]));
+    }
+  }
+
+  closeStdin(): Promise<void> {
+    return this.send(encodeShimMessage(ShimAttachFrame.CLOSE_STDIN, []));
+  }
+
+  close(): void {
+    this.sock.destroy();
+    this.onEnd();
+  }
+}
+
+function attachRequest(o: AttachOptions): Buffer {
+  const records: ShimEntry[] = [{
+    type: 'STREAMS',
+    value: { stdin: o.stdin ? 1 : 0, stdout: o.stdout === false ? 0 : 1, stderr: o.stderr === false ? 0 : 1 },
+  }];
+  if (o.execId) records.push({ type: 'EXEC_ID', value: { id: o.execId } });
+  return encodeShimMessage(ShimRequest.ATTACH, records);
+}
+
+/** Connects, sends ATTACH and resolves once the shim has said OK. */
+export function openAttachment(socketPath: string, o: AttachOptions): Promise<Attachment> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(socketPath);
+    const frames = new FrameReader();
+    const conn = new AttachConnection(sock);
+    let accepted = false;
+    const fail = (e: Error): void => { if (!accepted) { accepted = true; reject(e); } sock.destroy(); conn.onEnd(); };
+    sock.on('connect', () => sock.write(attachRequest(o)));
+    sock.on('data', (chunk: Buffer) => {
+      let msgs: ShimMessage[];
+      try { msgs = frames.push(chunk).map((b) => decodeShimMessage(b)); } catch (e) { fail(e as Error); return; }
+      for (const m of msgs) {
+        if (accepted) { conn.onFrame(m); continue; }
+        accepted = true;
+        if (m.type === ShimReply.OK) { resolve(conn); continue; }
+        const message = findRecord(m, 'MESSAGE')?.message ?? 'shim refused to attach';
+        reject(new BerthError(/no such exec/.test(message) ? 'not-found' : 'failed-precondition', message));
+        sock.destroy();
+        return;
+      }
+    });
+    sock.on('error', (e) => fail(wrap(`cannot attach: shim at ${socketPath}`, e)));
+    sock.on('close', () => fail(unavailable(`shim at ${socketPath} closed the connection without a reply`)));
+  });
+}
