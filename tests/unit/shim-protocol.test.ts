@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { renderShimHeader } from '../../src/shim/header.js';
 import { encodeShimMessage, decodeShimMessage, findRecord } from '../../src/shim/codec.js';
-import { ShimRequest, ShimReply, ShimRecords } from '../../src/shim/protocol.js';
+import { ShimRequest, ShimReply, ShimAttachFrame, ShimRecords } from '../../src/shim/protocol.js';
 
 test('the committed shim C header matches protocol.ts', () => {
   const committed = readFileSync(new URL('../../native/include/berth/shim.h', import.meta.url), 'utf8');
@@ -11,7 +11,7 @@ test('the committed shim C header matches protocol.ts', () => {
 });
 
 test('requests and replies do not share a type number, records do not share a tag', () => {
-  const types = [...Object.values(ShimRequest), ...Object.values(ShimReply)];
+  const types = [...Object.values(ShimRequest), ...Object.values(ShimReply), ...Object.values(ShimAttachFrame)];
   assert.equal(new Set(types).size, types.length);
   const tags = Object.values(ShimRecords).map((r) => r.tag);
   assert.equal(new Set(tags).size, tags.length);
@@ -38,4 +38,17 @@ test('a truncated shim record is refused', () => {
   const body = Buffer.from(msg.subarray(4));
   body.writeUInt32LE(2, 4);
   assert.throws(() => decodeShimMessage(body), /truncated/);
+});
+
+test('attach frames carry bytes unchanged, and STATE carries the log error fields', () => {
+  const data = Buffer.from([0, 1, 2, 0xff, 0x0a]);
+  const frame = decodeShimMessage(encodeShimMessage(ShimAttachFrame.STDOUT, [{ type: 'DATA', value: { data } }]).subarray(4));
+  assert.equal(frame.type, ShimAttachFrame.STDOUT);
+  assert.deepEqual(Buffer.from(findRecord(frame, 'DATA')!.data), data);
+  const st = decodeShimMessage(encodeShimMessage(ShimReply.STATE, [
+    { type: 'LOG_ERRORS', value: { count: 3 } },
+    { type: 'LOG_ERROR', value: { message: 'cannot write log /x: no space left on device' } },
+  ]).subarray(4));
+  assert.equal(findRecord(st, 'LOG_ERRORS')?.count, 3);
+  assert.match(findRecord(st, 'LOG_ERROR')!.message, /no space left/);
 });
