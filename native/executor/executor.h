@@ -46,6 +46,10 @@ int plan_has(const struct plan *p, uint16_t tag);
 
 int sync_pair(int fds[2]);
 /* Sends a built message, optionally with an fd (SCM_RIGHTS). */
+/* sendmsg of data with fd attached by SCM_RIGHTS (none when fd < 0) */
+int send_with_fd(int sock, const void *data, size_t len, int fd);
+/* a FAILED message (step, errno, message) in b */
+void wbuf_failed(struct wbuf *b, const struct failure *f);
 int sync_send(int sock, struct wbuf *b, int fd);
 /* 0 = message, 1 = EOF, -1 = error. *fd receives a passed fd or -1. */
 int sync_recv(int sock, struct wmsg *m, int *fd);

@@ -18,11 +18,9 @@ int sync_pair(int fds[2])
 	return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds);
 }
 
-int sync_send(int sock, struct wbuf *b, int fd)
+int send_with_fd(int sock, const void *data, size_t len, int fd)
 {
-	if (wbuf_finish(b) < 0)
-		return -1;
-	struct iovec iov = { .iov_base = b->data, .iov_len = b->len };
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
@@ -43,6 +41,13 @@ int sync_send(int sock, struct wbuf *b, int fd)
 		r = sendmsg(sock, &mh, MSG_NOSIGNAL);
 	while (r < 0 && errno == EINTR);
 	return r < 0 ? -1 : 0;
+}
+
+int sync_send(int sock, struct wbuf *b, int fd)
+{
+	if (wbuf_finish(b) < 0)
+		return -1;
+	return send_with_fd(sock, b->data, b->len, fd);
 }
 
 int sync_recv(int sock, struct wmsg *m, int *fd)
@@ -76,16 +81,21 @@ int sync_recv(int sock, struct wmsg *m, int *fd)
 	return 0;
 }
 
+void wbuf_failed(struct wbuf *b, const struct failure *f)
+{
+	wbuf_init(b, BERTH_MSG_FAILED);
+	wbuf_rec(b, BERTH_REC_STEP);
+	wbuf_str(b, f->step);
+	wbuf_rec(b, BERTH_REC_ERRNO);
+	wbuf_u32(b, (uint32_t)f->err);
+	wbuf_rec(b, BERTH_REC_MESSAGE);
+	wbuf_str(b, f->msg);
+}
+
 int sync_send_failed(int sock, const struct failure *f)
 {
 	struct wbuf b;
-	wbuf_init(&b, BERTH_MSG_FAILED);
-	wbuf_rec(&b, BERTH_REC_STEP);
-	wbuf_str(&b, f->step);
-	wbuf_rec(&b, BERTH_REC_ERRNO);
-	wbuf_u32(&b, (uint32_t)f->err);
-	wbuf_rec(&b, BERTH_REC_MESSAGE);
-	wbuf_str(&b, f->msg);
+	wbuf_failed(&b, f);
 	int r = sync_send(sock, &b, -1);
 	wbuf_free(&b);
 	return r;

@@ -23,24 +23,9 @@ static int send_fd_to(const char *path, int fd, const char *data, const char *wh
 			close(s);
 		return fail(f, err, what, "connect %s: %s", path, strerror(err));
 	}
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof u);
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = strlen(data) ? strlen(data) : 1 };
-	if (!*data)
-		iov.iov_base = (void *)"\0";
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-	ssize_t r;
-	do
-		r = sendmsg(s, &mh, MSG_NOSIGNAL);
-	while (r < 0 && errno == EINTR);
+	/* an empty message still needs one byte to carry the fd */
+	size_t len = strlen(data);
+	int r = send_with_fd(s, len ? data : "", len ? len : 1, fd);
 	int err = errno;
 	close(s);
 	return r < 0 ? fail(f, err, what, "send to %s: %s", path, strerror(err)) : 0;

@@ -94,13 +94,7 @@ static void send_or_die(struct front *fr, struct wbuf *b)
 static void send_failed(struct front *fr, const struct failure *f)
 {
 	struct wbuf b;
-	wbuf_init(&b, BERTH_MSG_FAILED);
-	wbuf_rec(&b, BERTH_REC_STEP);
-	wbuf_str(&b, f->step);
-	wbuf_rec(&b, BERTH_REC_ERRNO);
-	wbuf_u32(&b, (uint32_t)f->err);
-	wbuf_rec(&b, BERTH_REC_MESSAGE);
-	wbuf_str(&b, f->msg);
+	wbuf_failed(&b, f);
 	send_or_die(fr, &b);
 }
 
