@@ -5,14 +5,15 @@
  * stopped state and a /tasks/exit event, and its loss (the shim died) into a
  * failed task that is cleaned up. `recover` does the same after a restart.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, rmdirSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { BerthError, failedPrecondition, wrap } from '../../common/errors.js';
 import { ShimClient, startShim } from '../../shim/client.js';
 import { ShimFiles } from '../../shim/protocol.js';
 import type { ServiceContext } from '../services/context.js';
 import { bundleSpec, writeBundle } from './bundle.js';
 import type { ExecRecord } from './execs.js';
+import { removeCgroup, settleProcesses } from './leftovers.js';
 import { logFault } from './logspace.js';
 import { logOptions } from './logopts.js';
 import { execLogPath, resolveCommand, shimBinary, taskPaths } from './paths.js';
@@ -51,6 +52,10 @@ function shimAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+function readPid(file: string): number {
+  try { return Number.parseInt(readFileSync(file, 'utf8').trim(), 10) || 0; } catch { return 0; }
 }
 
 /** The exit record the shim wrote (exit.json), when there is one. */
@@ -145,6 +150,10 @@ export class TaskManager {
     const { spec, terminal } = bundleSpec(c);
     const logOpts = logOptions(c);
     const paths = taskPaths(config, ns, id);
+    const binary = shimBinary();
+    try { accessSync(binary, constants.X_OK); } catch (err) {
+      throw new BerthError('not-found', `cannot create task ${id}: cannot start shim for container ${id}: ${binary}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message}`);
+    }
     // the row first: a core that dies from here on finds the task (and its shim) again
     const rec = store.tasks.create({
       namespace: ns, id, status: 'creating', pid: 0, shimPid: 0, socket: paths.socket, bundle: paths.dir,
@@ -155,7 +164,7 @@ export class TaskManager {
       writeBundle(paths.dir, spec);
       mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
       const { pid: shimPid } = await startShim({
-        binary: shimBinary(), id, bundle: paths.dir, runtime: rec.runtimePath, runtimeArgs: rec.runtimeArgs,
+        binary, id, bundle: paths.dir, runtime: rec.runtimePath, runtimeArgs: rec.runtimeArgs,
         socket: paths.socket, stateDir: paths.shimState, log: paths.log,
         logMaxSize: logOpts.maxSize, logMaxFile: logOpts.maxFile, terminal: rec.terminal,
       });
@@ -166,10 +175,26 @@ export class TaskManager {
       log.info('task created', { namespace: ns, id, pid: state.pid, shimPid });
       return created;
     } catch (err) {
-      rmSync(paths.dir, { recursive: true, force: true });
+      await this.abandonCreate(rec, spec.linux?.cgroupsPath);
       store.tasks.delete(ns, id);
       throw wrap(`cannot create task ${id}`, err);
     }
+  }
+
+  /**
+   * A create that failed: the shim cleans up after a runtime that refused,
+   * but a shim that died (or never ran) cannot. So: the shim is stopped, the
+   * runtime calls it started are let finish, then the runtime's container,
+   * the cgroup, the bundle and an empty log are removed.
+   */
+  private async abandonCreate(t: TaskRecord, cgroupsPath: string | undefined): Promise<void> {
+    const shimPid = readPid(join(t.shimState, ShimFiles.PID));
+    if (shimAlive(shimPid)) { try { process.kill(shimPid, 'SIGKILL'); } catch { /* gone */ } }
+    await settleProcesses(t.bundle, 10_000);
+    await this.cleanup(t);
+    if (cgroupsPath !== undefined) await removeCgroup(cgroupsPath);
+    try { if (statSync(t.log).size === 0) rmSync(t.log); } catch { /* no log */ }
+    try { rmdirSync(dirname(t.log)); } catch { /* it holds other logs */ }
   }
 
   async start(ns: string, id: string): Promise<number> {
