@@ -14,6 +14,7 @@ import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeBundle, removeBundle, type Bundle } from '../helpers/bundle.js';
+import { consoleReceiver } from '../helpers/console.js';
 import { Runtime, RUNTIME, cgroupsNamed, processesMatching, type Result } from '../helpers/runtime.js';
 
 const BINARY = process.env.BERTH_TEST_RUNTIME || RUNTIME;
@@ -287,62 +288,24 @@ test('--preserve-fds 1 passes the caller\'s fd 3 into the container', () => {
   assertNothingLeft(id, b);
 });
 
-const RECEIVER = `
-import json, os, select, socket, sys
-path, typed = sys.argv[1], sys.argv[2]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.bind(path)
-s.listen(1)
-print('listening', flush=True)
-c, _ = s.accept()
-msg, fds, _, _ = socket.recv_fds(c, 4096, 1)
-c.close()
-m = fds[0]
-os.write(m, typed.encode())
-out = b''
-while True:
-    r, _, _ = select.select([m], [], [], 10)
-    if not r:
-        break
-    try:
-        d = os.read(m, 4096)
-    except OSError:
-        break
-    if not d:
-        break
-    out += d
-print(json.dumps({'fds': len(fds), 'out': out.decode(errors='replace')}), flush=True)
-`;
-
 test('run -d, then exec -d -t --console-socket drives a shell on a new pty', async () => {
   const b = bundle(['sleep', '1000']);
   const id = runDetached(b);
   const dir = tempDir();
-  const sock = join(dir, 'console.sock');
-  writeFileSync(join(dir, 'receiver.py'), RECEIVER);
-  const child = spawn('python3', [join(dir, 'receiver.py'), sock, 'echo exec-$((6*7)); tty; exit 5\n'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-  const closed = new Promise<void>((res) => child.on('close', () => res()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  const recv = await consoleReceiver(dir, 'echo exec-$((6*7)); tty; exit 5\n');
   try {
-    await waitFor(() => out.includes('listening'));
     // detached, as containerd's shim runs it (runc refuses a console socket without -d)
     const pidFile = join(dir, 'exec.pid');
-    const r: Result = rt.run(['exec', '-d', '-t', '--console-socket', sock, '--pid-file', pidFile, id, 'sh']);
+    const r: Result = rt.run(['exec', '-d', '-t', '--console-socket', recv.path, '--pid-file', pidFile, id, 'sh']);
     assert.equal(r.code, 0, r.stderr);
     const pid = Number(readFileSync(pidFile, 'utf8'));
     assert.ok(pid > 0, 'the pid file names the exec process');
-    await closed;
-    const got = JSON.parse(out.trim().split('\n').pop()!) as { fds: number; out: string };
+    const got = await recv.result;
     assert.equal(got.fds, 1);
     assert.match(got.out, /^exec-42\r?$/m, got.out);
     assert.match(got.out, /^\/dev\/pts\/\d+\r?$/m, got.out);
     assert.equal(rt.state(id).status, 'running', 'the container outlives the exec');
   } finally {
-    clearTimeout(timer);
-    child.kill('SIGKILL');
     rt.run(['delete', '--force', id]);
   }
   assertNothingLeft(id, b);
