@@ -66,7 +66,7 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<CoreSe
     throw wrap('cannot start berth-core: cannot make its directories', err);
   }
   // the lock first: of two cores starting at once, only one goes on
-  const lock = acquireCoreLock(config.state);
+  const lock = await acquireCoreLock(config.state);
   let store: MetadataStore;
   try {
     await claimSocket(config.address);
