@@ -7,6 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Api, Envelope, SubscribeRequest } from './api/types.js';
 import { DEFAULT_NAMESPACE, loadServices, NAMESPACE_KEY, type ServiceName } from './api/proto.js';
+import { startAttachment, type AttachCall, type CoreAttachOptions, type CoreAttachment } from './attachment.js';
 import { DEFAULT_ADDRESS } from './config.js';
 import { CoreCallError, fromServiceError } from './errors.js';
 
@@ -100,6 +101,15 @@ export class CoreClient {
       }) as EventStream['on'],
       cancel: () => call.cancel(),
     };
+  }
+
+  /**
+   * Attaches to a task's init or an exec (Tasks.Attach): resolves once the
+   * attach is in place; iterate it for output, write to its stdin.
+   */
+  attach(opts: CoreAttachOptions): Promise<CoreAttachment> {
+    const client = this.clients.Tasks as unknown as { Attach(md: grpc.Metadata): AttachCall };
+    return startAttachment(client.Attach(this.metadata()), opts, (e) => this.failure(e));
   }
 
   /** Resolves when the core answers (or rejects after timeoutMs). */

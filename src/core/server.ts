@@ -15,6 +15,7 @@ import type { CoreConfig } from './config.js';
 import { EventBus } from './events.js';
 import { acquireCoreLock } from './lock.js';
 import { openMetadataStore, type MetadataStore } from './metadata/store.js';
+import { attachHandler } from './services/attach.js';
 import { containersService } from './services/containers.js';
 import { unaryHandlers, type ServiceContext } from './services/context.js';
 import { eventsService } from './services/events.js';
@@ -85,7 +86,10 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<CoreSe
   server.addService(services.Namespaces.service, unaryHandlers('Namespaces', namespacesService(ctx), log));
   server.addService(services.Containers.service, unaryHandlers('Containers', containersService(ctx), log));
   server.addService(services.Events.service, eventsService(ctx));
-  server.addService(services.Tasks.service, unaryHandlers('Tasks', tasksService(tasks), log));
+  server.addService(services.Tasks.service, {
+    ...unaryHandlers('Tasks', tasksService(tasks), log),
+    Attach: attachHandler(tasks, log) as grpc.handleBidiStreamingCall<unknown, unknown>,
+  });
   try {
     await bind(server, config.address);
     chmodSync(config.address, 0o600);

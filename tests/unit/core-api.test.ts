@@ -19,8 +19,11 @@ test('the TypeScript message types match proto/ field for field', () => {
 test('every Tasks method is declared', () => {
   const def = protoLoader.loadSync(API_FILES, { includeDirs: [protoDir()] });
   const tasks = def[`${API_PACKAGE}.Tasks`] as Record<string, unknown>;
-  assert.deepEqual(Object.keys(tasks).sort(), ['CloseIO', 'Create', 'Delete', 'DeleteProcess', 'Exec', 'Kill', 'List', 'Metrics',
+  assert.deepEqual(Object.keys(tasks).sort(), ['Attach', 'CloseIO', 'Create', 'Delete', 'DeleteProcess', 'Exec', 'Kill', 'List', 'Metrics',
     'Pause', 'ResizePty', 'Resume', 'Start', 'State', 'Update', 'Wait'].sort());
+  const attach = tasks.Attach as { requestStream: boolean; responseStream: boolean };
+  assert.equal(attach.requestStream, true);
+  assert.equal(attach.responseStream, true);
 });
 
 test('config file: runtimes are added to berth-runtime, unknown keys refused', () => {

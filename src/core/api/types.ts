@@ -94,6 +94,8 @@ export interface WaitResponse { exitStatus: number; exitedAt: Timestamp | null }
 export interface MetricsRequest { filters: string[] }
 export interface Metric { timestamp: Timestamp | null; id: string; data: Buffer }
 export interface MetricsResponse { metrics: Metric[] }
+export interface AttachRequest { containerId: string; execId: string; stdin: boolean; stdout: boolean; stderr: boolean; data: Buffer; closeStdin: boolean }
+export interface AttachResponse { ready: boolean; stream: string; data: Buffer; exited: boolean; exitStatus: number; exitedAt: Timestamp | null }
 export interface UpdateTaskRequest { containerId: string; resources: Buffer; annotations: Labels }
 
 /**
@@ -143,6 +145,11 @@ export interface StreamingApi {
   Events: { Subscribe: [SubscribeRequest, Envelope] };
 }
 
+/** Bidirectional streaming methods. */
+export interface DuplexApi {
+  Tasks: { Attach: [AttachRequest, AttachResponse] };
+}
+
 /** Field names of each message, for the drift test against the .proto files. */
 export const MESSAGE_FIELDS: Record<string, string[]> = {
   Namespace: ['name', 'labels', 'createdAt'],
@@ -159,6 +166,8 @@ export const MESSAGE_FIELDS: Record<string, string[]> = {
   KillRequest: ['containerId', 'execId', 'signal', 'all'],
   DeleteResponse: ['id', 'pid', 'exitStatus', 'exitedAt'],
   WaitResponse: ['exitStatus', 'exitedAt'],
+  AttachRequest: ['containerId', 'execId', 'stdin', 'stdout', 'stderr', 'data', 'closeStdin'],
+  AttachResponse: ['ready', 'stream', 'data', 'exited', 'exitStatus', 'exitedAt'],
 };
 
 export function toTimestamp(ms: number): Timestamp {

@@ -61,4 +61,7 @@ export const MIGRATIONS: string[] = [
      created_at INTEGER NOT NULL,
      PRIMARY KEY (namespace, task_id, exec_id)
    );`,
+  // 4: whether a process's stdin is a pipe the shim holds (fed through Attach)
+  `ALTER TABLE tasks ADD COLUMN stdin INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE execs ADD COLUMN stdin INTEGER NOT NULL DEFAULT 0;`,
 ];

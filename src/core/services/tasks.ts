@@ -2,7 +2,9 @@
  * The Tasks service: checks what a caller sends and hands it to the task
  * manager (src/core/tasks/), which drives one berth-shim per container.
  * A process's `stdout`/`stderr` name its json-file log, so a client on this
- * host can read the output.
+ * host can read the output. A request's `stdin` asks for a stdin pipe held by
+ * the shim when non-empty (Process.stdin then says "attach"): Attach
+ * (attach.ts) feeds it and CloseIO closes it.
  */
 import { invalidArgument } from '../../common/errors.js';
 import type { Process, TaskStatus, Timestamp } from '../api/types.js';
@@ -21,14 +23,17 @@ export function timestampOfNs(ns: bigint): Timestamp | null {
   return { seconds: String(ns / 1_000_000_000n), nanos: Number(ns % 1_000_000_000n) };
 }
 
+/** What Process.stdin says of a process whose stdin is the shim's pipe (any non-empty value asks for one). */
+export const STDIN_ATTACH = 'attach';
+
 /** reason: the stored one (a failed task), else a fault of the live task (its log's disk is full). */
 export const taskProcess = (t: TaskRecord, reason = t.reason): Process => ({
-  containerId: t.id, execId: '', pid: t.pid, status: STATUS[t.status], stdin: '', stdout: t.log, stderr: t.log,
+  containerId: t.id, execId: '', pid: t.pid, status: STATUS[t.status], stdin: t.stdin ? STDIN_ATTACH : '', stdout: t.log, stderr: t.log,
   terminal: t.terminal, exitStatus: t.exitStatus, exitedAt: timestampOfNs(t.exitedAt), reason,
 });
 
 const execProcess = (id: string, e: ExecRecord): Process => ({
-  containerId: id, execId: e.execId, pid: e.pid, status: STATUS[e.status], stdin: '', stdout: e.log, stderr: e.log,
+  containerId: id, execId: e.execId, pid: e.pid, status: STATUS[e.status], stdin: e.stdin ? STDIN_ATTACH : '', stdout: e.log, stderr: e.log,
   terminal: e.terminal, exitStatus: e.exitStatus, exitedAt: timestampOfNs(e.exitedAt), reason: '',
 });
 
@@ -52,7 +57,7 @@ function metricIds(filters: string[]): string[] | undefined {
 export function tasksService(tasks: TaskManager): UnaryHandlers<'Tasks'> {
   return {
     Create: async (req, call) => {
-      const t = await tasks.create(call.namespace, cid(req.containerId), { terminal: req.terminal });
+      const t = await tasks.create(call.namespace, cid(req.containerId), { terminal: req.terminal, stdin: req.stdin !== '' });
       return { containerId: t.id, pid: t.pid };
     },
     Start: async (req, call) => {
@@ -64,25 +69,29 @@ export function tasksService(tasks: TaskManager): UnaryHandlers<'Tasks'> {
       const t = await tasks.delete(call.namespace, cid(req.containerId), { force: req.force === true });
       return { id: t.id, pid: t.pid, exitStatus: t.exitStatus, exitedAt: timestampOfNs(t.exitedAt) };
     },
-    DeleteProcess: (req, call) => {
+    DeleteProcess: async (req, call) => {
       const id = cid(req.containerId);
       tasks.get(call.namespace, id);
-      const e = tasks.deleteExec(call.namespace, id, eid(req.execId));
+      const e = await tasks.deleteExec(call.namespace, id, eid(req.execId));
       return { id: e.execId, pid: e.pid, exitStatus: e.exitStatus, exitedAt: timestampOfNs(e.exitedAt) };
     },
-    State: (req, call) => {
+    State: async (req, call) => {
       const id = cid(req.containerId);
       const t = tasks.get(call.namespace, id);
-      return { process: req.execId ? execProcess(id, tasks.execs.get(call.namespace, id, eid(req.execId))) : taskProcess(t, tasks.reasonOf(t)) };
+      if (req.execId) return { process: execProcess(id, tasks.execs.get(call.namespace, id, eid(req.execId))) };
+      const { task, reason } = await tasks.view(t);
+      return { process: taskProcess(task, reason) };
     },
-    List: (_req, call) => ({ tasks: tasks.list(call.namespace).map((t) => taskProcess(t, tasks.reasonOf(t))) }),
+    List: async (_req, call) => ({
+      tasks: (await Promise.all(tasks.list(call.namespace).map((t) => tasks.view(t)))).map(({ task, reason }) => taskProcess(task, reason)),
+    }),
     Kill: async (req, call) => {
       const id = cid(req.containerId);
       if (req.execId) { tasks.get(call.namespace, id); tasks.killExec(call.namespace, id, eid(req.execId), req.signal); } else await tasks.kill(call.namespace, id, req.signal, req.all);
       return {};
     },
     Exec: (req, call) => {
-      tasks.addExec(call.namespace, cid(req.containerId), eid(req.execId), req.spec, req.terminal);
+      tasks.addExec(call.namespace, cid(req.containerId), eid(req.execId), req.spec, req.terminal, req.stdin !== '');
       return {};
     },
     ResizePty: async (req, call) => {

@@ -11,6 +11,8 @@ export interface ExecRecord {
   execId: string;
   process: Record<string, unknown>;
   terminal: boolean;
+  /** its stdin is a pipe the shim holds (Attach feeds it, CloseIO closes it) */
+  stdin: boolean;
   /** its json-file log */
   log: string;
   pid: number;

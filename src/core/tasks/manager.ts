@@ -14,7 +14,7 @@ import type { ServiceContext } from '../services/context.js';
 import { bundleSpec, writeBundle } from './bundle.js';
 import type { ExecRecord } from './execs.js';
 import { removeCgroup, settleProcesses } from './leftovers.js';
-import { logFault } from './logspace.js';
+import { LogFaults } from './logfaults.js';
 import { logOptions } from './logopts.js';
 import { execLogPath, resolveCommand, shimBinary, taskPaths } from './paths.js';
 import { runRuntime } from './runtime.js';
@@ -71,8 +71,8 @@ function readExitRecord(shimState: string): { status: number; exitedAt: bigint }
 export class TaskManager {
   private readonly exits = new Map<string, Promise<TaskExit>>();
   private readonly execExits = new Map<string, Promise<TaskExit>>();
-  /** tasks whose log disk was last seen full, so an event is published once per fault */
-  private readonly logFaults = new Map<string, string>();
+  /** log faults as last seen, so an event is published once per change */
+  private readonly logFaults = new LogFaults();
   private readonly monitor: NodeJS.Timeout;
 
   constructor(private readonly ctx: ServiceContext) {
@@ -90,34 +90,58 @@ export class TaskManager {
   }
 
   /**
-   * The reason a State/List reports: a failed task's stored one, else a
-   * fault of a live task (its log's disk is full). A change of fault is
-   * published: /tasks/log-error when it starts, /tasks/log-recovered when
-   * space returns.
+   * A task as State/List report it, with its reason: a failed task's
+   * stored one, else a fault of a live task (its log cannot be written:
+   * logfaults.ts). One STATE to the shim gives both the log fault and the
+   * paused status. A change of fault is published: /tasks/log-error when it
+   * starts, /tasks/log-recovered when it is over.
    */
-  reasonOf(t: TaskRecord): string {
-    if (t.reason !== '' || (t.status !== 'running' && t.status !== 'paused' && t.status !== 'created')) {
-      this.logFaults.delete(key(t.namespace, t.id));
-      return t.reason;
-    }
-    const fault = logFault(t.log);
+  async view(t: TaskRecord): Promise<{ task: TaskRecord; reason: string }> {
     const k = key(t.namespace, t.id);
-    const before = this.logFaults.get(k) ?? '';
-    if (fault !== before) {
-      if (fault === '') this.logFaults.delete(k); else this.logFaults.set(k, fault);
-      this.ctx.bus.publish(t.namespace, fault === '' ? '/tasks/log-recovered' : '/tasks/log-error', { containerId: t.id, log: t.log, reason: fault || before });
-      this.ctx.log.warn(fault === '' ? 'task log writable again' : 'task log cannot be written', { namespace: t.namespace, id: t.id, log: t.log, reason: fault || before });
+    if (t.reason !== '' || (t.status !== 'running' && t.status !== 'paused' && t.status !== 'created')) {
+      this.logFaults.forget(k);
+      return { task: t, reason: t.reason };
     }
-    return fault;
+    const state = await withTimeout(ShimClient.connect(t.socket).then((c) => c.state()), 1000, 'state').catch(() => undefined);
+    const task = state ? this.syncPaused(t, state.status) : t;
+    const { fault, before } = this.logFaults.look(k, t.log, state);
+    if (before !== undefined) {
+      const detail: Record<string, unknown> = { containerId: t.id, log: t.log, reason: fault || before };
+      if (state) { detail.logErrors = state.logErrors; if (state.logError !== undefined) detail.error = state.logError; }
+      this.ctx.bus.publish(t.namespace, fault === '' ? '/tasks/log-recovered' : '/tasks/log-error', detail);
+      this.ctx.log.warn(fault === '' ? 'task log writable again' : 'task log cannot be written', { namespace: t.namespace, id: t.id, ...detail });
+    }
+    return { task, reason: fault };
   }
 
+  /**
+   * The shim reads the freezer on every STATE, so a task frozen or thawed
+   * behind the core's back (the runtime called directly) is seen here and
+   * the stored status follows.
+   */
+  private syncPaused(t: TaskRecord, shimStatus: string): TaskRecord {
+    const status = shimStatus === 'paused' && t.status === 'running' ? 'paused'
+      : shimStatus === 'running' && t.status === 'paused' ? 'running' : t.status;
+    if (status === t.status || !this.ctx.store.tasks.find(t.namespace, t.id)) return t;
+    this.ctx.bus.publish(t.namespace, status === 'paused' ? '/tasks/paused' : '/tasks/resumed', { containerId: t.id });
+    return this.ctx.store.tasks.update(t.namespace, t.id, { status });
+  }
+
+  private sweeping = false;
+
   private sweepLogs(): void {
-    try {
-      for (const t of this.ctx.store.tasks.all()) if (t.status === 'running' || t.status === 'paused') this.reasonOf(t);
-    } catch (err) {
-      // the store is closed while the core stops
-      this.ctx.log.debug('log sweep skipped', { error: (err as Error).message });
-    }
+    if (this.sweeping) return;
+    this.sweeping = true;
+    void (async () => {
+      try {
+        for (const t of this.ctx.store.tasks.all()) if (t.status === 'running' || t.status === 'paused') await this.view(t);
+      } catch (err) {
+        // the store is closed while the core stops
+        this.ctx.log.debug('log sweep skipped', { error: (err as Error).message });
+      } finally {
+        this.sweeping = false;
+      }
+    })();
   }
 
   get(ns: string, id: string): TaskRecord {
@@ -142,7 +166,8 @@ export class TaskManager {
     if (t.status === 'creating') throw failedPrecondition(`cannot ${what} task ${t.id}: it is still being created`);
   }
 
-  async create(ns: string, id: string, opts: { terminal: boolean }): Promise<TaskRecord> {
+  /** stdin: the init's stdin is a pipe the shim holds (Attach feeds it, CloseIO closes it). */
+  async create(ns: string, id: string, opts: { terminal: boolean; stdin?: boolean }): Promise<TaskRecord> {
     const { config, store, bus, log } = this.ctx;
     const c = store.containers.get(ns, id);
     const entry = config.runtimes[c.runtime.name];
@@ -158,7 +183,7 @@ export class TaskManager {
     const rec = store.tasks.create({
       namespace: ns, id, status: 'creating', pid: 0, shimPid: 0, socket: paths.socket, bundle: paths.dir,
       shimState: paths.shimState, runtimePath: resolveCommand(entry.path), runtimeArgs: entry.args, log: paths.log,
-      terminal: terminal || opts.terminal, exitStatus: 0, exitedAt: 0n, reason: '',
+      terminal: terminal || opts.terminal, stdin: opts.stdin === true, exitStatus: 0, exitedAt: 0n, reason: '',
     });
     try {
       writeBundle(paths.dir, spec);
@@ -166,7 +191,7 @@ export class TaskManager {
       const { pid: shimPid } = await startShim({
         binary, id, bundle: paths.dir, runtime: rec.runtimePath, runtimeArgs: rec.runtimeArgs,
         socket: paths.socket, stateDir: paths.shimState, log: paths.log,
-        logMaxSize: logOpts.maxSize, logMaxFile: logOpts.maxFile, terminal: rec.terminal,
+        logMaxSize: logOpts.maxSize, logMaxFile: logOpts.maxFile, terminal: rec.terminal, stdin: rec.stdin,
       });
       const state = await (await ShimClient.connect(paths.socket)).state();
       const created = store.tasks.update(ns, id, { status: 'created', pid: state.pid, shimPid });
@@ -391,7 +416,7 @@ export class TaskManager {
       if (t.status === 'stopped') continue;
       try {
         const state = await withTimeout((await withTimeout(ShimClient.connect(t.socket), 3000, 'connect')).state(), 3000, 'state');
-        const status = state.status === 'created' ? 'created' : t.status === 'paused' ? 'paused' : 'running';
+        const status = state.status === 'created' ? 'created' : state.status === 'paused' ? 'paused' : 'running';
         const live = this.ctx.store.tasks.update(t.namespace, t.id, { status, pid: state.pid });
         this.watch(live);
         this.recoverExecs(live);
@@ -413,7 +438,8 @@ export class TaskManager {
 
   // exec processes
 
-  addExec(ns: string, id: string, execId: string, spec: Buffer, terminal: boolean): ExecRecord {
+  /** stdin: the exec's stdin is a pipe the shim holds (Attach feeds it, CloseIO closes it). */
+  addExec(ns: string, id: string, execId: string, spec: Buffer, terminal: boolean, stdin = false): ExecRecord {
     const t = this.get(ns, id);
     this.live(t, 'exec in');
     let process: Record<string, unknown>;
@@ -421,7 +447,7 @@ export class TaskManager {
       throw new BerthError('invalid-argument', `cannot exec ${execId} in task ${id}: the process spec is not valid JSON: ${(err as Error).message}`);
     }
     const rec = this.execs.add(ns, id, {
-      execId, process, terminal, log: execLogPath(this.ctx.config, ns, id, execId),
+      execId, process, terminal, stdin, log: execLogPath(this.ctx.config, ns, id, execId),
       pid: 0, status: 'created', exitStatus: 0, exitedAt: 0n, reason: '',
     });
     this.ctx.bus.publish(ns, '/tasks/exec-added', { containerId: id, execId });
@@ -434,7 +460,7 @@ export class TaskManager {
     const e = this.execs.get(ns, id, execId);
     if (e.status !== 'created') throw failedPrecondition(`cannot start exec ${execId} in task ${id}: it is ${e.status}`);
     const shim = await this.shim(t);
-    const state = await shim.exec(execId, { process: e.process, log: e.log, terminal: e.terminal });
+    const state = await shim.exec(execId, { process: e.process, log: e.log, terminal: e.terminal, openStdin: e.stdin });
     // durable before the pid is acknowledged: a restarted core waits on it again
     this.execs.update(ns, id, execId, { pid: state.pid, status: 'running' });
     this.watchExec(t, execId, state.pid);
@@ -492,9 +518,17 @@ export class TaskManager {
     try { process.kill(e.pid, signal === 0 ? 15 : signal); } catch (err) { throw wrap(`cannot kill exec ${execId} in task ${id}`, err); }
   }
 
-  deleteExec(ns: string, id: string, execId: string): ExecRecord {
+  /** Forgets an exited (or never started) exec, here and in the shim; its log stays. */
+  async deleteExec(ns: string, id: string, execId: string): Promise<ExecRecord> {
+    const t = this.get(ns, id);
     const e = this.execs.get(ns, id, execId);
     if (e.status === 'running') throw failedPrecondition(`cannot delete exec ${execId} in task ${id}: it is running`);
+    if (e.status === 'stopped' && e.reason === '' && (t.status === 'running' || t.status === 'paused' || t.status === 'created')) {
+      // the shim keeps an exited exec's state until told; a shim gone or that forgot it has nothing to free
+      try { await (await ShimClient.connect(t.socket)).deleteExec(execId); } catch (err) {
+        if (!(err instanceof BerthError && err.kind === 'not-found')) this.ctx.log.warn('shim did not forget exec', { namespace: ns, id, execId, error: (err as Error).message });
+      }
+    }
     this.execs.remove(ns, id, execId);
     this.execExits.delete(`${key(ns, id)}/${execId}`);
     return e;

@@ -23,6 +23,8 @@ export interface TaskRecord {
   /** the init's json-file log */
   log: string;
   terminal: boolean;
+  /** the init's stdin is a pipe the shim holds (Attach feeds it, CloseIO closes it) */
+  stdin: boolean;
   exitStatus: number;
   /** nanoseconds since the epoch, 0n while running */
   exitedAt: bigint;

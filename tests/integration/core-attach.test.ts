@@ -1,0 +1,220 @@
+/**
+ * Tasks.Attach on the real kernel: a task created with stdin running `cat`
+ * echoes what is written and exits on CloseIO; two attachers see the same
+ * output; attach to an exec with stdin; attach after kill -9 and restart of
+ * the core; the paused status (frozen behind the core's back) through State.
+ * Needs root, runc and `npm run build`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { CoreClient } from '../../src/core/client.js';
+import type { CoreAttachment } from '../../src/core/attachment.js';
+
+import type { Container } from '../../src/core/api/types.js';
+import { defaultConfig, makeBundle, removeBundle, type Bundle } from '../helpers/bundle.js';
+import { REPO, isRoot } from '../helpers/runtime.js';
+
+const coreBin = join(REPO, 'bin', 'berth-core');
+const RUNC = '/usr/sbin/runc';
+const skip = !isRoot || !existsSync(coreBin) || !existsSync(join(REPO, 'bin', 'berth-shim')) || !existsSync(RUNC) ? 'needs root, runc and npm run build' : false;
+
+interface Core { proc: ChildProcess; exited: Promise<number | null>; stderr: () => string }
+interface Env {
+  dir: string; address: string; client: CoreClient; rootfs: Bundle; core: Core;
+  start(extraEnv?: Record<string, string>): Promise<Core>;
+  mounts: string[];
+}
+
+let seq = 0;
+const uid = (name: string): string => `${name}-${process.pid}-${++seq}`;
+
+function spawnCore(dir: string, address: string, extraEnv: Record<string, string> = {}): Core {
+  const proc = spawn(coreBin, ['--address', address, '--root', join(dir, 'root'), '--state', join(dir, 'state'),
+    '--config', join(dir, 'config.json'), '--log-file', join(dir, 'core.log'), '--log-level', 'debug'],
+  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...extraEnv } });
+  let stderr = '';
+  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  return { proc, exited, stderr: () => stderr };
+}
+
+async function ready(core: Core, address: string): Promise<Core> {
+  const c = new CoreClient(address);
+  try {
+    await Promise.race([c.waitForReady(15_000), core.exited.then((code) => { throw new Error(`berth-core exited ${code}: ${core.stderr()}`); })]);
+  } finally { c.close(); }
+  return core;
+}
+
+async function kill9(core: Core): Promise<void> {
+  if (core.proc.exitCode === null && core.proc.signalCode === null) core.proc.kill('SIGKILL');
+  await core.exited;
+}
+
+function alive(pid: number): boolean {
+  try { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); return s.slice(s.lastIndexOf(')') + 2)[0] !== 'Z'; } catch { return false; }
+}
+
+function liveMatching(needle: string): number[] {
+  const r = spawnSync('pgrep', ['-f', needle], { encoding: 'utf8' });
+  return r.stdout.split('\n').filter(Boolean).map(Number).filter((p) => p !== process.pid && alive(p));
+}
+
+
+/** A core on temp dirs (runc in its table); everything is removed afterwards. */
+async function withCore(fn: (env: Env) => Promise<void>): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'berth-attach-it-'));
+  writeFileSync(join(dir, 'config.json'), JSON.stringify({ runtimes: { runc: { path: RUNC } } }));
+  const address = join(dir, 'core.sock');
+  const rootfs = makeBundle(['true'], 'berth-attach-rootfs-');
+  const cores: Core[] = [];
+  const env: Env = {
+    dir, address, rootfs, mounts: [], client: undefined as unknown as CoreClient, core: undefined as unknown as Core,
+    start: async (extraEnv) => {
+      const c = await ready(spawnCore(dir, address, extraEnv), address);
+      cores.push(c);
+      env.core = c;
+      // a fresh channel: one to the killed core may fail its first call
+      env.client?.close();
+      env.client = new CoreClient(address);
+      return c;
+    },
+  };
+  try {
+    await env.start();
+    await fn(env);
+  } finally {
+    env.client?.close();
+    for (const c of cores) await kill9(c);
+    for (const p of liveMatching(dir)) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    await sleep(100);
+    const stateRoot = join(dir, 'state');
+    if (existsSync(stateRoot)) spawnSync('sh', ['-c', `for r in ${stateRoot}/*/*/shim/runtime; do [ -d "$r" ] || continue; for c in "$r"/*; do ${RUNC} --root "$r" delete --force "$(basename "$c")" >/dev/null 2>&1; ${join(REPO, 'bin', 'berth-runtime')} --root "$r" delete --force "$(basename "$c")" >/dev/null 2>&1; done; done`]);
+    for (const m of env.mounts) spawnSync('umount', ['-l', m]);
+    if (process.env.BERTH_KEEP_CORE_LOG) spawnSync('cp', [join(dir, 'core.log'), process.env.BERTH_KEEP_CORE_LOG]);
+    removeBundle(rootfs);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+function spec(env: Env, args: string[]): Buffer {
+  const c = defaultConfig(args);
+  c.root.path = env.rootfs.rootfs;
+  return Buffer.from(JSON.stringify(c));
+}
+
+function procSpec(env: Env, args: string[]): Buffer {
+  const p = JSON.parse(spec(env, []).toString()).process;
+  p.args = args;
+  return Buffer.from(JSON.stringify(p));
+}
+
+async function runTask(env: Env, id: string, args: string[], stdin: boolean): Promise<void> {
+  await env.client.containers.Create({ container: { id, image: '', spec: spec(env, args), runtime: { name: '', options: Buffer.alloc(0) }, rootfs: env.rootfs.rootfs, snapshotKey: '', labels: {} } as unknown as Container });
+  await env.client.tasks.Create({ containerId: id, stdin: stdin ? 'attach' : '' });
+  await env.client.tasks.Start({ containerId: id });
+}
+
+/** Collects an attachment's stdout as text. */
+function reader(a: CoreAttachment): { text: () => string; done: Promise<void> } {
+  let out = '';
+  const done = (async () => { for await (const c of a) if (c.stream === 'stdout') out += c.data.toString(); })();
+  return { text: () => out, done };
+}
+
+async function until(what: string, fn: () => Promise<boolean> | boolean, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+test('a task with stdin running cat echoes what Attach writes, to two attachers, and exits on CloseIO', { skip }, () => withCore(async (env) => {
+  const id = uid('cat');
+  await runTask(env, id, ['cat'], true);
+  assert.equal((await env.client.tasks.State({ containerId: id })).process!.stdin, 'attach');
+  const a = await env.client.attach({ containerId: id, stdin: true });
+  const b = await env.client.attach({ containerId: id });
+  const ra = reader(a);
+  const rb = reader(b);
+  await a.write('hello\n');
+  await until('the echo on both', () => ra.text() === 'hello\n' && rb.text() === 'hello\n');
+  await a.write('again\n');
+  await until('the second echo', () => ra.text() === 'hello\nagain\n' && rb.text().endsWith('again\n'));
+  await env.client.tasks.CloseIO({ containerId: id, stdin: true });
+  const [xa, xb] = await Promise.all([a.exit, b.exit]);
+  assert.equal(xa?.status, 0);
+  assert.equal(xb?.status, 0);
+  await Promise.all([ra.done, rb.done]);
+  assert.equal((await env.client.tasks.Wait({ containerId: id })).exitStatus, 0);
+  assert.match(readFileSync((await env.client.tasks.State({ containerId: id })).process!.stdout, 'utf8'), /"log":"again\\n"/);
+  await env.client.tasks.Delete({ containerId: id });
+}));
+
+test('attach refuses stdin of a task created without it, and a task that is not there', { skip }, () => withCore(async (env) => {
+  const id = uid('nostdin');
+  await runTask(env, id, ['sleep', '60'], false);
+  await assert.rejects(env.client.attach({ containerId: id, stdin: true }), /stdin/);
+  await assert.rejects(env.client.attach({ containerId: uid('absent') }), /not found/);
+  await env.client.tasks.Delete({ containerId: id, force: true });
+}));
+
+test('attach to an exec with stdin: input in, output out, its exit last; DeleteProcess forgets it', { skip }, () => withCore(async (env) => {
+  const id = uid('exec');
+  await runTask(env, id, ['sleep', '60'], false);
+  await env.client.tasks.Exec({ containerId: id, execId: 'e1', stdin: 'attach', spec: procSpec(env, ['sh', '-c', 'read x; echo "got $x"; echo oops >&2; exit 4']) });
+  await env.client.tasks.Start({ containerId: id, execId: 'e1' });
+  const a = await env.client.attach({ containerId: id, execId: 'e1', stdin: true });
+  const chunks: { stream: string; data: string }[] = [];
+  const done = (async () => { for await (const c of a) chunks.push({ stream: c.stream, data: c.data.toString() }); })();
+  await a.write('abc\n');
+  const x = await a.exit;
+  await done;
+  assert.equal(x?.status, 4);
+  assert.equal(chunks.filter((c) => c.stream === 'stdout').map((c) => c.data).join(''), 'got abc\n');
+  assert.equal(chunks.filter((c) => c.stream === 'stderr').map((c) => c.data).join(''), 'oops\n');
+  assert.equal((await env.client.tasks.Wait({ containerId: id, execId: 'e1' })).exitStatus, 4);
+  await env.client.tasks.DeleteProcess({ containerId: id, execId: 'e1' });
+  // the shim forgot it too: an attach to it is refused by the shim, not only by the core
+  await env.client.tasks.Exec({ containerId: id, execId: 'e1', spec: procSpec(env, ['true']) });
+  await env.client.tasks.Start({ containerId: id, execId: 'e1' });
+  assert.equal((await env.client.tasks.Wait({ containerId: id, execId: 'e1' })).exitStatus, 0);
+  await env.client.tasks.Delete({ containerId: id, force: true });
+}));
+
+test('attach after kill -9 and restart of the core', { skip }, () => withCore(async (env) => {
+  const id = uid('restart');
+  await runTask(env, id, ['cat'], true);
+  await kill9(env.core);
+  await env.start();
+  const a = await env.client.attach({ containerId: id, stdin: true });
+  const r = reader(a);
+  await a.write('after restart\n');
+  await until('the echo', () => r.text() === 'after restart\n');
+  await a.closeStdin();
+  assert.equal((await a.exit)?.status, 0);
+  assert.equal((await env.client.tasks.Wait({ containerId: id })).exitStatus, 0);
+  await env.client.tasks.Delete({ containerId: id });
+}));
+
+test('State reports PAUSED for a task frozen behind the core\'s back, and RUNNING once thawed', { skip }, () => withCore(async (env) => {
+  const id = uid('paused');
+  await runTask(env, id, ['sleep', '60'], false);
+  // the freezer written directly, as another tool would: the core is not told
+  const pid = (await env.client.tasks.State({ containerId: id })).process!.pid;
+  const rel = /^\d+:freezer:(.*)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, 'utf8'))![1]!;
+  const stateFile = join('/sys/fs/cgroup/freezer', rel, 'freezer.state');
+  const run = (cmd: string): void => { writeFileSync(stateFile, cmd === 'pause' ? 'FROZEN' : 'THAWED'); };
+  run('pause');
+  await until('PAUSED', async () => (await env.client.tasks.State({ containerId: id })).process!.status === 'PAUSED');
+  assert.equal((await env.client.tasks.List({})).tasks.find((t) => t.containerId === id)?.status, 'PAUSED');
+  run('resume');
+  await until('RUNNING', async () => (await env.client.tasks.State({ containerId: id })).process!.status === 'RUNNING');
+  await env.client.tasks.Delete({ containerId: id, force: true });
+}));
