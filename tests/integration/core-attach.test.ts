@@ -193,6 +193,8 @@ test('attach after kill -9 and restart of the core', { skip }, () => withCore(as
   await runTask(env, id, ['cat'], true);
   await kill9(env.core);
   await env.start();
+  // a stream is not retried by the channel: let it connect to the new core first
+  await env.client.waitForReady();
   const a = await env.client.attach({ containerId: id, stdin: true });
   const r = reader(a);
   await a.write('after restart\n');
@@ -217,4 +219,21 @@ test('State reports PAUSED for a task frozen behind the core\'s back, and RUNNIN
   run('resume');
   await until('RUNNING', async () => (await env.client.tasks.State({ containerId: id })).process!.status === 'RUNNING');
   await env.client.tasks.Delete({ containerId: id, force: true });
+}));
+
+test('berth-ctr run -i feeds its stdin to the task; tasks attach relays a running one', { skip }, () => withCore(async (env) => {
+  const ctr = (input: string, ...args: string[]) => spawnSync(join(REPO, 'bin', 'berth-ctr'), ['--address', env.address, ...args], { encoding: 'utf8', input, timeout: 30_000 });
+  const id = uid('ctr-i');
+  const run = ctr('one\ntwo\n', 'run', '-i', '--rm', '--rootfs', env.rootfs.rootfs, id, '--', 'sh', '-c', 'cat; echo done >&2; exit 5');
+  assert.equal(run.stdout, 'one\ntwo\n', run.stderr);
+  assert.equal(run.stderr, 'done\n');
+  assert.equal(run.status, 5);
+  assert.equal((await env.client.tasks.List({})).tasks.some((t) => t.containerId === id), false, '--rm removed the task');
+
+  const bg = uid('ctr-attach');
+  await runTask(env, bg, ['cat'], true);
+  const att = ctr('via ctr\n', 'tasks', 'attach', bg);
+  assert.equal(att.stdout, 'via ctr\n', att.stderr);
+  assert.equal(att.status, 0);
+  await env.client.tasks.Delete({ containerId: bg });
 }));

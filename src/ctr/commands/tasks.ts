@@ -1,8 +1,9 @@
-/** `berth-ctr tasks start|ls|kill|rm|exec|wait|pause|resume|metrics` and `berth-ctr run`. */
+/** `berth-ctr tasks start|ls|kill|rm|exec|attach|wait|pause|resume|metrics` and `berth-ctr run [-i]`. */
 import { constants } from 'node:os';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { invalidArgument } from '../../common/errors.js';
+import { BerthError, invalidArgument, unavailable } from '../../common/errors.js';
+import type { CoreAttachment } from '../../core/attachment.js';
 import type { Container } from '../../core/api/types.js';
 import type { CoreClient } from '../../core/client.js';
 import { LogTail } from '../logtail.js';
@@ -43,6 +44,48 @@ async function startTask(c: CoreClient, id: string, detach: boolean, out: Out): 
   } finally {
     tail.stop();
   }
+}
+
+/**
+ * Relays this process's stdin to an attached process (closing its stdin at
+ * EOF) and its output to stdout/stderr; returns its exit status. Without
+ * `input` only output is relayed.
+ */
+async function relayAttached(a: CoreAttachment, input: boolean, out: Out): Promise<number> {
+  if (input) {
+    const feed = async (): Promise<void> => {
+      for await (const chunk of process.stdin) await a.write(chunk as Buffer);
+      await a.closeStdin();
+    };
+    feed().catch((err: unknown) => { errOut(`berth-ctr: stdin: ${(err as Error).message}\n`); });
+  }
+  for await (const c of a) (c.stream === 'stderr' ? errOut : out)(c.data.toString('utf8'));
+  const exit = await a.exit;
+  if (input) process.stdin.destroy();
+  if (!exit) throw unavailable('the attach ended before the process exited');
+  return exit.status;
+}
+
+/** Attaches with stdin when the process has one, else to its output only. */
+async function attachTask(c: CoreClient, id: string, execId: string, out: Out): Promise<number> {
+  let a: CoreAttachment;
+  let input = true;
+  try {
+    a = await c.attach({ containerId: id, execId, stdin: true });
+  } catch (err) {
+    if (!(err instanceof BerthError && err.kind === 'failed-precondition' && /stdin/.test(err.message))) throw err;
+    input = false;
+    a = await c.attach({ containerId: id, execId });
+  }
+  return relayAttached(a, input, out);
+}
+
+/** `run -i`: the task gets a stdin pipe, attached before it starts so no output is missed. */
+async function runInteractive(c: CoreClient, id: string, out: Out): Promise<number> {
+  await c.tasks.Create({ containerId: id, stdin: 'attach' });
+  const a = await c.attach({ containerId: id, stdin: true });
+  await c.tasks.Start({ containerId: id });
+  return relayAttached(a, true, out);
 }
 
 /** Deletes the task; with force the core kills a live one (SIGKILL) and waits for it first. */
@@ -88,6 +131,9 @@ export function tasksCommand(program: Command, client: () => CoreClient, out: Ou
       process.exitCode = await waitPrinting(c, id, opts.execId, out);
       await c.tasks.DeleteProcess({ containerId: id, execId: opts.execId });
     });
+  ts.command('attach <id>').description('relay stdin (when the process has one) and output of a running task; exits with its status')
+    .option('--exec-id <id>', 'attach to this exec process instead')
+    .action(async (id: string, opts: { execId?: string }) => { process.exitCode = await attachTask(client(), id, opts.execId ?? '', out); });
   ts.command('wait <id>').description('wait for a task to exit and print its exit status')
     .action(async (id: string) => { out(`${(await client().tasks.Wait({ containerId: id })).exitStatus}\n`); });
   ts.command('pause <id>').description('freeze a task').action(async (id: string) => { await client().tasks.Pause({ containerId: id }); });
@@ -103,7 +149,8 @@ export function tasksCommand(program: Command, client: () => CoreClient, out: Ou
     .option('--runtime <name>', 'runtime name from the core\'s table')
     .option('--rm', 'delete the task and the container when it exits')
     .option('-d, --detach', 'return once started, printing the pid')
-    .action(async (id: string, args: string[], opts: { rootfs: string; runtime?: string; rm?: boolean; detach?: boolean }) => {
+    .option('-i, --interactive', 'give the task a stdin fed from this one (closed at its end), output relayed by attach')
+    .action(async (id: string, args: string[], opts: { rootfs: string; runtime?: string; rm?: boolean; detach?: boolean; interactive?: boolean }) => {
       const c = client();
       const rootfs = resolve(opts.rootfs);
       await c.containers.Create({
@@ -111,7 +158,7 @@ export function tasksCommand(program: Command, client: () => CoreClient, out: Ou
           rootfs, snapshotKey: '', labels: {}, createdAt: null, updatedAt: null } as Container,
       });
       try {
-        process.exitCode = await startTask(c, id, opts.detach ?? false, out);
+        process.exitCode = opts.interactive && !opts.detach ? await runInteractive(c, id, out) : await startTask(c, id, opts.detach ?? false, out);
       } catch (err) {
         if (opts.rm) await c.containers.Delete({ id }).catch(() => { /* report the first error */ });
         throw err;
