@@ -16,7 +16,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../../src');
 const PROTOCOL_MODULES = [
   'runtime/plan/format.ts', 'runtime/plan/wire.ts', 'runtime/plan/header.ts', // planner ↔ C front
   'shim/protocol.ts', 'shim/codec.ts', 'shim/header.ts', 'shim/client.ts', 'shim/index.ts', // core ↔ shim
-  'core/client.ts', 'core/api/types.ts', 'core/api/proto.ts', // anyone ↔ core (gRPC)
+  'core/client.ts', 'core/attachment.ts', 'core/api/types.ts', 'core/api/proto.ts', // anyone ↔ core (gRPC) and its client
 ];
 
 /** Known crossings, each with the reason it is tolerated for now. */
