@@ -6,6 +6,9 @@
 #include <fcntl.h>
 #include <node_api.h>
 #include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -13,7 +16,10 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 
 /* Defined by cgroup_bpf.c (another owner) when it is built in; weak so the
@@ -218,6 +224,105 @@ static napi_value recv_fd(napi_env env, napi_callback_info info)
 	return obj;
 }
 
+/* A JavaScript string as a malloc'd C string (NULL after throwing). */
+static char *dup_string(napi_env env, napi_value v)
+{
+	size_t len;
+	if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) {
+		napi_throw_type_error(env, NULL, "expected a string");
+		return NULL;
+	}
+	char *s = malloc(len + 1);
+	if (s)
+		napi_get_value_string_utf8(env, v, s, len + 1, &len);
+	return s;
+}
+
+/* spawnDetached(path, argv): posix_spawn (a vfork, so its cost does not grow
+ * with Node's heap as fork's page-table copy does) with stdio on /dev/null,
+ * the write end of a fresh pipe as fd 3 and every other fd closed. Returns
+ * { pid, readyFd }: the read end (close-on-exec) for the caller to read to
+ * EOF, and a pid the caller must reap with reap(). */
+static napi_value spawn_detached(napi_env env, napi_callback_info info)
+{
+	napi_value argv[2];
+	size_t argc = 2;
+	uint32_t n = 0;
+	bool is_array = false;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+	    napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array) {
+		napi_throw_type_error(env, NULL, "expected a path and an argv array");
+		return NULL;
+	}
+	napi_get_array_length(env, argv[1], &n);
+	char *path = dup_string(env, argv[0]);
+	char **av = calloc((size_t)n + 1, sizeof *av);
+	napi_value result = NULL;
+	int p[2] = { -1, -1 }, err = 0;
+	if (!path || !av)
+		goto out;
+	for (uint32_t i = 0; i < n; i++) {
+		napi_value e;
+		napi_get_element(env, argv[1], i, &e);
+		if (!(av[i] = dup_string(env, e)))
+			goto out;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		throw_errno(env, "pipe", errno);
+		goto out;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	/* the child starts with default signal handling and nothing blocked */
+	sigset_t all, none;
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDWR, 0);
+	posix_spawn_file_actions_adddup2(&fa, 0, 1);
+	posix_spawn_file_actions_adddup2(&fa, 0, 2);
+	posix_spawn_file_actions_adddup2(&fa, p[1], 3);
+	posix_spawn_file_actions_addclosefrom_np(&fa, 4);
+	pid_t pid;
+	err = posix_spawn(&pid, path, &fa, &at, av, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	close(p[1]);
+	if (err) {
+		close(p[0]);
+		throw_errno(env, path, err);
+		goto out;
+	}
+	napi_create_object(env, &result);
+	napi_set_named_property(env, result, "pid", num(env, pid));
+	napi_set_named_property(env, result, "readyFd", num(env, p[0]));
+out:
+	free(path);
+	for (uint32_t i = 0; av && i < n; i++)
+		free(av[i]);
+	free(av);
+	return result;
+}
+
+/* reap(pid): waitpid without blocking; the wait status, or -1 while it runs. */
+static napi_value reap(napi_env env, napi_callback_info info)
+{
+	int32_t a[1];
+	if (arg_i32(env, info, 1, a) < 0)
+		return NULL;
+	int status;
+	pid_t r;
+	while ((r = waitpid(a[0], &status, WNOHANG)) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return throw_errno(env, "waitpid", errno);
+	return num(env, r == 0 ? -1 : status);
+}
+
 static void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb)
 {
 	napi_value fn;
@@ -235,6 +340,8 @@ static napi_value init(napi_env env, napi_value exports)
 	export_fn(env, exports, "unixListen", unix_listen);
 	export_fn(env, exports, "recvFd", recv_fd);
 	export_fn(env, exports, "mkfifo", make_fifo);
+	export_fn(env, exports, "spawnDetached", spawn_detached);
+	export_fn(env, exports, "reap", reap);
 	if (berth_register_cgroup_bpf)
 		berth_register_cgroup_bpf(env, exports);
 	return exports;

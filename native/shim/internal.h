@@ -87,6 +87,8 @@ struct opts {
 	int nruntime_args;
 	long long log_max_size;
 	int log_max_file;
+	/* --ready-fd: where the verdict goes; -1 for the stdout/stderr of a waiting starter */
+	int ready_fd;
 	int terminal;
 	int open_stdin; /* --stdin: the init's stdin is a pipe the shim holds */
 };

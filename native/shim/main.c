@@ -24,7 +24,10 @@
 static const char usage[] =
 	"usage: berth-shim --id ID --bundle DIR --runtime PATH [--runtime-arg A]... --socket PATH\n"
 	"                  --state-dir DIR --log PATH [--log-max-size BYTES] [--log-max-file N] [--terminal] [--stdin]\n"
-	"Creates the container with the runtime, detaches, and prints its own pid once its socket is up.\n";
+	"                  [--ready-fd N]\n"
+	"Creates the container with the runtime, detaches, and prints its own pid once its socket is up.\n"
+	"With --ready-fd, the first process exits at once and the verdict is written to fd N instead:\n"
+	"'K' and the pid, or 'E' and the reason, then EOF.\n";
 
 void shim_log(const char *fmt, ...)
 {
@@ -78,6 +81,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		else if (strcmp(a, "--log") == 0) o->log = v;
 		else if (strcmp(a, "--log-max-size") == 0) o->log_max_size = atoll(v);
 		else if (strcmp(a, "--log-max-file") == 0) o->log_max_file = atoi(v);
+		else if (strcmp(a, "--ready-fd") == 0) o->ready_fd = atoi(v);
 		else {
 			fprintf(stderr, "berth-shim: unknown option %s\n%s", a, usage);
 			return -1;
@@ -259,22 +263,36 @@ static void loop(struct shim *sh)
 int main(int argc, char **argv)
 {
 	static struct shim sh;
+	sh.o.ready_fd = -1;
 	if (parse_args(argc, argv, &sh.o) < 0)
 		return 2;
+	int ready[2] = { -1, -1 };
+	if (sh.o.ready_fd >= 0) {
+		/* the starter reads this fd itself: no waiting half, nothing on stdout */
+		ready[1] = sh.o.ready_fd;
+		fcntl(ready[1], F_SETFD, FD_CLOEXEC);
+	}
 	if (access(sh.o.runtime, X_OK) < 0) {
-		fprintf(stderr, "berth-shim: cannot use runtime %s: %s\n", sh.o.runtime, strerror(errno));
+		char m[1200];
+		snprintf(m, sizeof m, "cannot use runtime %s: %s", sh.o.runtime, strerror(errno));
+		if (ready[1] >= 0) {
+			tell(ready[1], 'E', m);
+			return 1;
+		}
+		fprintf(stderr, "berth-shim: %s\n", m);
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	int ready[2];
-	if (pipe2(ready, O_CLOEXEC) < 0)
+	if (ready[1] < 0 && pipe2(ready, O_CLOEXEC) < 0)
 		return 1;
 	pid_t pid = fork();
 	if (pid < 0) {
 		perror("berth-shim: fork");
 		return 1;
 	}
+	if (pid > 0 && sh.o.ready_fd >= 0)
+		return 0; /* the verdict goes straight from the shim to the starter */
 	if (pid > 0) {
 		/* the starter's half: wait for the verdict, pass it on */
 		close(ready[1]);
@@ -296,7 +314,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "berth-shim: %s\n", got > 1 ? buf + 1 : "the shim died while starting");
 		return 1;
 	}
-	close(ready[0]);
+	if (ready[0] >= 0)
+		close(ready[0]);
 	/* its own session: no terminal, no signals meant for the starter's group */
 	setsid();
 	prctl(PR_SET_CHILD_SUBREAPER, 1);

@@ -34,6 +34,15 @@ export interface NativeAddon {
   recvFd(sockFd: number, timeoutMs: number): ReceivedFd;
   /** mkfifo(3) with exactly this mode (the umask does not apply). */
   mkfifo(path: string, mode: number): void;
+  /**
+   * posix_spawn(3) of path with argv (argv[0] included) and this process's
+   * environment: stdio on /dev/null, the write end of a new pipe as fd 3,
+   * every other fd closed. Cheaper than child_process from a large process.
+   * The caller reads `readyFd` (close-on-exec) to EOF and must reap `pid`.
+   */
+  spawnDetached(path: string, argv: readonly string[]): { pid: number; readyFd: number };
+  /** waitpid(pid, WNOHANG): the wait status, or -1 while the child runs. */
+  reap(pid: number): number;
 }
 
 /** Where the addon may be: next to the bundle (dist/), or built but not yet copied. */

@@ -3,9 +3,10 @@
  * which starts a shim and returns once its socket is up. Every call opens a
  * connection, sends one request and reads one reply, as the protocol says.
  */
-import { connect as netConnect, type Socket } from 'node:net';
+import { connect as netConnect, Socket } from 'node:net';
 import { spawn } from 'node:child_process';
 import { BerthError, unavailable, wrap } from '../common/errors.js';
+import { native, type NativeAddon } from '../common/native.js';
 import { FrameReader } from '../runtime/plan/wire.js';
 import { encodeShimMessage, decodeShimMessage, findRecord, type ShimEntry, type ShimMessage } from './codec.js';
 import { ShimReply, ShimRequest, type ShimStatusName } from './protocol.js';
@@ -196,12 +197,69 @@ export function shimArgs(o: StartShimOptions): string[] {
   return args;
 }
 
+/** The shim's message for a failed start, as a BerthError of the right kind. */
+function startFailure(message: string): BerthError {
+  const kind = /cannot use runtime/.test(message) ? 'not-found' : 'internal';
+  return new BerthError(kind, message);
+}
+
 /**
  * Starts berth-shim, which creates the container and detaches; resolves when
  * its socket is up. The shim's message (the runtime's stderr when `create`
  * fails) becomes the error.
+ *
+ * Spawned through the addon (posix_spawn, `--ready-fd 3`) when it is built:
+ * child_process forks this whole (large) process and waits for a starter
+ * that outlives the create; the addon's spawn is a vfork, and the shim's
+ * first process exits at once while the verdict comes on the pipe.
+ * `BERTH_SHIM_SPAWN=child_process` forces the old way (for comparison).
  */
 export function startShim(o: StartShimOptions): Promise<{ pid: number; socket: string }> {
+  let addon: NativeAddon | undefined;
+  if (process.env.BERTH_SHIM_SPAWN !== 'child_process') {
+    try { addon = native(); } catch { /* not built: child_process below */ }
+  }
+  return addon ? startShimNative(addon, o) : startShimChild(o);
+}
+
+function startShimNative(addon: NativeAddon, o: StartShimOptions): Promise<{ pid: number; socket: string }> {
+  let spawned: { pid: number; readyFd: number };
+  try {
+    spawned = addon.spawnDetached(o.binary, [o.binary, ...shimArgs(o), '--ready-fd', '3']);
+  } catch (e) {
+    return Promise.reject(wrap(`cannot start shim for container ${o.id}`, e));
+  }
+  return new Promise((resolve, reject) => {
+    const ready = new Socket({ fd: spawned.readyFd, readable: true, writable: false });
+    const chunks: Buffer[] = [];
+    ready.on('data', (d: Buffer) => chunks.push(d));
+    ready.on('error', (e) => { ready.destroy(); reject(wrap(`cannot start shim for container ${o.id}`, e)); });
+    ready.on('end', () => {
+      ready.destroy();
+      void reapStarter(addon, spawned.pid).then((status) => {
+        const verdict = Buffer.concat(chunks).toString();
+        const pid = verdict.startsWith('K') ? Number.parseInt(verdict.slice(1), 10) : 0;
+        if (pid > 0) { resolve({ pid, socket: o.socket }); return; }
+        if (verdict.startsWith('E') && verdict.length > 1) { reject(startFailure(verdict.slice(1))); return; }
+        // its first process exits 0 after the fork: a silent EOF means the shim died
+        reject(startFailure(status > 0 ? `shim exited with status ${String(status >> 8)}` : 'the shim died while starting'));
+      });
+    });
+  });
+}
+
+/** The shim's first process exits right after its fork: collect it (briefly retried). */
+async function reapStarter(addon: NativeAddon, pid: number): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    let status: number;
+    try { status = addon.reap(pid); } catch { return -1; }
+    if (status >= 0) return status;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return -1;
+}
+
+function startShimChild(o: StartShimOptions): Promise<{ pid: number; socket: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(o.binary, shimArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -212,9 +270,7 @@ export function startShim(o: StartShimOptions): Promise<{ pid: number; socket: s
     child.on('close', (code) => {
       const pid = Number.parseInt(out.trim(), 10);
       if (code === 0 && pid > 0) { resolve({ pid, socket: o.socket }); return; }
-      const message = err.trim().replace(/^berth-shim: /, '') || `shim exited with status ${String(code)}`;
-      const kind = /cannot use runtime/.test(message) ? 'not-found' : 'internal';
-      reject(new BerthError(kind, message));
+      reject(startFailure(err.trim().replace(/^berth-shim: /, '') || `shim exited with status ${String(code)}`));
     });
   });
 }
