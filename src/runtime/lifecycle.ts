@@ -173,7 +173,13 @@ export async function startContainer(ctx: CommandContext, id: string): Promise<v
         if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
       }
       if (n === 1) break;
-      if (!isAlive(rec.pid, rec.initStartTime)) throw failedPrecondition(`cannot start container ${id}: its init process exited`);
+      // A process that runs very briefly can write its byte, exec and exit
+      // between the read above and this check: read once more before
+      // declaring that the init died without starting.
+      if (!isAlive(rec.pid, rec.initStartTime)) {
+        if (readOnce(fd, buf) === 1) break;
+        throw failedPrecondition(`cannot start container ${id}: its init process exited`);
+      }
       if (Date.now() > deadline) throw new BerthError('internal', `cannot start container ${id}: init did not open the exec fifo`);
       await new Promise((r) => setTimeout(r, 1));
     }
@@ -190,6 +196,10 @@ export async function startContainer(ctx: CommandContext, id: string): Promise<v
     // runtime-spec: a poststart failure is logged and the lifecycle goes on
     ctx.log.warn((err as Error).message);
   }
+}
+
+function readOnce(fd: number, buf: Buffer): number {
+  try { return readSync(fd, buf, 0, 1, null); } catch { return 0; }
 }
 
 async function waitForEof(fd: number, rec: ContainerRecord): Promise<void> {
