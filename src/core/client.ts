@@ -114,12 +114,14 @@ export class CoreClient {
 
   /** Resolves when the core answers (or rejects after timeoutMs). */
   waitForReady(timeoutMs = 5000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.clients.Namespaces.waitForReady(Date.now() + timeoutMs, (err) => {
+    // every service client has its own channel: each must be connected
+    const deadline = Date.now() + timeoutMs;
+    return Promise.all(Object.values(this.clients).map((client) => new Promise<void>((resolve, reject) => {
+      client.waitForReady(deadline, (err) => {
         if (err) reject(fromServiceError(Object.assign(err, { code: grpc.status.UNAVAILABLE, details: `cannot reach berth-core at ${this.address}: ${err.message}` })));
         else resolve();
       });
-    });
+    }))).then(() => undefined);
   }
 
   close(): void {

@@ -88,6 +88,7 @@ async function withCore(fn: (env: Env) => Promise<void>): Promise<void> {
       // a fresh channel: one to the killed core may fail its first call
       env.client?.close();
       env.client = new CoreClient(address);
+      await env.client.waitForReady(15_000);
       return c;
     },
   };
