@@ -237,6 +237,9 @@ describe('berth-shim streams and faults', { skip }, () => {
     const fds = (): number => readdirSync(`/proc/${f.pid}/fd`).length;
     try {
       await f.c.start();
+      // let the connections of the calls above close before counting
+      await f.c.state();
+      await sleep(100);
       const base = fds();
       const silent = connect(f.opts.socket);
       const partial = connect(f.opts.socket, () => partial.write(Buffer.from([40, 0])));
@@ -246,11 +249,11 @@ describe('berth-shim streams and faults', { skip }, () => {
       assert.ok(Date.now() - t0 < 500, 'STATE answered while two clients say nothing');
       silent.destroy();
       partial.destroy();
-      await until('the silent clients to be closed', () => fds() === base, 2000);
+      await until('the silent clients to be closed', () => fds() <= base, 2000);
       const waiter = connect(f.opts.socket, () => waiter.write(encodeShimMessage(ShimRequest.WAIT, [])));
       await until('the parked WAIT', () => fds() === base + 1, 2000);
       waiter.destroy();
-      await until('the WAIT client to be dropped', () => fds() === base, 2000);
+      await until('the WAIT client to be dropped', () => fds() <= base, 2000);
       // one that stays silent is closed by the shim after its time runs out
       const lingering = connect(f.opts.socket);
       let closedByShim = false;
