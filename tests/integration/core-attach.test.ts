@@ -7,7 +7,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,13 +18,10 @@ import type { CoreAttachment } from '../../src/core/attachment.js';
 
 import type { Container } from '../../src/core/api/types.js';
 import { defaultConfig, makeBundle, removeBundle, type Bundle } from '../helpers/bundle.js';
-import { REPO, isRoot } from '../helpers/runtime.js';
+import { REPO } from '../helpers/runtime.js';
+import { RUNC, skip, spawnCore, ready, kill9, liveMatching, type Core } from '../helpers/core.js';
 
-const coreBin = join(REPO, 'bin', 'berth-core');
-const RUNC = '/usr/sbin/runc';
-const skip = !isRoot || !existsSync(coreBin) || !existsSync(join(REPO, 'bin', 'berth-shim')) || !existsSync(RUNC) ? 'needs root, runc and npm run build' : false;
 
-interface Core { proc: ChildProcess; exited: Promise<number | null>; stderr: () => string }
 interface Env {
   dir: string; address: string; client: CoreClient; rootfs: Bundle; core: Core;
   start(extraEnv?: Record<string, string>): Promise<Core>;
@@ -34,37 +31,6 @@ interface Env {
 let seq = 0;
 const uid = (name: string): string => `${name}-${process.pid}-${++seq}`;
 
-function spawnCore(dir: string, address: string, extraEnv: Record<string, string> = {}): Core {
-  const proc = spawn(coreBin, ['--address', address, '--root', join(dir, 'root'), '--state', join(dir, 'state'),
-    '--config', join(dir, 'config.json'), '--log-file', join(dir, 'core.log'), '--log-level', 'debug'],
-  { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...extraEnv } });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  return { proc, exited, stderr: () => stderr };
-}
-
-async function ready(core: Core, address: string): Promise<Core> {
-  const c = new CoreClient(address);
-  try {
-    await Promise.race([c.waitForReady(15_000), core.exited.then((code) => { throw new Error(`berth-core exited ${code}: ${core.stderr()}`); })]);
-  } finally { c.close(); }
-  return core;
-}
-
-async function kill9(core: Core): Promise<void> {
-  if (core.proc.exitCode === null && core.proc.signalCode === null) core.proc.kill('SIGKILL');
-  await core.exited;
-}
-
-function alive(pid: number): boolean {
-  try { const s = readFileSync(`/proc/${pid}/stat`, 'utf8'); return s.slice(s.lastIndexOf(')') + 2)[0] !== 'Z'; } catch { return false; }
-}
-
-function liveMatching(needle: string): number[] {
-  const r = spawnSync('pgrep', ['-f', needle], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter(Boolean).map(Number).filter((p) => p !== process.pid && alive(p));
-}
 
 
 /** A core on temp dirs (runc in its table); everything is removed afterwards. */
