@@ -64,4 +64,68 @@ export const MIGRATIONS: string[] = [
   // 4: whether a process's stdin is a pipe the shim holds (fed through Attach)
   `ALTER TABLE tasks ADD COLUMN stdin INTEGER NOT NULL DEFAULT 0;
    ALTER TABLE execs ADD COLUMN stdin INTEGER NOT NULL DEFAULT 0;`,
+  // 5: the image half: content (blobs are shared on disk, their metadata is
+  // per namespace), ingests in progress, leases and the resources they hold,
+  // snapshots (one table for every snapshotter; `backing_id` names the
+  // snapshotter's directory) and images (a name and its target descriptor)
+  `CREATE TABLE content (
+     namespace TEXT NOT NULL,
+     digest TEXT NOT NULL,
+     size INTEGER NOT NULL,
+     labels TEXT NOT NULL DEFAULT '{}',
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (namespace, digest)
+   );
+   CREATE TABLE ingests (
+     namespace TEXT NOT NULL,
+     ref TEXT NOT NULL,
+     expected TEXT NOT NULL DEFAULT '',
+     total INTEGER NOT NULL DEFAULT 0,
+     started_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (namespace, ref)
+   );
+   CREATE TABLE leases (
+     namespace TEXT NOT NULL,
+     id TEXT NOT NULL,
+     labels TEXT NOT NULL DEFAULT '{}',
+     created_at INTEGER NOT NULL,
+     expires_at INTEGER NOT NULL DEFAULT 0,
+     PRIMARY KEY (namespace, id)
+   );
+   CREATE TABLE lease_resources (
+     namespace TEXT NOT NULL,
+     lease_id TEXT NOT NULL,
+     type TEXT NOT NULL,
+     resource_id TEXT NOT NULL,
+     PRIMARY KEY (namespace, lease_id, type, resource_id)
+   );
+   CREATE TABLE snapshots (
+     namespace TEXT NOT NULL,
+     snapshotter TEXT NOT NULL,
+     key TEXT NOT NULL,
+     backing_id TEXT NOT NULL,
+     parent TEXT NOT NULL DEFAULT '',
+     kind TEXT NOT NULL,
+     labels TEXT NOT NULL DEFAULT '{}',
+     size INTEGER NOT NULL DEFAULT 0,
+     inodes INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (namespace, snapshotter, key)
+   );
+   CREATE INDEX snapshots_parent ON snapshots (namespace, snapshotter, parent);
+   CREATE TABLE images (
+     namespace TEXT NOT NULL,
+     name TEXT NOT NULL,
+     target_media_type TEXT NOT NULL,
+     target_digest TEXT NOT NULL,
+     target_size INTEGER NOT NULL,
+     labels TEXT NOT NULL DEFAULT '{}',
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (namespace, name)
+   );
+   CREATE INDEX images_target ON images (namespace, target_digest);`,
 ];

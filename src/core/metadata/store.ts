@@ -14,6 +14,8 @@ export interface MetadataStore {
   containers: ContainerStore;
   tasks: TaskStore;
   execs: ExecStore;
+  /** the connection itself, for the image half's stores (content, leases, snapshots, images) */
+  readonly db: Db;
   /** runs fn in one transaction (nested store writes join it) */
   transaction<T>(fn: () => T): T;
   close(): void;
@@ -26,6 +28,7 @@ export function openMetadataStore(path: string): MetadataStore {
     containers: containerStore(db),
     tasks: taskStore(db),
     execs: execStore(db),
+    db,
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
     close: () => { if (db.open) db.close(); },
   };
