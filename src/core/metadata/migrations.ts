@@ -67,7 +67,8 @@ export const MIGRATIONS: string[] = [
   // 5: the image half: content (blobs are shared on disk, their metadata is
   // per namespace), ingests in progress, leases and the resources they hold,
   // snapshots (one table for every snapshotter; `backing_id` names the
-  // snapshotter's directory) and images (a name and its target descriptor)
+  // snapshotter's directory), images (a name and its target descriptor), and
+  // the snapshotter of a container's snapshot_key
   `CREATE TABLE content (
      namespace TEXT NOT NULL,
      digest TEXT NOT NULL,
@@ -127,5 +128,6 @@ export const MIGRATIONS: string[] = [
      updated_at INTEGER NOT NULL,
      PRIMARY KEY (namespace, name)
    );
-   CREATE INDEX images_target ON images (namespace, target_digest);`,
+   CREATE INDEX images_target ON images (namespace, target_digest);
+   ALTER TABLE containers ADD COLUMN snapshotter TEXT NOT NULL DEFAULT '';`,
 ];

@@ -46,6 +46,12 @@ export interface Snapshotter {
   view(namespace: string, key: string, parent: string, labels?: Record<string, string>): Promise<Mount[]>;
   /** turns active snapshot `key` into committed snapshot `name` */
   commit(namespace: string, name: string, key: string, labels?: Record<string, string>): Promise<void>;
+  /**
+   * Where unpacking a layer into active snapshot `key` writes, and how it
+   * expresses deletions: overlay's form (0/0 character devices, the opaque
+   * xattr) in an overlay upper directory, or real deletions in a full copy.
+   */
+  applyTarget(namespace: string, key: string): { dir: string; whiteouts: 'overlay' | 'delete' };
   /** `failed-precondition` while another snapshot has it as parent */
   remove(namespace: string, key: string): Promise<void>;
 }
