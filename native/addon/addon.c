@@ -25,6 +25,8 @@ extern char **environ;
 /* Defined by cgroup_bpf.c (another owner) when it is built in; weak so the
  * addon links before and without it. */
 extern void berth_register_cgroup_bpf(napi_env env, napi_value exports) __attribute__((weak));
+/* fsops.c: mknod, xattrs, mount (snapshots and layer unpacking). */
+extern void berth_register_fsops(napi_env env, napi_value exports);
 
 static napi_value throw_errno(napi_env env, const char *what, int err)
 {
@@ -344,6 +346,7 @@ static napi_value init(napi_env env, napi_value exports)
 	export_fn(env, exports, "reap", reap);
 	if (berth_register_cgroup_bpf)
 		berth_register_cgroup_bpf(env, exports);
+	berth_register_fsops(env, exports);
 	return exports;
 }
 

@@ -43,6 +43,22 @@ export interface NativeAddon {
   spawnDetached(path: string, argv: readonly string[]): { pid: number; readyFd: number };
   /** waitpid(pid, WNOHANG): the wait status, or -1 while the child runs. */
   reap(pid: number): number;
+  /** mknod(2); mode carries the file type (S_IFCHR, S_IFBLK, S_IFIFO) and permissions. */
+  mknod(path: string, mode: number, major: number, minor: number): void;
+  /** lsetxattr(2): the link itself, never its target. */
+  lsetxattr(path: string, name: string, value: Buffer): void;
+  /** lgetxattr(2): null when the attribute is absent. */
+  lgetxattr(path: string, name: string): Buffer | null;
+  /** llistxattr(2): the attribute names. */
+  llistxattr(path: string): string[];
+  /**
+   * mount(2). With cwd, the call is made by a short-lived child that first
+   * changes to cwd, so relative paths in data (overlay's lowerdir) resolve
+   * there without changing this process's working directory.
+   */
+  mount(source: string, target: string, fstype: string, flags: number, data: string, cwd?: string): void;
+  /** umount2(2); flags such as MNT_DETACH (2). */
+  umount2(target: string, flags: number): void;
 }
 
 /** Where the addon may be: next to the bundle (dist/), or built but not yet copied. */
