@@ -16,7 +16,7 @@ const refuse = async (): Promise<never> => assert.fail('the command used the fro
 const noFront: Front = { execute: refuse, resume: refuse, abortChild: refuse, waitChild: refuse };
 import { run as specCommand } from '../../src/runtime/commands/spec.js';
 import { loadSpec } from '../../src/runtime/spec/load.js';
-import { OCI_VERSION, specTemplate } from '../../src/runtime/spec/template.js';
+import { OCI_VERSION, specTemplate } from '../../src/common/oci-template.js';
 
 const RUNC = ['/usr/sbin/runc', '/usr/bin/runc', '/usr/local/sbin/runc'].find((p) => existsSync(p)) ?? 'runc';
 

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Container } from '../../core/api/types.js';
 import type { CoreClient } from '../../core/client.js';
-import { specTemplate } from '../../runtime/spec/template.js';
+import { specTemplate } from '../../common/oci-template.js';
 import { labelText, parseLabels, table, timeText } from '../output.js';
 
 interface CreateOpts { rootfs?: string; runtime?: string; label: string[]; image?: string; tty?: boolean; env: string[]; cwd?: string }
@@ -12,7 +12,7 @@ const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 /** The default OCI spec (as `berth-runtime spec` writes it) running args in rootfs. */
 export function containerSpec(id: string, rootfs: string, args: string[], opts: { tty?: boolean; env?: string[]; cwd?: string }): Buffer {
-  const spec = specTemplate({}) as unknown as { process: { args: string[]; terminal: boolean; env: string[]; cwd: string }; root: { path: string }; hostname: string };
+  const spec = specTemplate({});
   if (args.length > 0) spec.process.args = args;
   spec.process.terminal = opts.tty ?? false;
   spec.process.env = [...spec.process.env, ...(opts.env ?? [])];
@@ -26,7 +26,7 @@ function info(c: Container): string {
   const spec: unknown = c.spec.length > 0 ? JSON.parse(c.spec.toString('utf8')) : null;
   return JSON.stringify({
     id: c.id, image: c.image, runtime: { name: c.runtime?.name ?? '', options: c.runtime?.options.toString('utf8') ?? '' },
-    rootfs: c.rootfs, snapshotKey: c.snapshotKey, labels: c.labels,
+    rootfs: c.rootfs, snapshotKey: c.snapshotKey, snapshotter: c.snapshotter, labels: c.labels,
     createdAt: timeText(c.createdAt), updatedAt: timeText(c.updatedAt), spec,
   }, null, 2) + '\n';
 }
@@ -46,7 +46,7 @@ export function containersCommand(program: Command, client: () => CoreClient, ou
       await client().containers.Create({
         container: {
           id, image: opts.image ?? '', spec: containerSpec(id, rootfs, args, opts),
-          runtime: { name: opts.runtime ?? '', options: Buffer.alloc(0) }, rootfs, snapshotKey: '',
+          runtime: { name: opts.runtime ?? '', options: Buffer.alloc(0) }, rootfs, snapshotKey: '', snapshotter: '',
           labels: parseLabels(opts.label).set, createdAt: null, updatedAt: null,
         },
       });

@@ -8,7 +8,7 @@ import { BerthError, wrap } from '../../common/errors.js';
 import type { CommandContext } from './context.js';
 import { callerPath } from './context.js';
 import { stringifyJson } from '../spec/json.js';
-import { specTemplate } from '../spec/template.js';
+import { specTemplate } from '../../common/oci-template.js';
 
 export interface SpecOptions {
   bundle?: string;

@@ -59,7 +59,7 @@ function warmUp(): void {
   void (async () => {
     try {
       const { validateSpec } = await import('../spec/validate.js');
-      const { specTemplate } = await import('../spec/template.js');
+      const { specTemplate } = await import('../../common/oci-template.js');
       const { defaultSeccompProfile } = await import('../seccomp/default-profile.js');
       const { compileSeccomp } = await import('../seccomp/index.js');
       validateSpec(specTemplate({ rootless: false, uid: 0, gid: 0 }));

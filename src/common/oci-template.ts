@@ -12,7 +12,41 @@
  * (sysfs cannot be mounted without owning the network namespace), no uid=/gid=
  * mount options and no cgroup resources.
  */
-import type { Mount, Spec } from './types.js';
+
+/*
+ * The template's own shape: the part of the OCI config it fills, typed here
+ * so every layer (the runtime's `spec`, berth-ctr, the daemon) can build a
+ * default config without importing the runtime's full spec types; the
+ * runtime's Spec accepts it as it is.
+ */
+export interface TemplateMount { destination: string; type?: string; source?: string; options?: string[] }
+export interface TemplateIdMapping { containerID: number; hostID: number; size: number }
+export type TemplateNamespace = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup';
+
+export interface TemplateSpec {
+  ociVersion: string;
+  process: {
+    terminal: boolean;
+    user: { uid: number; gid: number };
+    args: string[];
+    env: string[];
+    cwd: string;
+    capabilities: { bounding: string[]; effective: string[]; permitted: string[] };
+    rlimits: { type: string; hard: number; soft: number }[];
+    noNewPrivileges: boolean;
+  };
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  mounts: TemplateMount[];
+  linux: {
+    uidMappings?: TemplateIdMapping[];
+    gidMappings?: TemplateIdMapping[];
+    resources?: { devices: { allow: boolean; access: string }[] };
+    namespaces: { type: TemplateNamespace }[];
+    maskedPaths: string[];
+    readonlyPaths: string[];
+  };
+}
 
 /** The runtime-spec version Berth writes and implements. */
 export const OCI_VERSION = '1.2.0';
@@ -33,7 +67,7 @@ export interface TemplateOptions {
   gid?: number;
 }
 
-function defaultMounts(): Mount[] {
+function defaultMounts(): TemplateMount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc' },
     { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
@@ -49,8 +83,8 @@ function defaultMounts(): Mount[] {
 }
 
 /** A fresh default config (property order as runc writes it). */
-export function specTemplate(options: TemplateOptions = {}): Spec {
-  const spec: Spec = {
+export function specTemplate(options: TemplateOptions = {}): TemplateSpec {
+  const spec: TemplateSpec = {
     ociVersion: OCI_VERSION,
     process: {
       terminal: true,
@@ -67,7 +101,7 @@ export function specTemplate(options: TemplateOptions = {}): Spec {
     mounts: defaultMounts(),
     linux: {
       resources: { devices: [{ allow: false, access: 'rwm' }] },
-      namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'].map((type) => ({ type: type as 'pid' })),
+      namespaces: ['pid', 'network', 'ipc', 'uts', 'mount', 'cgroup'].map((type) => ({ type: type as TemplateNamespace })),
       maskedPaths: [...DEFAULT_MASKED_PATHS],
       readonlyPaths: [...DEFAULT_READONLY_PATHS],
     },
@@ -75,11 +109,11 @@ export function specTemplate(options: TemplateOptions = {}): Spec {
   return options.rootless ? toRootless(spec, options.uid ?? 0, options.gid ?? 0) : spec;
 }
 
-function toRootless(spec: Spec, uid: number, gid: number): Spec {
-  const linux = spec.linux ?? {};
-  const namespaces = (linux.namespaces ?? []).filter((n) => n.type !== 'network' && n.type !== 'user');
+function toRootless(spec: TemplateSpec, uid: number, gid: number): TemplateSpec {
+  const linux = spec.linux;
+  const namespaces = linux.namespaces.filter((n) => n.type !== 'network' && n.type !== 'user');
   namespaces.push({ type: 'user' });
-  const mounts = (spec.mounts ?? []).map((m): Mount => {
+  const mounts = spec.mounts.map((m): TemplateMount => {
     if (m.destination === '/sys') {
       return { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] };
     }
