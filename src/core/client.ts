@@ -5,7 +5,10 @@
  * the gRPC code kept).
  */
 import * as grpc from '@grpc/grpc-js';
-import type { Api, Envelope, SubscribeRequest } from './api/types.js';
+import type {
+  Api, Envelope, Image, Labels, PullProgress, PullRequest, PushProgress, PushRequest, ReadContentRequest, ReadContentResponse,
+  SubscribeRequest, WriteContentRequest, WriteContentResponse,
+} from './api/types.js';
 import { DEFAULT_NAMESPACE, loadServices, NAMESPACE_KEY, type ServiceName } from './api/proto.js';
 import { startAttachment, type AttachCall, type CoreAttachOptions, type CoreAttachment } from './attachment.js';
 import { DEFAULT_ADDRESS } from './config.js';
@@ -44,6 +47,11 @@ export class CoreClient {
       Containers: new ctors.Containers(`unix://${address}`, grpc.credentials.createInsecure(), opts),
       Events: new ctors.Events(`unix://${address}`, grpc.credentials.createInsecure(), opts),
       Tasks: new ctors.Tasks(`unix://${address}`, grpc.credentials.createInsecure(), opts),
+      Images: new ctors.Images(`unix://${address}`, grpc.credentials.createInsecure(), opts),
+      Content: new ctors.Content(`unix://${address}`, grpc.credentials.createInsecure(), opts),
+      Snapshots: new ctors.Snapshots(`unix://${address}`, grpc.credentials.createInsecure(), opts),
+      Leases: new ctors.Leases(`unix://${address}`, grpc.credentials.createInsecure(), opts),
+      Gc: new ctors.Gc(`unix://${address}`, grpc.credentials.createInsecure(), opts),
     };
   }
 
@@ -83,6 +91,61 @@ export class CoreClient {
   get containers(): ServiceClient<'Containers'> { return this.service('Containers'); }
   get events(): ServiceClient<'Events'> { return this.service('Events'); }
   get tasks(): ServiceClient<'Tasks'> { return this.service('Tasks'); }
+  get images(): ServiceClient<'Images'> { return this.service('Images'); }
+  get content(): ServiceClient<'Content'> { return this.service('Content'); }
+  get snapshots(): ServiceClient<'Snapshots'> { return this.service('Snapshots'); }
+  get leases(): ServiceClient<'Leases'> { return this.service('Leases'); }
+  get gc(): ServiceClient<'Gc'> { return this.service('Gc'); }
+
+  /** Pulls ref through the core; onProgress sees every progress message; resolves with the image stored. */
+  pull(req: Partial<PullRequest>, onProgress?: (p: PullProgress) => void): Promise<Image> {
+    return this.serverStream<PullRequest, PullProgress>('Images', 'Pull', req, onProgress)
+      .then((msgs) => {
+        const image = msgs.map((m) => m.image).find((i) => i !== null);
+        if (!image) throw new CoreCallError(grpc.status.INTERNAL, `pull of ${req.ref ?? ''} ended without an image`);
+        return image;
+      });
+  }
+
+  /** Pushes a local image through the core. */
+  push(req: Partial<PushRequest>, onProgress?: (p: PushProgress) => void): Promise<void> {
+    return this.serverStream<PushRequest, PushProgress>('Images', 'Push', req, onProgress).then(() => undefined);
+  }
+
+  /** A blob from the content store, whole. */
+  async readContent(digest: string, offset = 0): Promise<Buffer> {
+    const chunks = await this.serverStream<ReadContentRequest, ReadContentResponse>('Content', 'Read', { digest, offset: String(offset) });
+    return Buffer.concat(chunks.map((c) => c.data));
+  }
+
+  /** Writes a blob to the content store in one client stream (first message names it, the last commits). */
+  writeContent(ref: string, data: Buffer, expected: string, labels: Labels = {}): Promise<WriteContentResponse> {
+    const client = this.clients.Content as unknown as {
+      Write(md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: WriteContentResponse) => void): grpc.ClientWritableStream<WriteContentRequest>;
+    };
+    return new Promise((resolve, reject) => {
+      const call = client.Write(this.metadata(), (err, res) => { if (err) reject(this.failure(err)); else resolve(res); });
+      const CHUNK = 1 << 20;
+      const base = { ref, offset: '0', total: String(data.length), expected, labels };
+      if (data.length === 0) call.write({ ...base, data: Buffer.alloc(0), commit: true });
+      for (let at = 0; at < data.length; at += CHUNK) {
+        const last = at + CHUNK >= data.length;
+        call.write({ ...base, offset: String(at), data: data.subarray(at, at + CHUNK), commit: last });
+      }
+      call.end();
+    });
+  }
+
+  private serverStream<Req, Res>(service: ServiceName, method: string, req: Partial<Req>, onData?: (m: Res) => void): Promise<Res[]> {
+    const client = this.clients[service] as unknown as Record<string, (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<Res>>;
+    return new Promise((resolve, reject) => {
+      const call = client[method]!.call(client, req, this.metadata());
+      const got: Res[] = [];
+      call.on('data', (m: Res) => { got.push(m); onData?.(m); });
+      call.on('error', (err: grpc.ServiceError) => { reject(this.failure(err)); });
+      call.on('end', () => { resolve(got); });
+    });
+  }
 
   /** Streams events passing the filters (none: every event of every namespace). */
   subscribe(filter: Partial<SubscribeRequest> = {}): EventStream {

@@ -20,6 +20,10 @@ export interface CoreConfig {
   logFile: string | undefined;
   defaultRuntime: string;
   runtimes: Record<string, RuntimeEntry>;
+  /** the default snapshotter: overlayfs (native is used when overlay does not work) or native */
+  snapshotter: 'overlayfs' | 'native';
+  /** registries (host[:port]) reached over http; 127.0.0.0/8 and ::1 always are */
+  insecureRegistries: string[];
 }
 
 export const DEFAULT_ADDRESS = '/run/berth/core.sock';
@@ -45,6 +49,7 @@ export function defaultConfig(): CoreConfig {
     address: DEFAULT_ADDRESS, root: DEFAULT_ROOT, state: DEFAULT_STATE, logLevel: 'info', logFile: undefined,
     defaultRuntime: DEFAULT_RUNTIME,
     runtimes: { [DEFAULT_RUNTIME]: { path: bundledRuntimePath(), args: [] } },
+    snapshotter: 'overlayfs', insecureRegistries: [],
   };
 }
 
@@ -76,6 +81,17 @@ function runtimes(file: string, v: unknown): Record<string, RuntimeEntry> {
   return out;
 }
 
+function snapshotter(file: string, v: unknown): 'overlayfs' | 'native' {
+  const s = str(file, 'snapshotter', v);
+  if (s !== 'overlayfs' && s !== 'native') throw invalidArgument(`invalid config ${file}: snapshotter ${JSON.stringify(s)} is not overlayfs or native`);
+  return s;
+}
+
+function stringList(file: string, key: string, v: unknown): string[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string' && x !== '')) throw invalidArgument(`invalid config ${file}: ${key} must be a list of strings`);
+  return v as string[];
+}
+
 /** Reads a config file (JSON) over the defaults; unknown keys are refused so typos show. */
 export function parseConfigFile(file: string, text: string, base: CoreConfig = defaultConfig()): CoreConfig {
   let raw: unknown;
@@ -91,6 +107,8 @@ export function parseConfigFile(file: string, text: string, base: CoreConfig = d
       case 'log-file': out.logFile = str(file, key, v); break;
       case 'default-runtime': out.defaultRuntime = str(file, key, v); break;
       case 'runtimes': Object.assign(out.runtimes, runtimes(file, v)); break;
+      case 'snapshotter': out.snapshotter = snapshotter(file, v); break;
+      case 'insecure-registries': out.insecureRegistries = stringList(file, key, v); break;
       default: throw invalidArgument(`invalid config ${file}: unknown key ${JSON.stringify(key)}`);
     }
   }

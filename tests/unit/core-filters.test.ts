@@ -7,7 +7,7 @@ import { checkIdentifier } from '../../src/core/identifiers.js';
 
 const c = (id: string, labels: Record<string, string>, image = ''): ContainerRecord => ({
   namespace: 'default', id, image, spec: Buffer.alloc(0), runtime: { name: 'berth-runtime', options: Buffer.alloc(0) },
-  rootfs: '', snapshotKey: '', labels, createdAt: 0, updatedAt: 0,
+  rootfs: '', snapshotKey: '', snapshotter: '', labels, createdAt: 0, updatedAt: 0,
 });
 
 test('container filters: conditions are ANDed within a filter, filters ORed', () => {

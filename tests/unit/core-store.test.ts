@@ -21,7 +21,7 @@ function withStore(fn: (open: () => MetadataStore, path: string) => void): void 
 
 const container = (ns: string, id: string, labels: Record<string, string> = {}) => ({
   namespace: ns, id, image: 'busybox', spec: Buffer.from('{"ociVersion":"1.2.0"}'),
-  runtime: { name: 'berth-runtime', options: Buffer.alloc(0) }, rootfs: '/x', snapshotKey: '', labels,
+  runtime: { name: 'berth-runtime', options: Buffer.alloc(0) }, rootfs: '/x', snapshotKey: '', snapshotter: '', labels,
 });
 
 const kindOf = (fn: () => unknown): string => {

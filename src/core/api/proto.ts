@@ -12,9 +12,10 @@ import * as protoLoader from '@grpc/proto-loader';
 import { unavailable } from '../../common/errors.js';
 
 export const API_PACKAGE = 'berth.core.v1';
-export const API_FILES = ['namespaces', 'containers', 'events', 'tasks'].map((n) => `berth/core/v1/${n}.proto`);
-export type ServiceName = 'Namespaces' | 'Containers' | 'Events' | 'Tasks';
-export const SERVICE_NAMES: ServiceName[] = ['Namespaces', 'Containers', 'Events', 'Tasks'];
+export const API_FILES = ['namespaces', 'containers', 'events', 'tasks', 'images', 'content', 'snapshots', 'leases', 'gc']
+  .map((n) => `berth/core/v1/${n}.proto`);
+export type ServiceName = 'Namespaces' | 'Containers' | 'Events' | 'Tasks' | 'Images' | 'Content' | 'Snapshots' | 'Leases' | 'Gc';
+export const SERVICE_NAMES: ServiceName[] = ['Namespaces', 'Containers', 'Events', 'Tasks', 'Images', 'Content', 'Snapshots', 'Leases', 'Gc'];
 
 /** The metadata key naming a request's namespace (containerd: containerd-namespace). */
 export const NAMESPACE_KEY = 'berth-namespace';

@@ -22,6 +22,8 @@ export interface Container {
   labels: Labels;
   createdAt: Timestamp | null;
   updatedAt: Timestamp | null;
+  /** the snapshotter holding snapshotKey ("" for the core's default) */
+  snapshotter: string;
 }
 
 export interface Envelope { timestamp: Timestamp | null; namespace: string; topic: string; event: Buffer }
@@ -98,6 +100,79 @@ export interface AttachRequest { containerId: string; execId: string; stdin: boo
 export interface AttachResponse { ready: boolean; stream: string; data: Buffer; exited: boolean; exitStatus: number; exitedAt: Timestamp | null }
 export interface UpdateTaskRequest { containerId: string; resources: Buffer; annotations: Labels }
 
+// Images
+export interface DescriptorMessage { mediaType: string; digest: string; size: string; annotations: Labels }
+export interface Image { name: string; labels: Labels; target: DescriptorMessage | null; createdAt: Timestamp | null; updatedAt: Timestamp | null }
+export interface GetImageRequest { name: string }
+export interface GetImageResponse { image: Image | null }
+export interface ListImagesRequest { filters: string[] }
+export interface ListImagesResponse { images: Image[] }
+export interface CreateImageRequest { image: Image | null }
+export interface CreateImageResponse { image: Image | null }
+export interface UpdateImageRequest { image: Image | null; updateMask: string[] }
+export interface UpdateImageResponse { image: Image | null }
+export interface DeleteImageRequest { name: string }
+export interface PullRequest { ref: string; platform: string; snapshotter: string; unpack: boolean; username: string; password: string }
+export interface PullProgress { digest: string; status: string; current: string; total: string; mediaType: string; image: Image | null }
+export interface PushRequest { name: string; ref: string; username: string; password: string }
+export interface PushProgress { digest: string; status: string; current: string; total: string; mediaType: string }
+export interface TagImageRequest { source: string; target: string }
+export interface TagImageResponse { image: Image | null }
+export interface RemoveImageRequest { ref: string; force: boolean }
+export interface RemoveImageResponse { untagged: string[]; deleted: string[] }
+export interface InspectImageRequest { ref: string }
+export interface InspectImageResponse { json: Buffer }
+export interface PruneImagesRequest { all: boolean }
+export interface PruneImagesResponse { deleted: string[] }
+
+// Content
+export interface ContentInfoMessage { digest: string; size: string; labels: Labels; createdAt: Timestamp | null; updatedAt: Timestamp | null }
+export interface ContentInfoRequest { digest: string }
+export interface ContentInfoResponse { info: ContentInfoMessage | null }
+export interface UpdateContentRequest { info: ContentInfoMessage | null; updateMask: string[] }
+export interface ListContentRequest { filters: string[] }
+export interface ListContentResponse { info: ContentInfoMessage[] }
+export interface DeleteContentRequest { digest: string }
+export interface ReadContentRequest { digest: string; offset: string }
+export interface ReadContentResponse { offset: string; data: Buffer }
+export interface IngestStatusMessage { ref: string; offset: string; total: string; expected: string; startedAt: Timestamp | null; updatedAt: Timestamp | null }
+export interface ContentStatusRequest { ref: string }
+export interface ContentStatusResponse { status: IngestStatusMessage | null }
+export interface ListContentStatusesRequest { filters: string[] }
+export interface ListContentStatusesResponse { statuses: IngestStatusMessage[] }
+export interface WriteContentRequest { ref: string; offset: string; total: string; expected: string; data: Buffer; commit: boolean; labels: Labels }
+export interface WriteContentResponse { digest: string; offset: string }
+export interface AbortContentRequest { ref: string }
+
+// Snapshots
+export interface MountMessage { type: string; source: string; target: string; options: string[] }
+export interface SnapshotInfoMessage { name: string; parent: string; kind: string; labels: Labels; createdAt: Timestamp | null; updatedAt: Timestamp | null }
+export interface PrepareSnapshotRequest { snapshotter: string; key: string; parent: string; labels: Labels }
+export interface MountsResponse { mounts: MountMessage[] }
+export interface SnapshotKeyRequest { snapshotter: string; key: string }
+export interface CommitSnapshotRequest { snapshotter: string; name: string; key: string; labels: Labels }
+export interface StatSnapshotResponse { info: SnapshotInfoMessage | null }
+export interface UpdateSnapshotRequest { snapshotter: string; info: SnapshotInfoMessage | null; updateMask: string[] }
+export interface ListSnapshotsRequest { snapshotter: string; filters: string[] }
+export interface ListSnapshotsResponse { info: SnapshotInfoMessage[] }
+export interface UsageResponse { size: string; inodes: string }
+
+// Leases
+export interface LeaseMessage { id: string; labels: Labels; createdAt: Timestamp | null; expiresAt: Timestamp | null }
+export interface LeaseResourceMessage { type: string; id: string }
+export interface CreateLeaseRequest { id: string; labels: Labels; expireSeconds: string }
+export interface CreateLeaseResponse { lease: LeaseMessage | null }
+export interface DeleteLeaseRequest { id: string; sync: boolean }
+export interface ListLeasesRequest { filters: string[] }
+export interface ListLeasesResponse { leases: LeaseMessage[] }
+export interface LeaseResourceRequest { id: string; resource: LeaseResourceMessage | null }
+export interface ListLeaseResourcesRequest { id: string }
+export interface ListLeaseResourcesResponse { resources: LeaseResourceMessage[] }
+
+// Gc
+export type CollectRequest = Empty;
+export interface CollectResponse { contentRemoved: string; snapshotsRemoved: string; bytesFreed: string; durationMs: string }
+
 /**
  * Each service's methods: request and response types, and whether the
  * response is a stream. The server's handlers and the client's calls are
@@ -138,11 +213,61 @@ export interface Api {
     Metrics: [MetricsRequest, MetricsResponse];
     Update: [UpdateTaskRequest, Empty];
   };
+  Images: {
+    Get: [GetImageRequest, GetImageResponse];
+    List: [ListImagesRequest, ListImagesResponse];
+    Create: [CreateImageRequest, CreateImageResponse];
+    Update: [UpdateImageRequest, UpdateImageResponse];
+    Delete: [DeleteImageRequest, Empty];
+    Tag: [TagImageRequest, TagImageResponse];
+    Remove: [RemoveImageRequest, RemoveImageResponse];
+    Inspect: [InspectImageRequest, InspectImageResponse];
+    History: [InspectImageRequest, InspectImageResponse];
+    Prune: [PruneImagesRequest, PruneImagesResponse];
+  };
+  Content: {
+    Info: [ContentInfoRequest, ContentInfoResponse];
+    Update: [UpdateContentRequest, ContentInfoResponse];
+    List: [ListContentRequest, ListContentResponse];
+    Delete: [DeleteContentRequest, Empty];
+    Status: [ContentStatusRequest, ContentStatusResponse];
+    ListStatuses: [ListContentStatusesRequest, ListContentStatusesResponse];
+    Abort: [AbortContentRequest, Empty];
+  };
+  Snapshots: {
+    Prepare: [PrepareSnapshotRequest, MountsResponse];
+    View: [PrepareSnapshotRequest, MountsResponse];
+    Mounts: [SnapshotKeyRequest, MountsResponse];
+    Commit: [CommitSnapshotRequest, Empty];
+    Remove: [SnapshotKeyRequest, Empty];
+    Stat: [SnapshotKeyRequest, StatSnapshotResponse];
+    Update: [UpdateSnapshotRequest, StatSnapshotResponse];
+    List: [ListSnapshotsRequest, ListSnapshotsResponse];
+    Usage: [SnapshotKeyRequest, UsageResponse];
+  };
+  Leases: {
+    Create: [CreateLeaseRequest, CreateLeaseResponse];
+    Delete: [DeleteLeaseRequest, Empty];
+    List: [ListLeasesRequest, ListLeasesResponse];
+    AddResource: [LeaseResourceRequest, Empty];
+    DeleteResource: [LeaseResourceRequest, Empty];
+    ListResources: [ListLeaseResourcesRequest, ListLeaseResourcesResponse];
+  };
+  Gc: {
+    Collect: [CollectRequest, CollectResponse];
+  };
 }
 
 /** Server-streaming methods, outside the unary table. */
 export interface StreamingApi {
   Events: { Subscribe: [SubscribeRequest, Envelope] };
+  Images: { Pull: [PullRequest, PullProgress]; Push: [PushRequest, PushProgress] };
+  Content: { Read: [ReadContentRequest, ReadContentResponse] };
+}
+
+/** Client-streaming methods. */
+export interface ClientStreamingApi {
+  Content: { Write: [WriteContentRequest, WriteContentResponse] };
 }
 
 /** Bidirectional streaming methods. */
@@ -154,7 +279,25 @@ export interface DuplexApi {
 export const MESSAGE_FIELDS: Record<string, string[]> = {
   Namespace: ['name', 'labels', 'createdAt'],
   Runtime: ['name', 'options'],
-  Container: ['id', 'image', 'spec', 'runtime', 'rootfs', 'snapshotKey', 'labels', 'createdAt', 'updatedAt'],
+  Container: ['id', 'image', 'spec', 'runtime', 'rootfs', 'snapshotKey', 'labels', 'createdAt', 'updatedAt', 'snapshotter'],
+  Descriptor: ['mediaType', 'digest', 'size', 'annotations'],
+  Image: ['name', 'labels', 'target', 'createdAt', 'updatedAt'],
+  PullRequest: ['ref', 'platform', 'snapshotter', 'unpack', 'username', 'password'],
+  PullProgress: ['digest', 'status', 'current', 'total', 'mediaType', 'image'],
+  PushRequest: ['name', 'ref', 'username', 'password'],
+  PushProgress: ['digest', 'status', 'current', 'total', 'mediaType'],
+  RemoveImageRequest: ['ref', 'force'],
+  RemoveImageResponse: ['untagged', 'deleted'],
+  ContentInfo: ['digest', 'size', 'labels', 'createdAt', 'updatedAt'],
+  IngestStatus: ['ref', 'offset', 'total', 'expected', 'startedAt', 'updatedAt'],
+  WriteContentRequest: ['ref', 'offset', 'total', 'expected', 'data', 'commit', 'labels'],
+  Mount: ['type', 'source', 'target', 'options'],
+  SnapshotInfo: ['name', 'parent', 'kind', 'labels', 'createdAt', 'updatedAt'],
+  PrepareSnapshotRequest: ['snapshotter', 'key', 'parent', 'labels'],
+  CommitSnapshotRequest: ['snapshotter', 'name', 'key', 'labels'],
+  Lease: ['id', 'labels', 'createdAt', 'expiresAt'],
+  CreateLeaseRequest: ['id', 'labels', 'expireSeconds'],
+  CollectResponse: ['contentRemoved', 'snapshotsRemoved', 'bytesFreed', 'durationMs'],
   Envelope: ['timestamp', 'namespace', 'topic', 'event'],
   Process: ['containerId', 'execId', 'pid', 'status', 'stdin', 'stdout', 'stderr', 'terminal', 'exitStatus', 'exitedAt', 'reason'],
   DeleteTaskRequest: ['containerId', 'force'],

@@ -10,6 +10,8 @@ export interface ContainerRecord {
   runtime: { name: string; options: Buffer };
   rootfs: string;
   snapshotKey: string;
+  /** the snapshotter holding snapshotKey ("" when none) */
+  snapshotter: string;
   labels: Labels;
   /** ms since the epoch */
   createdAt: number;
@@ -17,7 +19,7 @@ export interface ContainerRecord {
 }
 
 /** The fields Update may change. */
-export type ContainerField = 'labels' | 'spec' | 'runtime' | 'snapshotKey' | 'image' | 'rootfs';
+export type ContainerField = 'labels' | 'spec' | 'runtime' | 'snapshotKey' | 'snapshotter' | 'image' | 'rootfs';
 
 export interface ContainerChange {
   /** fields replaced wholesale with the values in `values` */

@@ -17,7 +17,7 @@ import type { ServiceContext, UnaryHandlers } from './context.js';
 
 export const containerMessage = (r: ContainerRecord): Container => ({
   id: r.id, image: r.image, spec: r.spec, runtime: { name: r.runtime.name, options: r.runtime.options },
-  rootfs: r.rootfs, snapshotKey: r.snapshotKey, labels: r.labels,
+  rootfs: r.rootfs, snapshotKey: r.snapshotKey, snapshotter: r.snapshotter, labels: r.labels,
   createdAt: toTimestamp(r.createdAt), updatedAt: toTimestamp(r.updatedAt),
 });
 
@@ -48,14 +48,22 @@ function checkRootfs(id: string, rootfs: string): string {
   return rootfs;
 }
 
+/** A container on a snapshot names its snapshotter: the core's default when the caller does not. */
+function checkSnapshotter(ctx: ServiceContext, id: string, key: string, name: string): string {
+  if (key === '') return name;
+  const chosen = name === '' ? ctx.config.snapshotter : name;
+  if (chosen !== 'overlayfs' && chosen !== 'native') throw invalidArgument(`cannot store container ${id}: unknown snapshotter ${chosen} (use overlayfs or native)`);
+  return chosen;
+}
+
 const MASK_FIELDS: Record<string, ContainerField> = {
-  labels: 'labels', spec: 'spec', runtime: 'runtime', snapshot_key: 'snapshotKey', snapshotKey: 'snapshotKey', image: 'image', rootfs: 'rootfs',
+  labels: 'labels', spec: 'spec', runtime: 'runtime', snapshot_key: 'snapshotKey', snapshotKey: 'snapshotKey', snapshotter: 'snapshotter', image: 'image', rootfs: 'rootfs',
 };
 
 /** Reads an update mask into the change the store applies. */
 export function changeFromMask(ctx: ServiceContext, c: Container, mask: string[]): ContainerChange {
   const change: ContainerChange = { fields: [], labels: {}, values: {} };
-  const paths = mask.length === 0 ? ['labels', 'spec', 'runtime', 'snapshot_key', 'image', 'rootfs'] : mask;
+  const paths = mask.length === 0 ? ['labels', 'spec', 'runtime', 'snapshot_key', 'snapshotter', 'image', 'rootfs'] : mask;
   const labels: Labels = c.labels ?? {};
   for (const path of paths) {
     if (path.startsWith('labels.')) {
@@ -64,12 +72,13 @@ export function changeFromMask(ctx: ServiceContext, c: Container, mask: string[]
       continue;
     }
     const field = MASK_FIELDS[path];
-    if (!field) throw invalidArgument(`cannot update container ${c.id}: unknown field ${JSON.stringify(path)} in update mask (use labels, labels.KEY, spec, runtime, snapshot_key, image, rootfs)`);
+    if (!field) throw invalidArgument(`cannot update container ${c.id}: unknown field ${JSON.stringify(path)} in update mask (use labels, labels.KEY, spec, runtime, snapshot_key, snapshotter, image, rootfs)`);
     change.fields.push(field);
     if (field === 'labels') change.values.labels = { ...labels };
     if (field === 'spec') change.values.spec = checkSpec(c.id, c.spec, true);
     if (field === 'runtime') change.values.runtime = { name: checkRuntime(ctx, c.id, c.runtime?.name ?? ''), options: c.runtime?.options ?? Buffer.alloc(0) };
     if (field === 'snapshotKey') change.values.snapshotKey = c.snapshotKey ?? '';
+    if (field === 'snapshotter') change.values.snapshotter = checkSnapshotter(ctx, c.id, c.snapshotKey ?? '', c.snapshotter ?? '');
     if (field === 'image') change.values.image = c.image ?? '';
     if (field === 'rootfs') change.values.rootfs = checkRootfs(c.id, c.rootfs ?? '');
   }
@@ -100,7 +109,8 @@ export function containersService(ctx: ServiceContext): UnaryHandlers<'Container
       const record = {
         namespace: call.namespace, id, image: c.image ?? '', spec: checkSpec(id, c.spec, true),
         runtime: { name: checkRuntime(ctx, id, c.runtime?.name ?? ''), options: c.runtime?.options ?? Buffer.alloc(0) },
-        rootfs: checkRootfs(id, c.rootfs ?? ''), snapshotKey: c.snapshotKey ?? '', labels: c.labels ?? {},
+        rootfs: checkRootfs(id, c.rootfs ?? ''), snapshotKey: c.snapshotKey ?? '',
+        snapshotter: checkSnapshotter(ctx, id, c.snapshotKey ?? '', c.snapshotter ?? ''), labels: c.labels ?? {},
       };
       const { created, nsCreated } = store.transaction(() => {
         const ns = store.namespaces.ensure(call.namespace);

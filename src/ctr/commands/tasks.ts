@@ -155,7 +155,7 @@ export function tasksCommand(program: Command, client: () => CoreClient, out: Ou
       const rootfs = resolve(opts.rootfs);
       await c.containers.Create({
         container: { id, image: '', spec: containerSpec(id, rootfs, args, {}), runtime: { name: opts.runtime ?? '', options: Buffer.alloc(0) },
-          rootfs, snapshotKey: '', labels: {}, createdAt: null, updatedAt: null } as Container,
+          rootfs, snapshotKey: '', snapshotter: '', labels: {}, createdAt: null, updatedAt: null } as Container,
       });
       try {
         process.exitCode = opts.interactive && !opts.detach ? await runInteractive(c, id, out) : await startTask(c, id, opts.detach ?? false, out);
