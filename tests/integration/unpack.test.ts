@@ -63,7 +63,7 @@ function tarOf(entries: Array<{ name: string; type?: 'file' | 'directory' | 'sym
   p.finalize();
   const chunks: Buffer[] = [];
   return new Promise((resolve, reject) => {
-    p.on('data', (c: Buffer) => chunks.push(c));
+    p.on('data', (c: unknown) => chunks.push(c as Buffer));
     p.on('end', () => resolve(Buffer.concat(chunks)));
     p.on('error', reject);
   });
