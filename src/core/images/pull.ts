@@ -1,0 +1,296 @@
+/**
+ * Pull: resolve a reference, fetch the index/manifest (the platform's
+ * manifest from an index), the config and the layers — three at a time —
+ * and unpack the layers into snapshots named by chain ID.
+ *
+ * Each layer is downloaded once. The layer whose parent snapshot is already
+ * committed when its download starts is streamed through the content writer
+ * (digest check) and, in the same pass, decompressed and applied into an
+ * active snapshot. A layer that starts while its parent is still being
+ * unpacked is downloaded into the content store first and applied from
+ * there once its parent is committed (layers must be applied in order).
+ * A layer whose chain ID snapshot exists already is neither downloaded nor
+ * unpacked. Everything is held by a lease until the image record is
+ * written; a failed pull leaves no image record, and what it fetched is
+ * garbage once the lease is gone.
+ */
+import { randomUUID } from 'node:crypto';
+import { PassThrough } from 'node:stream';
+import { BerthError, failedPrecondition, invalidArgument } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import { GC_REF_CONTENT_PREFIX, GC_REF_SNAPSHOT_PREFIX, type ContentStore } from '../content/types.js';
+import { selectManifest } from '../distribution/platform.js';
+import { formatReference, type Reference } from '../distribution/reference.js';
+import type { LeaseManager } from '../leases/types.js';
+import {
+  isIndexMediaType, isManifestMediaType, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest, type Platform,
+} from '../oci/types.js';
+import { SNAPSHOT_DIFF_ID_LABEL, type Snapshotter } from '../snapshots/types.js';
+import { applyLayer } from '../unpack/apply.js';
+import { copyBlob, fetchSmallBlob } from './blobs.js';
+import { chainIds } from './chainid.js';
+import { runLimited } from './limit.js';
+import { SOURCE_LABEL_PREFIX, type Remote } from './remote.js';
+import type { ImageRecord, ImageStore } from './types.js';
+
+export type PullStatus = 'resolving' | 'resolved' | 'waiting' | 'downloading' | 'unpacking' | 'done' | 'exists' | 'error';
+
+export interface PullEvent {
+  /** "" for the image as a whole */
+  digest: string;
+  status: PullStatus;
+  current: number;
+  total: number;
+  mediaType: string;
+}
+
+export interface PullDeps {
+  content: ContentStore;
+  leases: LeaseManager;
+  images: ImageStore;
+  log?: Logger;
+}
+
+export interface PullOptions {
+  namespace: string;
+  platform: Platform;
+  /** where to unpack; undefined: fetch the content only */
+  snapshotter?: Snapshotter;
+  progress?: (e: PullEvent) => void;
+  /** layers downloaded at once (3) */
+  concurrency?: number;
+}
+
+/** How long a pull's lease lives if the core dies mid-pull (gc takes what it held after that). */
+const LEASE_TTL_MS = 60 * 60 * 1000;
+const PROGRESS_EVERY_MS = 100;
+
+interface Deferred { promise: Promise<void>; resolve(): void; reject(err: unknown): void; settled: boolean }
+
+function deferred(): Deferred {
+  const d = { settled: false } as Deferred;
+  d.promise = new Promise<void>((res, rej) => {
+    d.resolve = () => { d.settled = true; res(); };
+    d.reject = (err) => { d.settled = true; rej(err); };
+  });
+  d.promise.catch(() => undefined); // observed by the children that wait on it
+  return d;
+}
+
+function parseJson<T>(body: Buffer, what: string): T {
+  try { return JSON.parse(body.toString('utf8')) as T; } catch (err) {
+    throw invalidArgument(`${what} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+class PullRun {
+  private readonly ns: string;
+  private readonly leaseId: string;
+  private readonly repo: string;
+  /** active snapshots this pull prepared and has not committed: removed on failure */
+  private readonly active = new Map<string, Snapshotter>();
+
+  constructor(private readonly deps: PullDeps, private readonly remote: Remote, private readonly ref: Reference, private readonly opts: PullOptions) {
+    this.ns = opts.namespace;
+    this.repo = ref.path;
+    this.leaseId = deps.leases.create(this.ns, undefined, { 'berth.lease.pull': formatReference(ref) }, Date.now() + LEASE_TTL_MS).id;
+  }
+
+  private emit(e: Partial<PullEvent> & { status: PullStatus }): void {
+    this.opts.progress?.({ digest: '', current: 0, total: 0, mediaType: '', ...e });
+  }
+
+  private hold(type: string, id: string): void {
+    this.deps.leases.addResource(this.ns, this.leaseId, { type, id });
+  }
+
+  /** A manifest or index: fetched (verified) and stored with its gc labels. */
+  private async manifestBlob(desc: Descriptor, labels: (body: Buffer) => Record<string, string>): Promise<Buffer> {
+    this.hold('content', desc.digest);
+    const body = this.deps.content.has(this.ns, desc.digest)
+      ? await this.deps.content.readBlob(this.ns, desc.digest)
+      : await this.remote.fetchManifest(this.repo, desc);
+    await this.deps.content.writeBlob(this.ns, body, desc.digest, labels(body));
+    return body;
+  }
+
+  async run(): Promise<ImageRecord> {
+    const name = formatReference(this.ref);
+    this.emit({ status: 'resolving' });
+    const target = await this.remote.resolve(this.ref);
+    this.emit({ status: 'resolved', digest: target.digest, mediaType: target.mediaType, total: target.size });
+    const manifestDesc = await this.selectManifest(target, name);
+    const manifest = parseJson<ImageManifest>(await this.manifestBlob(manifestDesc, (b) => manifestLabels(parseJson<ImageManifest>(b, `manifest ${manifestDesc.digest}`))), `manifest ${manifestDesc.digest}`);
+    if (!manifest.config || !Array.isArray(manifest.layers)) throw invalidArgument(`cannot pull ${name}: manifest ${manifestDesc.digest} has no config or layers`);
+    const config = await this.config(manifest.config, name);
+    const diffIds = config.rootfs?.diff_ids ?? [];
+    if (diffIds.length !== manifest.layers.length) {
+      throw failedPrecondition(`cannot pull ${name}: the config lists ${diffIds.length} diff ids for ${manifest.layers.length} layers`);
+    }
+    const chain = chainIds(diffIds);
+    await this.layers(manifest.layers, diffIds, chain);
+    const sn = this.opts.snapshotter;
+    if (sn && chain.length > 0) {
+      this.deps.content.update(this.ns, manifest.config.digest, { [`${GC_REF_SNAPSHOT_PREFIX}${sn.name}`]: chain.at(-1)! }, [`labels.${GC_REF_SNAPSHOT_PREFIX}${sn.name}`]);
+    }
+    const record = this.deps.images.put({ namespace: this.ns, name, target: { mediaType: target.mediaType, digest: target.digest, size: target.size }, labels: {} });
+    this.emit({ status: 'done', digest: target.digest, mediaType: target.mediaType, total: target.size, current: target.size });
+    return record;
+  }
+
+  private async selectManifest(target: Descriptor, name: string): Promise<Descriptor> {
+    if (isManifestMediaType(target.mediaType)) return target;
+    if (!isIndexMediaType(target.mediaType)) throw invalidArgument(`cannot pull ${name}: unsupported media type ${target.mediaType}`);
+    let chosen: Descriptor | undefined;
+    await this.manifestBlob(target, (b) => {
+      const index = parseJson<ImageIndex>(b, `index ${target.digest}`);
+      if (!Array.isArray(index.manifests)) throw invalidArgument(`cannot pull ${name}: index ${target.digest} has no manifests`);
+      chosen = selectManifest(index, this.opts.platform, name);
+      const i = index.manifests.findIndex((d) => d.digest === chosen!.digest);
+      return { [`${GC_REF_CONTENT_PREFIX}m.${i}`]: chosen.digest };
+    });
+    return chosen!;
+  }
+
+  private async config(desc: Descriptor, name: string): Promise<ImageConfig> {
+    this.hold('content', desc.digest);
+    const body = this.deps.content.has(this.ns, desc.digest)
+      ? await this.deps.content.readBlob(this.ns, desc.digest)
+      : await fetchSmallBlob(this.remote, this.repo, desc);
+    await this.deps.content.writeBlob(this.ns, body, desc.digest);
+    const config = parseJson<ImageConfig>(body, `config ${desc.digest}`);
+    if (!config.rootfs || !Array.isArray(config.rootfs.diff_ids)) throw invalidArgument(`cannot pull ${name}: config ${desc.digest} has no rootfs.diff_ids`);
+    return config;
+  }
+
+  private async layers(layers: Descriptor[], diffIds: string[], chain: string[]): Promise<void> {
+    const committed = layers.map(() => deferred());
+    for (const l of layers) this.emit({ status: 'waiting', digest: l.digest, total: l.size, mediaType: l.mediaType });
+    const jobs = layers.map((l, i) => async () => {
+      try {
+        await this.layer(l, i, diffIds[i]!, chain, committed);
+        committed[i]!.resolve();
+      } catch (err) {
+        committed[i]!.reject(err);
+        throw err;
+      }
+    });
+    await runLimited(this.opts.concurrency ?? 3, jobs);
+  }
+
+  private snapshotExists(sn: Snapshotter, key: string): boolean {
+    try { sn.stat(this.ns, key); return true; } catch (err) {
+      if (err instanceof BerthError && err.kind === 'not-found') return false;
+      throw err;
+    }
+  }
+
+  private progress(desc: Descriptor): (current: number) => void {
+    let last = 0;
+    return (current) => {
+      const now = Date.now();
+      if (now - last < PROGRESS_EVERY_MS && current < desc.size) return;
+      last = now;
+      this.emit({ status: 'downloading', digest: desc.digest, current, total: desc.size, mediaType: desc.mediaType });
+    };
+  }
+
+  private blobLabels(): Record<string, string> {
+    return { [`${SOURCE_LABEL_PREFIX}${this.remote.domain}`]: this.repo };
+  }
+
+  private async layer(desc: Descriptor, i: number, diffId: string, chain: string[], committed: Deferred[]): Promise<void> {
+    const sn = this.opts.snapshotter;
+    const { content } = this.deps;
+    this.hold('content', desc.digest);
+    this.hold('ingests', `fetch-${desc.digest}`);
+    const done = (status: PullStatus): void => this.emit({ status, digest: desc.digest, current: desc.size, total: desc.size, mediaType: desc.mediaType });
+    if (!sn) {
+      if (content.has(this.ns, desc.digest)) { done('exists'); return; }
+      await copyBlob(content, this.remote, this.repo, desc, { namespace: this.ns, labels: this.blobLabels(), onProgress: this.progress(desc) });
+      done('done');
+      return;
+    }
+    const chainId = chain[i]!;
+    const parent = i === 0 ? '' : chain[i - 1]!;
+    this.hold(`snapshots/${sn.name}`, chainId);
+    if (this.snapshotExists(sn, chainId)) { done('exists'); return; }
+    const parentReady = i === 0 || committed[i - 1]!.settled;
+    if (parentReady && !content.has(this.ns, desc.digest)) {
+      // the parent is there: download and unpack in one pass
+      await this.unpack(sn, desc, diffId, chainId, parent, (tee) => copyBlob(content, this.remote, this.repo, desc,
+        { namespace: this.ns, labels: this.blobLabels(), tee, onProgress: this.progress(desc) }));
+    } else {
+      if (!content.has(this.ns, desc.digest)) {
+        await copyBlob(content, this.remote, this.repo, desc, { namespace: this.ns, labels: this.blobLabels(), onProgress: this.progress(desc) });
+      }
+      if (i > 0) await committed[i - 1]!.promise;
+      if (this.snapshotExists(sn, chainId)) { done('exists'); return; }
+      await this.unpack(sn, desc, diffId, chainId, parent, async (tee) => {
+        const r = content.reader(this.ns, desc.digest);
+        r.on('error', (err) => tee.destroy(err));
+        r.pipe(tee);
+      });
+    }
+    done('done');
+  }
+
+  /** Applies the layer fed by `source` into a new active snapshot over parent and commits it as chainId. */
+  private async unpack(sn: Snapshotter, desc: Descriptor, diffId: string, chainId: string, parent: string, source: (tee: PassThrough) => Promise<void>): Promise<void> {
+    const key = `extract-${randomUUID()}`;
+    this.hold(`snapshots/${sn.name}`, key);
+    await sn.prepare(this.ns, key, parent, {});
+    this.active.set(key, sn);
+    const target = sn.applyTarget(this.ns, key);
+    this.emit({ status: 'unpacking', digest: desc.digest, total: desc.size, mediaType: desc.mediaType });
+    const tee = new PassThrough({ highWaterMark: 1 << 20 });
+    const applied = applyLayer(tee, { mediaType: desc.mediaType, dir: target.dir, whiteouts: target.whiteouts, digest: desc.digest });
+    // a refused layer stops the download too
+    applied.catch((err: unknown) => { if (!tee.destroyed) tee.destroy(err instanceof Error ? err : new Error(String(err))); });
+    const fed = source(tee).catch((err: unknown) => { tee.destroy(err instanceof Error ? err : new Error(String(err))); throw err; });
+    const [feedResult, applyResult] = await Promise.allSettled([fed, applied]);
+    if (feedResult.status === 'rejected') throw feedResult.reason;
+    if (applyResult.status === 'rejected') throw applyResult.reason;
+    const got = applyResult.value.diffId;
+    if (got !== diffId) throw failedPrecondition(`layer ${desc.digest}: uncompressed digest ${got} does not match the config's diff id ${diffId}`);
+    try {
+      await sn.commit(this.ns, chainId, key, { [SNAPSHOT_DIFF_ID_LABEL]: diffId });
+      this.active.delete(key);
+    } catch (err) {
+      // another pull committed the same chain first: theirs is as good
+      if (!(err instanceof BerthError && err.kind === 'already-exists')) throw err;
+    }
+  }
+
+  async cleanup(failed: boolean): Promise<void> {
+    for (const [key, sn] of this.active) {
+      await sn.remove(this.ns, key).catch((err: unknown) => this.deps.log?.warn('cannot remove a pull\'s active snapshot', { key, error: (err as Error).message }));
+    }
+    this.active.clear();
+    if (failed) this.emit({ status: 'error' });
+    try { this.deps.leases.delete(this.ns, this.leaseId); } catch { /* expired or gone */ }
+  }
+}
+
+function manifestLabels(m: ImageManifest): Record<string, string> {
+  const labels: Record<string, string> = {};
+  if (m.config?.digest) labels[`${GC_REF_CONTENT_PREFIX}config`] = m.config.digest;
+  (m.layers ?? []).forEach((l, i) => { labels[`${GC_REF_CONTENT_PREFIX}l.${i}`] = l.digest; });
+  return labels;
+}
+
+/** Pulls ref from remote into the namespace; resolves with the image record written last. */
+export async function pull(deps: PullDeps, remote: Remote, ref: Reference, opts: PullOptions): Promise<ImageRecord> {
+  const run = new PullRun(deps, remote, ref, opts);
+  let failed = true;
+  try {
+    const record = await run.run();
+    failed = false;
+    return record;
+  } catch (err) {
+    throw err instanceof BerthError ? new BerthError(err.kind, err.message.startsWith('cannot pull') ? err.message : `cannot pull ${formatReference(ref)}: ${err.message}`, { cause: err })
+      : new BerthError('internal', `cannot pull ${formatReference(ref)}: ${(err as Error).message}`, { cause: err });
+  } finally {
+    await run.cleanup(failed);
+  }
+}
