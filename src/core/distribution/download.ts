@@ -28,11 +28,11 @@ class SourceFailure extends Error {
   constructor(readonly error: unknown) { super('source failed'); }
 }
 
-async function copyFrom(client: RegistryClient, repo: string, desc: Descriptor, writer: ContentWriter, start: number, onProgress?: DownloadOptions['onProgress']): Promise<number> {
-  let offset = start;
+/** Copies from `progress.offset` on; `progress.offset` follows every chunk written, so a failure leaves the resume point. */
+async function copyFrom(client: RegistryClient, repo: string, desc: Descriptor, writer: ContentWriter, progress: { offset: number }, onProgress?: DownloadOptions['onProgress']): Promise<void> {
   let stream;
   try {
-    stream = await client.fetchBlob(repo, desc, offset);
+    stream = await client.fetchBlob(repo, desc, progress.offset);
   } catch (err) {
     throw new SourceFailure(err);
   }
@@ -42,19 +42,18 @@ async function copyFrom(client: RegistryClient, repo: string, desc: Descriptor, 
     try {
       next = await iterator.next();
     } catch (err) {
-      throw new SourceFailure(new BerthError('unavailable', `connection lost after ${offset} of ${desc.size} bytes`, { cause: err }));
+      throw new SourceFailure(new BerthError('unavailable', `connection lost after ${progress.offset} of ${desc.size} bytes`, { cause: err }));
     }
-    if (next.done) return offset;
+    if (next.done) return;
     let chunk = next.value;
-    if (offset + chunk.length > desc.size) {
+    if (progress.offset + chunk.length > desc.size) {
       // more bytes than the descriptor says: keep exactly desc.size, and let the digest decide
-      chunk = chunk.subarray(0, desc.size - offset);
-      stream.destroy();
+      chunk = chunk.subarray(0, desc.size - progress.offset);
     }
     await writer.write(chunk);
-    offset += chunk.length;
-    onProgress?.(offset, desc.size);
-    if (offset >= desc.size) { stream.destroy(); return offset; }
+    progress.offset += chunk.length;
+    onProgress?.(progress.offset, desc.size);
+    if (progress.offset >= desc.size) { stream.destroy(); return; }
   }
 }
 
@@ -67,15 +66,15 @@ async function copyFrom(client: RegistryClient, repo: string, desc: Descriptor, 
 export async function downloadBlob(client: RegistryClient, repo: string, desc: Descriptor, writer: ContentWriter, opts: DownloadOptions = {}): Promise<ContentInfo> {
   const attempts = Math.max(1, opts.attempts ?? 5);
   const backoff = opts.backoffMs ?? 500;
-  let offset = writer.offset;
+  const progress = { offset: writer.offset };
   let lastError: unknown;
   let made = 0;
-  for (let attempt = 1; attempt <= attempts && offset < desc.size; attempt++) {
+  for (let attempt = 1; attempt <= attempts && progress.offset < desc.size; attempt++) {
     made = attempt;
     if (attempt > 1) await new Promise((r) => setTimeout(r, Math.min(MAX_BACKOFF_MS, backoff * 2 ** (attempt - 2))));
     try {
-      offset = await copyFrom(client, repo, desc, writer, offset, opts.onProgress);
-      if (offset < desc.size) lastError = new BerthError('unavailable', `connection closed after ${offset} of ${desc.size} bytes`);
+      await copyFrom(client, repo, desc, writer, progress, opts.onProgress);
+      if (progress.offset < desc.size) lastError = new BerthError('unavailable', `connection closed after ${progress.offset} of ${desc.size} bytes`);
     } catch (err) {
       if (!(err instanceof SourceFailure)) { await writer.close().catch(() => undefined); throw err; }
       lastError = err.error;
@@ -86,7 +85,7 @@ export async function downloadBlob(client: RegistryClient, repo: string, desc: D
       }
     }
   }
-  if (offset < desc.size) {
+  if (progress.offset < desc.size) {
     await writer.close().catch(() => undefined);
     const why = lastError instanceof Error ? lastError.message : String(lastError);
     throw new BerthError('unavailable', `cannot download ${client.host}/${repo}@${desc.digest}: gave up after ${made} attempts: ${why}`, { cause: lastError });
