@@ -25,7 +25,10 @@ type Entry = { name: string; type?: 'file' | 'directory'; body?: string };
 
 function tarOf(entries: Entry[]): Promise<Buffer> {
   const p = pack();
-  for (const e of entries) p.entry({ name: e.name, type: e.type ?? 'file', mode: e.type === 'directory' ? 0o755 : 0o644 }, e.type === 'directory' ? undefined : e.body ?? '');
+  for (const e of entries) {
+    if (e.type === 'directory') p.entry({ name: e.name, type: 'directory', mode: 0o755 });
+    else p.entry({ name: e.name, type: 'file', mode: 0o644 }, e.body ?? '');
+  }
   p.finalize();
   const chunks: Buffer[] = [];
   return new Promise((resolve, reject) => {
