@@ -22,6 +22,17 @@ import { eventsService } from './services/events.js';
 import { namespacesService } from './services/namespaces.js';
 import { tasksService } from './services/tasks.js';
 import { TaskManager } from './tasks/manager.js';
+import { openContentStore } from './content/store.js';
+import { collectGarbage } from './gc/collect.js';
+import { openImageStore } from './images/store.js';
+import { openLeaseManager } from './leases/manager.js';
+import { contentService } from './services/content.js';
+import { gcService } from './services/gc.js';
+import { imagesService, type ImageContext } from './services/images.js';
+import { leasesService } from './services/leases.js';
+import { snapshotsService } from './services/snapshots.js';
+import { openSnapshotter } from './snapshots/index.js';
+import type { Snapshotter } from './snapshots/types.js';
 
 export interface CoreServer {
   readonly address: string;
@@ -59,6 +70,30 @@ function bind(server: grpc.Server, address: string): Promise<void> {
   });
 }
 
+/** Both snapshotters when overlay works here, else native alone; the default is the config's when available. */
+function openSnapshotters(ctx: ServiceContext): { snapshotters: Map<string, Snapshotter>; defaultSnapshotter: string } {
+  const snapshotters = new Map<string, Snapshotter>();
+  try {
+    snapshotters.set('overlayfs', openSnapshotter(ctx.store.db, ctx.config.root, 'overlayfs'));
+  } catch (err) {
+    if (!(err instanceof BerthError) || err.kind !== 'unavailable') throw err;
+    ctx.log.warn('overlayfs snapshotter unavailable: using native', { error: err.message });
+  }
+  snapshotters.set('native', openSnapshotter(ctx.store.db, ctx.config.root, 'native'));
+  const defaultSnapshotter = snapshotters.has(ctx.config.snapshotter) ? ctx.config.snapshotter : 'native';
+  return { snapshotters, defaultSnapshotter };
+}
+
+/** The image half: content, leases, images, snapshotters and garbage collection over the one database. */
+export function openImageContext(ctx: ServiceContext): ImageContext {
+  const content = openContentStore(ctx.store.db, ctx.config.root);
+  const { snapshotters, defaultSnapshotter } = openSnapshotters(ctx);
+  return {
+    ctx, content, leases: openLeaseManager(ctx.store.db), images: openImageStore(ctx.store.db), snapshotters, defaultSnapshotter,
+    collect: () => collectGarbage({ db: ctx.store.db, content, snapshotters, log: ctx.log }),
+  };
+}
+
 export async function startCore(config: CoreConfig, log: Logger): Promise<CoreServer> {
   try {
     mkdirSync(config.root, { recursive: true, mode: 0o700 });
@@ -78,6 +113,14 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<CoreSe
   }
   const bus = new EventBus();
   const ctx: ServiceContext = { store, bus, config, log };
+  let images: ImageContext;
+  try {
+    images = openImageContext(ctx);
+  } catch (err) {
+    store.close();
+    lock.release();
+    throw err;
+  }
   const tasks = new TaskManager(ctx);
   // before serving: every task is found again with its true state
   await tasks.recover();
@@ -90,6 +133,11 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<CoreSe
     ...unaryHandlers('Tasks', tasksService(tasks), log),
     Attach: attachHandler(tasks, log) as grpc.handleBidiStreamingCall<unknown, unknown>,
   });
+  server.addService(services.Images.service, imagesService(images));
+  server.addService(services.Content.service, contentService(images));
+  server.addService(services.Snapshots.service, unaryHandlers('Snapshots', snapshotsService(images), log));
+  server.addService(services.Leases.service, unaryHandlers('Leases', leasesService(images), log));
+  server.addService(services.Gc.service, unaryHandlers('Gc', gcService(images), log));
   try {
     await bind(server, config.address);
     chmodSync(config.address, 0o600);
