@@ -1,6 +1,6 @@
 /**
  * berth-ctr: the operator's command line for berth-core (containerd's ctr).
- *   berth-ctr [--address SOCK] [-n NS] namespaces|containers|tasks|run|events|version …
+ *   berth-ctr [--address SOCK] [-n NS] namespaces|containers|tasks|run|images|content|snapshots|leases|gc|events|version …
  * Errors go to stderr as `berth-ctr: <message>` with exit code 1.
  */
 import { Command, CommanderError } from 'commander';
@@ -10,6 +10,10 @@ import { timestampMs } from '../core/api/types.js';
 import { CoreClient } from '../core/client.js';
 import { DEFAULT_ADDRESS } from '../core/config.js';
 import { containersCommand } from './commands/containers.js';
+import { contentCommand } from './commands/content.js';
+import { imagesCommand } from './commands/images.js';
+import { leasesCommand } from './commands/leases.js';
+import { snapshotsCommand } from './commands/snapshots.js';
 import { namespacesCommand } from './commands/namespaces.js';
 import { tasksCommand } from './commands/tasks.js';
 
@@ -33,6 +37,10 @@ async function main(argv: string[]): Promise<void> {
   namespacesCommand(program, getClient, out);
   containersCommand(program, getClient, out);
   tasksCommand(program, getClient, out);
+  imagesCommand(program, getClient, out);
+  contentCommand(program, getClient, out);
+  snapshotsCommand(program, getClient, out);
+  leasesCommand(program, getClient, out);
   program.command('events').description('print events until interrupted')
     .option('--topic <prefix>', 'topic prefix (repeatable)', (v: string, p: string[]) => [...p, v], [])
     .action(async (opts: { topic: string[] }) => {
