@@ -7,6 +7,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from
 import { join } from 'node:path';
 import { failedPrecondition, invalidArgument } from '../../common/errors.js';
 import type { ContainerRecord } from '../containers/store.js';
+import { ROOTFS } from './rootfs.js';
 
 interface SpecShape {
   root?: { path?: string; readonly?: boolean };
@@ -14,13 +15,18 @@ interface SpecShape {
   linux?: { cgroupsPath?: string };
 }
 
-/** The spec to run, and whether its init wants a terminal. */
-export function bundleSpec(c: ContainerRecord): { spec: SpecShape; terminal: boolean } {
+/**
+ * The spec to run, and whether its init wants a terminal. A container on a
+ * snapshot gets `<bundleDir>/rootfs` as its root, where rootfs.ts mounts
+ * the snapshot; otherwise its rootfs field or its spec's root.path.
+ */
+export function bundleSpec(c: ContainerRecord, bundleDir?: string): { spec: SpecShape; terminal: boolean } {
   let spec: SpecShape;
   try { spec = JSON.parse(c.spec.toString('utf8')) as SpecShape; } catch (err) {
     throw invalidArgument(`cannot create task ${c.id}: the container's spec is not valid JSON: ${(err as Error).message}`);
   }
-  const root = c.rootfs !== '' ? c.rootfs : spec.root?.path ?? '';
+  const root = c.snapshotKey !== '' && bundleDir !== undefined ? join(bundleDir, ROOTFS)
+    : c.rootfs !== '' ? c.rootfs : spec.root?.path ?? '';
   if (!root.startsWith('/')) throw failedPrecondition(`cannot create task ${c.id}: the container has no root filesystem (rootfs is empty)`);
   spec.root = { ...spec.root, path: root };
   // one cgroup per namespace and id, so equal ids in two namespaces never share one

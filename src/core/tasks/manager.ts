@@ -12,6 +12,7 @@ import { ShimClient, startShim } from '../../shim/client.js';
 import { ShimFiles } from '../../shim/protocol.js';
 import type { ServiceContext } from '../services/context.js';
 import { bundleSpec, writeBundle } from './bundle.js';
+import { mountRootfs, removeBundle, type SnapshotterLookup } from './rootfs.js';
 import type { ExecRecord } from './execs.js';
 import { removeCgroup, settleProcesses } from './leftovers.js';
 import { LogFaults } from './logfaults.js';
@@ -75,7 +76,8 @@ export class TaskManager {
   private readonly logFaults = new LogFaults();
   private readonly monitor: NodeJS.Timeout;
 
-  constructor(private readonly ctx: ServiceContext) {
+  /** options.snapshotters: the snapshotter a container's snapshot is in, by name ("" for the default) */
+  constructor(private readonly ctx: ServiceContext, private readonly options: { snapshotters?: SnapshotterLookup } = {}) {
     // a fault is learnt at State/List, and by this sweep when nobody asks
     this.monitor = setInterval(() => this.sweepLogs(), 2000);
     this.monitor.unref();
@@ -172,7 +174,7 @@ export class TaskManager {
     const c = store.containers.get(ns, id);
     const entry = config.runtimes[c.runtime.name];
     if (!entry) throw failedPrecondition(`cannot create task ${id}: runtime ${c.runtime.name} is not in the core's runtime table`);
-    const { spec, terminal } = bundleSpec(c);
+    const { spec, terminal } = bundleSpec(c, taskPaths(config, ns, id).dir);
     const logOpts = logOptions(c);
     const paths = taskPaths(config, ns, id);
     const binary = shimBinary();
@@ -187,6 +189,7 @@ export class TaskManager {
     });
     try {
       writeBundle(paths.dir, spec);
+      mountRootfs(c, paths.dir, this.options.snapshotters);
       mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
       const { pid: shimPid } = await startShim({
         binary, id, bundle: paths.dir, runtime: rec.runtimePath, runtimeArgs: rec.runtimeArgs,
@@ -312,7 +315,7 @@ export class TaskManager {
     for (const k of this.execExits.keys()) if (k.startsWith(`${key(ns, id)}/`)) this.execExits.delete(k);
     // a created task's init is killed by the delete: take that exit if it came
     t = this.ctx.store.tasks.find(ns, id) ?? t;
-    rmSync(t.bundle, { recursive: true, force: true });
+    removeBundle(t.bundle);
     this.ctx.store.tasks.delete(ns, id);
     this.exits.delete(key(ns, id));
     this.ctx.bus.publish(ns, '/tasks/delete', { containerId: id, pid: t.pid, exitStatus: t.exitStatus, exitedAt: isoOf(t.exitedAt) });
@@ -403,7 +406,7 @@ export class TaskManager {
         this.ctx.log.warn('runtime delete --force failed', { id: t.id, error: (err as Error).message });
       });
     }
-    rmSync(t.bundle, { recursive: true, force: true });
+    removeBundle(t.bundle);
   }
 
   /**
