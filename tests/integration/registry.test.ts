@@ -256,7 +256,7 @@ describe('registry client', { skip: registrySkip }, () => {
       const err = await failure(c.resolve(`${host}/berth/x:1`));
       assert.equal(err.kind, 'unavailable');
       assert.match(err.message, new RegExp(`^cannot resolve ${host}/berth/x:1: .*no answer within 300 ms`));
-      assert.ok(Date.now() - started < 5_000);
+      assert.ok(Date.now() - started < 2_000, `took ${Date.now() - started} ms`); // two attempts of 300 ms, no fallback to http on a timeout
     } finally {
       c.close();
       for (const s of sockets) s.destroy();

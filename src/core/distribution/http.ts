@@ -32,6 +32,8 @@ export interface HttpResponse {
 }
 
 const MAX_REDIRECTS = 5;
+/** Bodies up to this size are sent at once: the wait for an answer starts with the request. */
+const SMALL_BODY = 1024 * 1024;
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** Errors that mean "TLS is not spoken there": the cue to fall back to http for an insecure registry. */
@@ -86,12 +88,22 @@ function once(req: HttpRequest, agents: Agents): Promise<HttpResponse> {
     const r = (https ? httpsRequest : httpRequest)(req.url, {
       method: req.method, headers, agent: https ? agents.https : agents.http, timeout: req.timeoutMs,
     });
-    r.on('timeout', () => {
-      const err = Object.assign(new Error(`no answer within ${req.timeoutMs} ms`), { code: 'ETIMEDOUT' });
-      r.destroy(err);
-    });
-    r.on('error', (err) => reject(err instanceof BerthError ? err : networkError(req, err)));
+    let timedOut: Error | undefined;
+    const expire = (): void => {
+      timedOut = Object.assign(new Error(`no answer within ${req.timeoutMs} ms`), { code: 'ETIMEDOUT' });
+      r.destroy(timedOut);
+    };
+    // the socket's idle timeout watches uploads and bodies; this timer the wait for the headers once the request is sent
+    r.on('timeout', expire);
+    // (a big body starts the wait when it is sent: 'finish' does not come while a TLS handshake hangs, hence small ones start now)
+    let headersTimer: NodeJS.Timeout | undefined;
+    const startWait = (): void => { clearTimeout(headersTimer); headersTimer = setTimeout(expire, req.timeoutMs); };
+    if (req.body === undefined || (Buffer.isBuffer(req.body) && req.body.length <= SMALL_BODY)) startWait();
+    else r.on('finish', startWait);
+    // a TLS socket destroyed mid-handshake reports a hang-up: our timeout is the real reason
+    r.on('error', (err) => { clearTimeout(headersTimer); reject(err instanceof BerthError ? err : networkError(req, timedOut ?? err)); });
     r.on('response', (res) => {
+      clearTimeout(headersTimer);
       // the idle timeout keeps watching the body; an error after this point surfaces on the stream
       res.on('error', () => undefined);
       resolve({ status: res.statusCode ?? 0, headers: res.headers, url: req.url, body: res });
