@@ -18,6 +18,12 @@ export interface CoreAttachOptions {
   stdout?: boolean;
   /** default true */
   stderr?: boolean;
+  /**
+   * replay the process's log (its output so far, as written) before the live
+   * output, nothing lost or repeated where they meet; a stopped process gives
+   * its log and its exit. Default false
+   */
+  logs?: boolean;
 }
 
 export interface CoreAttachChunk {
@@ -135,7 +141,7 @@ export function startAttachment(call: AttachCall, o: CoreAttachOptions, toError:
     });
     call.write({
       containerId: o.containerId, execId: o.execId ?? '', stdin: o.stdin === true,
-      stdout: o.stdout !== false, stderr: o.stderr !== false,
+      stdout: o.stdout !== false, stderr: o.stderr !== false, logs: o.logs === true,
     });
   });
 }

@@ -204,3 +204,49 @@ test('berth-ctr run -i feeds its stdin to the task; tasks attach relays a runnin
   assert.equal(att.status, 0);
   await env.client.tasks.Delete({ containerId: bg });
 }));
+
+test('attach with logs: the log so far, then live output, no line lost or repeated at the seam; a stopped task gives its log and exit', { skip }, () => withCore(async (env) => {
+  const id = uid('logs');
+  // numbered lines, each written in two parts (printf, a pause, the rest) so an attach falls inside one
+  await runTask(env, id, ['sh', '-c', 'i=0; while [ $i -lt 100 ]; do i=$((i+1)); printf "line $i "; sleep 0.02; echo "end"; [ $((i % 50)) -eq 0 ] && echo "err $i" >&2; done'], false);
+  const expected = Array.from({ length: 100 }, (_, k) => `line ${k + 1} end\n`).join('');
+  const errs = 'err 50\nerr 100\n';
+  const attachAfter = async (ms: number): Promise<void> => {
+    await sleep(ms); // some output is only in the log by then
+    const a = await env.client.attach({ containerId: id, logs: true });
+    let out = '';
+    let err = '';
+    for await (const c of a) { if (c.stream === 'stdout') out += c.data.toString(); else err += c.data.toString(); }
+    assert.equal((await a.exit)?.status, 0);
+    assert.equal(out, expected, `attached after ${ms} ms: stdout differs from byte ${[...out].findIndex((ch, k) => ch !== expected[k])}`);
+    assert.equal(err, errs);
+  };
+  await Promise.all([attachAfter(300), attachAfter(700), attachAfter(1100), attachAfter(1500)]);
+  const b = await env.client.attach({ containerId: id, logs: true, stderr: false });
+  let out = '';
+  for await (const c of b) { assert.equal(c.stream, 'stdout'); out += c.data.toString(); }
+  assert.equal(out, expected, 'a stopped task replays its log');
+  assert.equal((await b.exit)?.status, 0);
+  await env.client.tasks.Delete({ containerId: id });
+}));
+
+test('attach with logs while output is produced: several attaches at random moments each see every line once', { skip }, () => withCore(async (env) => {
+  const id = uid('logs-live');
+  await runTask(env, id, ['sh', '-c', 'i=0; while [ $i -lt 1500 ]; do i=$((i+1)); printf "n$i "; echo "x"; done; sleep 0.5'], false);
+  const expected = Array.from({ length: 1500 }, (_, k) => `n${k + 1} x\n`).join('');
+  const attaches = [];
+  for (let k = 0; k < 4; k++) {
+    await sleep(Math.floor(Math.random() * 60));
+    attaches.push((async () => {
+      const a = await env.client.attach({ containerId: id, logs: true });
+      let out = '';
+      for await (const c of a) if (c.stream === 'stdout') out += c.data.toString();
+      return out;
+    })());
+  }
+  for (const out of await Promise.all(attaches)) {
+    assert.equal(out.length, expected.length, 'no byte lost or repeated');
+    assert.equal(out, expected);
+  }
+  await env.client.tasks.Delete({ containerId: id });
+}));

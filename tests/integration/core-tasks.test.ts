@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,13 +16,9 @@ import { CoreClient } from '../../src/core/client.js';
 import { CoreCallError } from '../../src/core/errors.js';
 import type { Container, Envelope } from '../../src/core/api/types.js';
 import { defaultConfig, makeBundle, removeBundle, type Bundle } from '../helpers/bundle.js';
-import { REPO, isRoot } from '../helpers/runtime.js';
+import { REPO } from '../helpers/runtime.js';
+import { RUNC, kill9, liveMatching, ready, skip, spawnCore, type Core } from '../helpers/core.js';
 
-const coreBin = join(REPO, 'bin', 'berth-core');
-const RUNC = '/usr/sbin/runc';
-const skip = !isRoot || !existsSync(coreBin) || !existsSync(join(REPO, 'bin', 'berth-shim')) ? 'needs root and npm run build' : false;
-
-interface Core { proc: ChildProcess; exited: Promise<number | null> }
 interface Env {
   dir: string; address: string; client: CoreClient; rootfs: Bundle;
   start(): Promise<Core>; core: Core; events: Envelope[];
@@ -30,33 +26,6 @@ interface Env {
 
 let seq = 0;
 const uid = (name: string): string => `${name}-${process.pid}-${++seq}`;
-
-async function startCore(dir: string, address: string): Promise<Core> {
-  const proc = spawn(coreBin, ['--address', address, '--root', join(dir, 'root'), '--state', join(dir, 'state'),
-    '--config', join(dir, 'config.json'), '--log-file', join(dir, 'core.log'), '--log-level', 'debug'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
-  const c = new CoreClient(address);
-  try {
-    await Promise.race([c.waitForReady(15_000), exited.then((code) => { throw new Error(`berth-core exited ${code}: ${stderr}`); })]);
-  } finally { c.close(); }
-  return { proc, exited };
-}
-
-async function kill9(core: Core): Promise<void> {
-  if (core.proc.exitCode === null && core.proc.signalCode === null) core.proc.kill('SIGKILL');
-  await core.exited;
-}
-
-/** Pids of live processes whose command line holds needle. */
-function liveMatching(needle: string): number[] {
-  const r = spawnSync('pgrep', ['-f', needle], { encoding: 'utf8' });
-  return r.stdout.split('\n').filter(Boolean).map(Number).filter((p) => {
-    if (p === process.pid) return false;
-    try { const s = readFileSync(`/proc/${p}/stat`, 'utf8'); return s.slice(s.lastIndexOf(')') + 2)[0] !== 'Z'; } catch { return false; }
-  });
-}
 
 function cgroupsOf(id: string): string {
   return spawnSync('find', ['/sys/fs/cgroup', '-maxdepth', '4', '-type', 'd', '-name', `*${id}*`], { encoding: 'utf8' }).stdout.trim();
@@ -75,7 +44,7 @@ async function withCore(fn: (env: Env) => Promise<void>): Promise<void> {
   const cores: Core[] = [];
   const env: Env = {
     dir, address, rootfs, events: [], client: undefined as unknown as CoreClient, core: undefined as unknown as Core,
-    start: async () => { const c = await startCore(dir, address); cores.push(c); env.core = c; return c; },
+    start: async () => { const c = await ready(spawnCore(dir, address), address); cores.push(c); env.core = c; return c; },
   };
   try {
     await env.start();
@@ -267,6 +236,10 @@ test('kill -9 of a shim: the task is reported failed with a reason and cleaned u
   s.cancel();
   assert.equal(JSON.parse(events[0]!.event.toString()).reason, 'shim exited unexpectedly');
   await assertGone(env, id);
+  // berth-ctr shows the exit code and the reason
+  const ls = spawnSync(join(REPO, 'bin', 'berth-ctr'), ['--address', env.address, 'tasks', 'ls'], { encoding: 'utf8', timeout: 30_000 });
+  assert.match(ls.stdout, /^TASK\s+PID\s+STATUS\s+EXIT\s+EXITED\s+REASON$/m, ls.stderr);
+  assert.match(ls.stdout, new RegExp(`^${id}\\s+\\d+\\s+STOPPED\\s+255\\s+\\S+Z\\s+shim exited unexpectedly$`, 'm'));
   await env.client.tasks.Delete({ containerId: id });
   await rejectsWith(env.client.tasks.State({ containerId: id }), status.NOT_FOUND, /not found/);
 }));

@@ -43,6 +43,8 @@ export interface Process {
   exitedAt: Timestamp | null;
   /** why it stopped other than by exiting, or a fault of a live one; "" when none */
   reason: string;
+  /** the OOM killer killed a process of the task */
+  oomKilled: boolean;
 }
 
 export interface Empty { [key: string]: never }
@@ -92,11 +94,12 @@ export interface CloseIORequest { containerId: string; execId: string; stdin: bo
 export interface PauseTaskRequest { containerId: string }
 export interface ResumeTaskRequest { containerId: string }
 export interface WaitRequest { containerId: string; execId: string }
-export interface WaitResponse { exitStatus: number; exitedAt: Timestamp | null }
+export interface WaitResponse { exitStatus: number; exitedAt: Timestamp | null; oomKilled: boolean }
 export interface MetricsRequest { filters: string[] }
 export interface Metric { timestamp: Timestamp | null; id: string; data: Buffer }
 export interface MetricsResponse { metrics: Metric[] }
-export interface AttachRequest { containerId: string; execId: string; stdin: boolean; stdout: boolean; stderr: boolean; data: Buffer; closeStdin: boolean }
+/** logs (first request): replay the process's json-file log before the live output */
+export interface AttachRequest { containerId: string; execId: string; stdin: boolean; stdout: boolean; stderr: boolean; data: Buffer; closeStdin: boolean; logs: boolean }
 export interface AttachResponse { ready: boolean; stream: string; data: Buffer; exited: boolean; exitStatus: number; exitedAt: Timestamp | null }
 export interface UpdateTaskRequest { containerId: string; resources: Buffer; annotations: Labels }
 
@@ -299,7 +302,7 @@ export const MESSAGE_FIELDS: Record<string, string[]> = {
   CreateLeaseRequest: ['id', 'labels', 'expireSeconds'],
   CollectResponse: ['contentRemoved', 'snapshotsRemoved', 'bytesFreed', 'durationMs'],
   Envelope: ['timestamp', 'namespace', 'topic', 'event'],
-  Process: ['containerId', 'execId', 'pid', 'status', 'stdin', 'stdout', 'stderr', 'terminal', 'exitStatus', 'exitedAt', 'reason'],
+  Process: ['containerId', 'execId', 'pid', 'status', 'stdin', 'stdout', 'stderr', 'terminal', 'exitStatus', 'exitedAt', 'reason', 'oomKilled'],
   DeleteTaskRequest: ['containerId', 'force'],
   UpdateNamespaceRequest: ['name', 'setLabels', 'removeLabels'],
   UpdateContainerRequest: ['container', 'updateMask'],
@@ -308,8 +311,8 @@ export const MESSAGE_FIELDS: Record<string, string[]> = {
   ExecProcessRequest: ['containerId', 'execId', 'stdin', 'stdout', 'stderr', 'terminal', 'spec'],
   KillRequest: ['containerId', 'execId', 'signal', 'all'],
   DeleteResponse: ['id', 'pid', 'exitStatus', 'exitedAt'],
-  WaitResponse: ['exitStatus', 'exitedAt'],
-  AttachRequest: ['containerId', 'execId', 'stdin', 'stdout', 'stderr', 'data', 'closeStdin'],
+  WaitResponse: ['exitStatus', 'exitedAt', 'oomKilled'],
+  AttachRequest: ['containerId', 'execId', 'stdin', 'stdout', 'stderr', 'data', 'closeStdin', 'logs'],
   AttachResponse: ['ready', 'stream', 'data', 'exited', 'exitStatus', 'exitedAt'],
 };
 

@@ -130,4 +130,6 @@ export const MIGRATIONS: string[] = [
    );
    CREATE INDEX images_target ON images (namespace, target_digest);
    ALTER TABLE containers ADD COLUMN snapshotter TEXT NOT NULL DEFAULT '';`,
+  // 6: a task killed by the OOM killer says so (read from its memory cgroup before the cgroup goes)
+  `ALTER TABLE tasks ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0;`,
 ];

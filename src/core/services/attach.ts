@@ -6,6 +6,10 @@
  * response. Later requests carry stdin data or close stdin. Each call opens
  * its own shim connection, so it works the same after a restart of the
  * core. A caller that cancels detaches; the process carries on.
+ *
+ * With `logs`, the process's json-file log is replayed first and the live
+ * output follows where the log leaves off (tasks/logreplay.ts finds the
+ * seam); a stopped process then gets its log and its exit.
  */
 import * as grpc from '@grpc/grpc-js';
 import { BerthError, failedPrecondition, invalidArgument } from '../../common/errors.js';
@@ -13,6 +17,7 @@ import { ShimClient } from '../../shim/client.js';
 import type { AttachRequest, AttachResponse } from '../api/types.js';
 import { toStatus } from '../errors.js';
 import { checkIdentifier } from '../identifiers.js';
+import { readJsonLog, replayUntilLive, type LogChunk } from '../tasks/logreplay.js';
 import type { TaskManager } from '../tasks/manager.js';
 import { namespaceOf } from './context.js';
 import { timestampOfNs } from './tasks.js';
@@ -31,22 +36,34 @@ class InputQueue {
   }
 }
 
-async function openFor(tasks: TaskManager, ns: string, req: AttachRequest): Promise<Attachment> {
+/** What an attach reaches: a live process's shim attach, or (logs of a stopped one) its exit. */
+interface Opened {
+  attachment?: Attachment;
+  /** the process's json-file log */
+  log: string;
+  /** a stopped process's recorded exit (attach with logs only) */
+  exit?: { status: number; exitedAt: bigint };
+}
+
+async function openFor(tasks: TaskManager, ns: string, req: AttachRequest): Promise<Opened> {
   const id = checkIdentifier('container', req.containerId);
   if (req.execId !== '') checkIdentifier('container', req.execId);
   const t = tasks.get(ns, id);
-  if (t.status === 'stopped' || t.status === 'creating') throw failedPrecondition(`cannot attach to task ${id}: it is ${t.status === 'stopped' ? 'stopped' : 'still being created'}`);
-  if (req.execId !== '') {
-    const e = tasks.execs.get(ns, id, req.execId);
-    if (e.status !== 'running') throw failedPrecondition(`cannot attach to exec ${req.execId} in task ${id}: it is ${e.status}`);
-  }
+  const e = req.execId !== '' ? tasks.execs.get(ns, id, req.execId) : undefined;
   if (!req.stdin && !req.stdout && !req.stderr) throw invalidArgument(`cannot attach to task ${id}: no stream asked for (stdin, stdout, stderr)`);
+  const log = e ? e.log : t.log;
+  // a stopped process has no live output left, but its log and exit are still worth giving
+  if (req.logs && !req.stdin && (e ? e.status === 'stopped' : t.status === 'stopped')) {
+    return { log, exit: e ? { status: e.exitStatus, exitedAt: e.exitedAt } : { status: t.exitStatus, exitedAt: t.exitedAt } };
+  }
+  if (t.status === 'stopped' || t.status === 'creating') throw failedPrecondition(`cannot attach to task ${id}: it is ${t.status === 'stopped' ? 'stopped' : 'still being created'}`);
+  if (e && e.status !== 'running') throw failedPrecondition(`cannot attach to exec ${req.execId} in task ${id}: it is ${e.status}`);
   let shim: ShimClient;
   try { shim = await ShimClient.connect(t.socket); } catch (err) {
     throw new BerthError('unavailable', `cannot attach to task ${id}: cannot reach its shim: ${(err as Error).message}`, { cause: err });
   }
   const opts = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, ...(req.execId !== '' ? { execId: req.execId } : {}) };
-  return shim.attach(opts);
+  return { attachment: await shim.attach(opts), log };
 }
 
 export function attachHandler(tasks: TaskManager, log: { debug(msg: string, f?: Record<string, unknown>): void }): grpc.handleBidiStreamingCall<AttachRequest, AttachResponse> {
@@ -69,10 +86,13 @@ export function attachHandler(tasks: TaskManager, log: { debug(msg: string, f?: 
       if (first) {
         first = false;
         input.push(async () => {
-          attachment = await openFor(tasks, namespaceOf(call.metadata), req);
-          if (finished) { attachment.close(); return; }
+          const opened = await openFor(tasks, namespaceOf(call.metadata), req);
+          attachment = opened.attachment;
+          if (finished) { attachment?.close(); return; }
           call.write({ ...EMPTY, ready: true });
-          void relay(call, attachment).then(() => finish(), finish);
+          const logs = req.logs ? { path: opened.log, streams: { stdout: req.stdout, stderr: req.stderr } } : undefined;
+          const done = attachment ? relay(call, attachment, logs) : replayStopped(call, logs!, opened.exit!);
+          void done.then(() => finish(), finish);
         });
         return;
       }
@@ -88,17 +108,111 @@ export function attachHandler(tasks: TaskManager, log: { debug(msg: string, f?: 
   };
 }
 
-/** Output to the caller until the shim ends the attach; then the exit, when there is one. */
-async function relay(call: AttachCall, attachment: Attachment): Promise<void> {
-  for await (const chunk of attachment) {
+/**
+ * How long an attach with logs waits for a first live line before it reads
+ * the log. A line half written when the attach began is only in the log once
+ * finished; a process silent for longer than this loses that line's start.
+ */
+const LINE_WAIT_MS = 250;
+
+interface LogsAsked { path: string; streams: Record<'stdout' | 'stderr', boolean> }
+
+type Chunk = { stream: 'stdout' | 'stderr'; data: Buffer };
+
+/** Writes one output chunk, waiting while the caller's stream is full (the shim's attach stays bounded). */
+async function send(call: AttachCall, chunk: Chunk): Promise<void> {
+  if (!call.write({ ...EMPTY, stream: chunk.stream, data: chunk.data })) {
+    await new Promise<void>((resolve) => { call.once('drain', resolve); call.once('close', resolve); });
+  }
+}
+
+async function sendLog(call: AttachCall, chunks: LogChunk[], streams: LogsAsked['streams']): Promise<void> {
+  for (const c of chunks) {
     if (call.cancelled) return;
-    if (!call.write({ ...EMPTY, stream: chunk.stream, data: chunk.data })) {
-      // keep the shim's attach bounded: a slow caller waits here rather than growing a buffer
-      await new Promise<void>((resolve) => { call.once('drain', resolve); call.once('close', resolve); });
+    if (streams[c.stream]) await send(call, c);
+  }
+}
+
+/**
+ * The attachment's output, taken as it comes while the log is read (so
+ * what was received before the read is known), then handed on in order.
+ */
+class LiveOutput {
+  private readonly queue: Chunk[] = [];
+  private readonly it: AsyncIterator<Chunk>;
+  private stopped = false;
+  private ended = false;
+  private readonly pumping: Promise<void>;
+  /** called when a line is complete in what was received, or the source ends */
+  private onLine: (() => void) | undefined;
+
+  constructor(source: AsyncIterable<Chunk>) {
+    this.it = source[Symbol.asyncIterator]();
+    this.pumping = this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    while (!this.stopped) {
+      const r = await this.it.next();
+      if (r.done) { this.ended = true; this.onLine?.(); return; }
+      this.queue.push(r.value);
+      if (r.value.data.includes(0x0a)) this.onLine?.();
     }
+  }
+
+  /**
+   * Resolves once a complete line was received (so the log holds the line a
+   * half-written one at the attach became), the source ended, or ms passed.
+   */
+  firstLine(ms: number): Promise<void> {
+    if (this.ended || this.queue.some((c) => c.data.includes(0x0a))) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done(): void { clearTimeout(t); resolve(); }
+      this.onLine = () => { this.onLine = undefined; done(); };
+    });
+  }
+
+  /** What has arrived so far. */
+  received(): Chunk[] { return [...this.queue]; }
+
+  /** Everything, in order: what was taken, then the rest straight from the source. */
+  async *rest(): AsyncGenerator<Chunk> {
+    this.stopped = true;
+    while (this.queue.length > 0) yield this.queue.shift()!;
+    await this.pumping; // its last read, still pending, lands in the queue
+    while (this.queue.length > 0) yield this.queue.shift()!;
+    if (this.ended) return;
+    for (;;) {
+      const r = await this.it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+}
+
+/** Output to the caller until the shim ends the attach (the log first, when asked); then the exit, when there is one. */
+async function relay(call: AttachCall, attachment: Attachment, logs: LogsAsked | undefined): Promise<void> {
+  const live = new LiveOutput(attachment);
+  if (logs) {
+    // the log is read once a live line came (or a quiet moment passed): see tasks/logreplay.ts
+    await live.firstLine(LINE_WAIT_MS);
+    const received = live.received();
+    await sendLog(call, replayUntilLive(readJsonLog(logs.path), received), logs.streams);
+  }
+  for await (const chunk of live.rest()) {
+    if (call.cancelled) return;
+    await send(call, chunk);
   }
   const exit = await attachment.exit;
   if (call.cancelled) return;
   if (!exit) throw new BerthError('unavailable', 'attach ended: the shim closed the connection before the process exited');
+  call.write({ ...EMPTY, exited: true, exitStatus: exit.status, exitedAt: timestampOfNs(exit.exitedAt) });
+}
+
+/** Attach with logs to a stopped process: its whole log, then its exit. */
+async function replayStopped(call: AttachCall, logs: LogsAsked, exit: { status: number; exitedAt: bigint }): Promise<void> {
+  await sendLog(call, readJsonLog(logs.path), logs.streams);
+  if (call.cancelled) return;
   call.write({ ...EMPTY, exited: true, exitStatus: exit.status, exitedAt: timestampOfNs(exit.exitedAt) });
 }

@@ -29,12 +29,12 @@ export const STDIN_ATTACH = 'attach';
 /** reason: the stored one (a failed task), else a fault of the live task (its log's disk is full). */
 export const taskProcess = (t: TaskRecord, reason = t.reason): Process => ({
   containerId: t.id, execId: '', pid: t.pid, status: STATUS[t.status], stdin: t.stdin ? STDIN_ATTACH : '', stdout: t.log, stderr: t.log,
-  terminal: t.terminal, exitStatus: t.exitStatus, exitedAt: timestampOfNs(t.exitedAt), reason,
+  terminal: t.terminal, exitStatus: t.exitStatus, exitedAt: timestampOfNs(t.exitedAt), reason, oomKilled: t.oomKilled,
 });
 
 const execProcess = (id: string, e: ExecRecord): Process => ({
   containerId: id, execId: e.execId, pid: e.pid, status: STATUS[e.status], stdin: e.stdin ? STDIN_ATTACH : '', stdout: e.log, stderr: e.log,
-  terminal: e.terminal, exitStatus: e.exitStatus, exitedAt: timestampOfNs(e.exitedAt), reason: '',
+  terminal: e.terminal, exitStatus: e.exitStatus, exitedAt: timestampOfNs(e.exitedAt), reason: '', oomKilled: false,
 });
 
 const cid = (id: string): string => checkIdentifier('container', id);
@@ -107,7 +107,7 @@ export function tasksService(tasks: TaskManager): UnaryHandlers<'Tasks'> {
     Wait: async (req, call) => {
       const id = cid(req.containerId);
       const x = req.execId ? await tasks.waitExec(call.namespace, id, eid(req.execId)) : await tasks.wait(call.namespace, id);
-      return { exitStatus: x.status, exitedAt: timestampOfNs(x.exitedAt) };
+      return { exitStatus: x.status, exitedAt: timestampOfNs(x.exitedAt), oomKilled: x.oomKilled === true };
     },
     Metrics: async (req, call) => {
       const ids = metricIds(req.filters);

@@ -19,9 +19,12 @@ import { LogFaults } from './logfaults.js';
 import { logOptions } from './logopts.js';
 import { execLogPath, resolveCommand, shimBinary, taskPaths } from './paths.js';
 import { runRuntime } from './runtime.js';
+import { OomMonitor, type OomSubject } from './oom.js';
+import { RECOVERY_CONCURRENCY, forEachBounded } from './recovery.js';
 import type { TaskRecord } from './store.js';
 
-export interface TaskExit { status: number; exitedAt: bigint; reason: string }
+/** oomKilled: the OOM killer killed a process of the task (the init's exit only) */
+export interface TaskExit { status: number; exitedAt: bigint; reason: string; oomKilled?: boolean }
 
 export const SHIM_LOST = 'shim exited unexpectedly';
 /** The exit status reported for a task whose shim died before it could record one. */
@@ -75,16 +78,23 @@ export class TaskManager {
   /** log faults as last seen, so an event is published once per change */
   private readonly logFaults = new LogFaults();
   private readonly monitor: NodeJS.Timeout;
+  /** OOM kills seen per task (oom.ts), published once each as /tasks/oom */
+  private readonly oom = new OomMonitor((s, count) => this.oomSeen(s, count));
+  private readonly oomPoll: NodeJS.Timeout;
 
   /** options.snapshotters: the snapshotter a container's snapshot is in, by name ("" for the default) */
   constructor(private readonly ctx: ServiceContext, private readonly options: { snapshotters?: SnapshotterLookup } = {}) {
     // a fault is learnt at State/List, and by this sweep when nobody asks
     this.monitor = setInterval(() => this.sweepLogs(), 2000);
     this.monitor.unref();
+    // a kill that leaves the task running is published within a second
+    this.oomPoll = setInterval(() => this.sweepOom(), 1000);
+    this.oomPoll.unref();
   }
 
   close(): void {
     clearInterval(this.monitor);
+    clearInterval(this.oomPoll);
   }
 
   get execs(): ServiceContext['store']['execs'] {
@@ -127,6 +137,22 @@ export class TaskManager {
     if (status === t.status || !this.ctx.store.tasks.find(t.namespace, t.id)) return t;
     this.ctx.bus.publish(t.namespace, status === 'paused' ? '/tasks/paused' : '/tasks/resumed', { containerId: t.id });
     return this.ctx.store.tasks.update(t.namespace, t.id, { status });
+  }
+
+  private sweepOom(): void {
+    try {
+      for (const t of this.ctx.store.tasks.all()) if (t.status === 'running' || t.status === 'paused') this.oom.check(t);
+    } catch (err) {
+      this.ctx.log.debug('oom sweep skipped', { error: (err as Error).message });
+    }
+  }
+
+  /** A new OOM kill in a task's cgroup: stored on the task (when it still exists) and published. */
+  private oomSeen(s: OomSubject, count: number): void {
+    const t = this.ctx.store.tasks.find(s.namespace, s.id);
+    if (t && !t.oomKilled) this.ctx.store.tasks.update(s.namespace, s.id, { oomKilled: true });
+    this.ctx.bus.publish(s.namespace, '/tasks/oom', { containerId: s.id, count });
+    this.ctx.log.warn('task oom-killed', { namespace: s.namespace, id: s.id, count });
   }
 
   private sweeping = false;
@@ -282,7 +308,7 @@ export class TaskManager {
   /** The init's exit: at once when recorded, else when the WAIT connection reports it. */
   async wait(ns: string, id: string): Promise<TaskExit> {
     const t = this.get(ns, id);
-    if (t.status === 'stopped') return { status: t.exitStatus, exitedAt: t.exitedAt, reason: t.reason };
+    if (t.status === 'stopped') return { status: t.exitStatus, exitedAt: t.exitedAt, reason: t.reason, oomKilled: t.oomKilled };
     return this.exits.get(key(ns, id)) ?? this.watch(t);
   }
 
@@ -318,6 +344,7 @@ export class TaskManager {
     removeBundle(t.bundle);
     this.ctx.store.tasks.delete(ns, id);
     this.exits.delete(key(ns, id));
+    this.oom.forget(t);
     this.ctx.bus.publish(ns, '/tasks/delete', { containerId: id, pid: t.pid, exitStatus: t.exitStatus, exitedAt: isoOf(t.exitedAt) });
     return t;
   }
@@ -385,16 +412,20 @@ export class TaskManager {
   private recordExit(t: TaskRecord, status: number, exitedAt: bigint, reason: string): TaskExit {
     const { store, bus } = this.ctx;
     if (!store.tasks.find(t.namespace, t.id)) return { status, exitedAt, reason }; // deleted meanwhile
-    store.tasks.update(t.namespace, t.id, { status: 'stopped', exitStatus: status, exitedAt, reason });
+    // the cgroup's count is read before anything removes the cgroup (a kill while the core was down included)
+    const oomKilled = this.oom.check(t) > 0 || (store.tasks.find(t.namespace, t.id)?.oomKilled ?? false);
+    store.tasks.update(t.namespace, t.id, { status: 'stopped', exitStatus: status, exitedAt, reason, oomKilled });
     const event: Record<string, unknown> = { containerId: t.id, id: t.id, pid: t.pid, exitStatus: status, exitedAt: isoOf(exitedAt) };
     if (reason !== '') event.reason = reason;
+    if (oomKilled) event.oomKilled = true;
     bus.publish(t.namespace, '/tasks/exit', event);
-    return { status, exitedAt, reason };
+    return { status, exitedAt, reason, oomKilled };
   }
 
   /** The shim died: the task failed; its container, state and bundle are removed. */
   private async shimLost(t: TaskRecord): Promise<TaskExit> {
     const record = readExitRecord(t.shimState);
+    this.oom.check(t); // the cleanup removes the cgroup and its count
     await this.cleanup(t);
     const exitedAt = record?.exitedAt ?? BigInt(Date.now()) * 1_000_000n;
     return this.recordExit(t, record?.status ?? LOST_STATUS, exitedAt, SHIM_LOST);
@@ -415,27 +446,32 @@ export class TaskManager {
    * is waited on again; a shim that is gone makes the task failed.
    */
   async recover(): Promise<void> {
-    for (const t of this.ctx.store.tasks.all()) {
-      if (t.status === 'stopped') continue;
-      try {
-        const state = await withTimeout((await withTimeout(ShimClient.connect(t.socket), 3000, 'connect')).state(), 3000, 'state');
-        const status = state.status === 'created' ? 'created' : state.status === 'paused' ? 'paused' : 'running';
-        const live = this.ctx.store.tasks.update(t.namespace, t.id, { status, pid: state.pid });
-        this.watch(live);
-        this.recoverExecs(live);
-        this.ctx.log.info('task recovered', { namespace: t.namespace, id: t.id, status: state.status });
-      } catch (err) {
-        if (t.status === 'creating') {
-          // never acknowledged: nothing to report, only to remove
-          await this.cleanup(t);
-          this.ctx.store.tasks.delete(t.namespace, t.id);
-          continue;
-        }
-        this.ctx.log.warn('shim of task unreachable', { namespace: t.namespace, id: t.id, error: (err as Error).message });
-        if (shimAlive(t.shimPid)) { this.watch(t); this.recoverExecs(t); continue; }
-        await this.shimLost(t);
-        this.recoverExecs(t);
+    // concurrently (recovery.ts): a dead shim costs its timeouts once, not once per task
+    const pending = this.ctx.store.tasks.all().filter((t) => t.status !== 'stopped');
+    await forEachBounded(pending, RECOVERY_CONCURRENCY, (t) => this.recoverTask(t), (t, err) => {
+      this.ctx.log.error('task recovery failed', { namespace: t.namespace, id: t.id, error: (err as Error).message });
+    });
+  }
+
+  private async recoverTask(t: TaskRecord): Promise<void> {
+    try {
+      const state = await withTimeout((await withTimeout(ShimClient.connect(t.socket), 3000, 'connect')).state(), 3000, 'state');
+      const status = state.status === 'created' ? 'created' : state.status === 'paused' ? 'paused' : 'running';
+      const live = this.ctx.store.tasks.update(t.namespace, t.id, { status, pid: state.pid });
+      this.watch(live);
+      this.recoverExecs(live);
+      this.ctx.log.info('task recovered', { namespace: t.namespace, id: t.id, status: state.status });
+    } catch (err) {
+      if (t.status === 'creating') {
+        // never acknowledged: nothing to report, only to remove
+        await this.cleanup(t);
+        this.ctx.store.tasks.delete(t.namespace, t.id);
+        return;
       }
+      this.ctx.log.warn('shim of task unreachable', { namespace: t.namespace, id: t.id, error: (err as Error).message });
+      if (shimAlive(t.shimPid)) { this.watch(t); this.recoverExecs(t); return; }
+      await this.shimLost(t);
+      this.recoverExecs(t);
     }
   }
 

@@ -30,10 +30,15 @@ export interface TaskRecord {
   exitedAt: bigint;
   /** why a task stopped other than by its init exiting (its shim died) */
   reason: string;
+  /** the OOM killer killed a process of the task (its memory cgroup's oom_kill count, read at the exit) */
+  oomKilled: boolean;
   createdAt: number;
 }
 
-export type TaskChange = Partial<Pick<TaskRecord, 'status' | 'pid' | 'shimPid' | 'exitStatus' | 'exitedAt' | 'reason'>>;
+export type TaskChange = Partial<Pick<TaskRecord, 'status' | 'pid' | 'shimPid' | 'exitStatus' | 'exitedAt' | 'reason' | 'oomKilled'>>;
+
+/** A new row: oomKilled starts false unless given. */
+export type NewTask = Omit<TaskRecord, 'createdAt' | 'oomKilled'> & { oomKilled?: boolean };
 
 export interface TaskStore {
   find(namespace: string, id: string): TaskRecord | undefined;
@@ -41,7 +46,7 @@ export interface TaskStore {
   list(namespace: string): TaskRecord[];
   all(): TaskRecord[];
   /** throws already-exists */
-  create(record: Omit<TaskRecord, 'createdAt'>): TaskRecord;
+  create(record: NewTask): TaskRecord;
   update(namespace: string, id: string, change: TaskChange): TaskRecord;
   delete(namespace: string, id: string): void;
 }

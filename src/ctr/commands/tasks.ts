@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { BerthError, invalidArgument, unavailable } from '../../common/errors.js';
 import type { CoreAttachment } from '../../core/attachment.js';
-import type { Container } from '../../core/api/types.js';
+import type { Container, Process } from '../../core/api/types.js';
 import type { CoreClient } from '../../core/client.js';
 import { LogTail } from '../logtail.js';
 import { table, timeText } from '../output.js';
@@ -93,6 +93,15 @@ async function removeTask(c: CoreClient, id: string, force: boolean): Promise<vo
   await c.tasks.Delete({ containerId: id, force });
 }
 
+/**
+ * A row of `tasks ls`: the exit code once stopped, and why (the failed
+ * reason, "oom-killed"), or what ails a live task (its log cannot be written).
+ */
+export function taskRow(t: Process): string[] {
+  const reason = [t.oomKilled ? 'oom-killed' : '', t.reason].filter((r) => r !== '').join('; ');
+  return [t.containerId, String(t.pid), t.status, t.status === 'STOPPED' ? String(t.exitStatus) : '', timeText(t.exitedAt), reason];
+}
+
 export function tasksCommand(program: Command, client: () => CoreClient, out: Out): void {
   const ts = program.command('tasks').alias('task').alias('t').description('manage tasks (the running side of containers)');
   ts.command('start <id>').description('create and start the task of a container; waits and prints its output unless -d')
@@ -101,8 +110,7 @@ export function tasksCommand(program: Command, client: () => CoreClient, out: Ou
   ts.command('ls').alias('list').description('list tasks')
     .action(async () => {
       const { tasks } = await client().tasks.List({});
-      out(table([['TASK', 'PID', 'STATUS', 'EXIT', 'EXITED'],
-        ...tasks.map((t) => [t.containerId, String(t.pid), t.status, t.status === 'STOPPED' ? String(t.exitStatus) : '', timeText(t.exitedAt)])]));
+      out(table([['TASK', 'PID', 'STATUS', 'EXIT', 'EXITED', 'REASON'], ...tasks.map(taskRow)]));
     });
   ts.command('kill <id>').description('signal a task (SIGTERM by default)')
     .option('-s, --signal <sig>', 'signal, by number or name', 'SIGTERM')
