@@ -10,6 +10,7 @@ const entries = {
   'berth-runtime-planner': 'src/runtime/planner/main.ts',
   'berth-core': 'src/core/main.ts',
   'berth-ctr': 'src/ctr/main.ts',
+  'berthd': 'src/daemon/main.ts',
 };
 
 mkdirSync(join(root, 'dist'), { recursive: true });
@@ -51,7 +52,7 @@ for (const [name, dest] of natives) {
 }
 
 // Node entry points get a small executable in bin/ (bin/ is not in git).
-for (const name of ['berth-core', 'berth-ctr']) {
+for (const name of ['berth-core', 'berth-ctr', 'berthd']) {
   if (!existsSync(join(root, 'dist', `${name}.cjs`))) continue;
   const dest = join(root, 'bin', name);
   // a shell script: the package is "type": "module", so an extensionless node file would be ESM

@@ -1,0 +1,25 @@
+/**
+ * The API layer's public face: what the daemon uses to serve the Engine API
+ * (the server, the routes, the backend interfaces it implements, and the
+ * helpers for the errors and filters those interfaces speak).
+ */
+export { createApiServer, type ApiServer, type ApiServerOptions } from './server.js';
+export { parseHost, DEFAULT_UNIX_SOCKET, type ListenAddress, type TlsFiles } from './listeners.js';
+export type { Route, Method } from './router.js';
+export type { RequestContext, Handler } from './context.js';
+export type {
+  Backend, SystemBackend, EventsBackend, EngineEvent, EventQuery, VersionInfo, SystemInfo,
+  DiskUsage, DiskUsageKind, AuthRequest, AuthResult,
+} from './backend.js';
+export { Filters, parseFilters } from './query.js';
+export { HttpError } from './status.js';
+export { API_VERSION, MIN_API_VERSION } from './version.js';
+import type { Backend } from './backend.js';
+import type { Route } from './router.js';
+import { eventRoutes } from './routes/events.js';
+import { systemRoutes } from './routes/system.js';
+
+/** The routes served today; later route files (containers, images, volumes) join this list. */
+export function engineRoutes(backend: Backend): Route[] {
+  return [...systemRoutes(backend.system), ...eventRoutes(backend.events)];
+}

@@ -1,0 +1,126 @@
+/**
+ * berthd assembled: the pid file, the daemon's store, the core (found or
+ * started), the event bus, the backends, and the API server on its hosts.
+ * Stopping ends the API and leaves the core and every container running:
+ * Berth always behaves as dockerd's live-restore.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { createApiServer, engineRoutes, parseHost, type ApiServer } from '../api/index.js';
+import type { Logger, LogSink } from '../common/log.js';
+import type { CoreClient } from '../core/client.js';
+import type { DaemonConfig } from './config.js';
+import { connectCore } from './core.js';
+import { EventBus } from './events.js';
+import { CoreInventory, type Inventory } from './inventory.js';
+import { removePidfile, writePidfile } from './pidfile.js';
+import { openStateDb, type StateDb } from './state/db.js';
+import { daemonId } from './state/meta.js';
+import { DaemonSystem } from './system.js';
+
+/** The core namespace holding the engine's containers, images and snapshots. */
+export const ENGINE_NAMESPACE = 'berthd';
+
+export interface DaemonOptions {
+  config: DaemonConfig;
+  log: Logger;
+  /** the sinks of `log`, whose level a reload changes */
+  sinks: LogSink[];
+  binDir: string;
+}
+
+export class Daemon {
+  private stopped = false;
+
+  private constructor(
+    private readonly config: DaemonConfig,
+    private readonly opts: DaemonOptions,
+    readonly events: EventBus,
+    readonly db: StateDb,
+    readonly id: string,
+    readonly core: CoreClient,
+    readonly inventory: Inventory,
+    private readonly api: ApiServer,
+  ) {}
+
+  static async start(opts: DaemonOptions): Promise<Daemon> {
+    const { config, log } = opts;
+    // addresses are checked before anything is created, so a bad -H leaves nothing behind
+    const hosts = config.hosts.map(parseHost);
+    writePidfile(config.pidfile);
+    const undo: (() => void)[] = [() => removePidfile(config.pidfile)];
+    try {
+      mkdirSync(config.dataRoot, { recursive: true, mode: 0o711 });
+      mkdirSync(config.execRoot, { recursive: true, mode: 0o700 });
+      const db = openStateDb(join(config.dataRoot, 'daemon', 'state.db'));
+      undo.push(() => db.close());
+      const id = daemonId(db);
+      const core = (await connectCore(corePlan(config, opts.binDir), log)).withNamespace(ENGINE_NAMESPACE);
+      undo.push(() => core.close());
+      const inventory = new CoreInventory(core);
+      const events = new EventBus();
+      const system = new DaemonSystem({ config, daemonId: id, inventory, eventListeners: () => events.subscribers });
+      const api = createApiServer({
+        routes: engineRoutes({ system, events }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
+        socketGroup: config.group,
+        tls: config.tls.verify ? { ca: config.tls.ca!, cert: config.tls.cert!, key: config.tls.key! } : undefined,
+      });
+      undo.push(() => { void api.close(); });
+      const daemon = new Daemon(config, opts, events, db, id, core, inventory, api);
+      await api.listen(hosts);
+      log.info('berthd started', { id, core: config.coreAddress, hosts: config.hosts, dataRoot: config.dataRoot });
+      return daemon;
+    } catch (err) {
+      for (const fn of undo.reverse()) { try { fn(); } catch { /* best effort */ } }
+      throw err;
+    }
+  }
+
+  /**
+   * Applies a re-read configuration: what can change while running (log
+   * level, insecure registries, runtimes) changes, and a `daemon reload`
+   * event says so, as dockerd's SIGHUP does.
+   */
+  reload(next: DaemonConfig): void {
+    this.config.logLevel = next.logLevel;
+    this.config.insecureRegistries = next.insecureRegistries;
+    this.config.runtimes = next.runtimes;
+    this.config.defaultRuntime = next.defaultRuntime;
+    for (const s of this.opts.sinks) s.level = next.logLevel;
+    this.events.publish('daemon', 'reload', {
+      ID: this.id,
+      Attributes: {
+        name: hostname(), 'default-runtime': next.defaultRuntime, 'insecure-registries': `[${next.insecureRegistries.join(' ')}]`,
+        'live-restore': 'true', 'log-level': next.logLevel, runtimes: Object.keys(next.runtimes).sort().join(', '),
+      },
+    });
+    this.opts.log.info('configuration reloaded', { logLevel: next.logLevel });
+  }
+
+  /** Stops serving; the core and the containers keep running. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    await this.api.close();
+    this.core.close();
+    this.db.close();
+    removePidfile(this.config.pidfile);
+    this.opts.log.info('berthd stopped');
+  }
+}
+
+/** Where a core berthd starts lives: state under data-root and exec-root, runtimes from berthd's table. */
+function corePlan(config: DaemonConfig, binDir: string): Parameters<typeof connectCore>[0] {
+  const state = join(config.execRoot, 'core');
+  mkdirSync(state, { recursive: true });
+  const coreConfig = join(state, 'config.json');
+  writeFileSync(coreConfig, JSON.stringify({
+    'default-runtime': config.defaultRuntime,
+    runtimes: Object.fromEntries(Object.entries(config.runtimes).map(([n, r]) => [n, { path: r.path, args: r.runtimeArgs }])),
+  }, null, 2));
+  return {
+    address: config.coreAddress, binDir, root: join(config.dataRoot, 'core'), state, configFile: coreConfig,
+    logFile: join(config.execRoot, 'berth-core.log'), logLevel: config.logLevel,
+  };
+}
