@@ -11,6 +11,7 @@ const entries = {
   'berth-core': 'src/core/main.ts',
   'berth-ctr': 'src/ctr/main.ts',
   'berthd': 'src/daemon/main.ts',
+  'berth': 'src/cli/main.ts',
 };
 
 mkdirSync(join(root, 'dist'), { recursive: true });
@@ -52,7 +53,7 @@ for (const [name, dest] of natives) {
 }
 
 // Node entry points get a small executable in bin/ (bin/ is not in git).
-for (const name of ['berth-core', 'berth-ctr', 'berthd']) {
+for (const name of ['berth-core', 'berth-ctr', 'berthd', 'berth']) {
   if (!existsSync(join(root, 'dist', `${name}.cjs`))) continue;
   const dest = join(root, 'bin', name);
   // a shell script: the package is "type": "module", so an extensionless node file would be ESM

@@ -1,0 +1,32 @@
+/**
+ * `logs`: the container's log stream, demultiplexed unless it has a TTY,
+ * followed with -f until the container stops or the user interrupts.
+ */
+import { help, type CommandSpec } from '../command.js';
+import { parseTimeFlag } from '../format/units.js';
+import { StdcopyDecoder } from '../stdcopy.js';
+
+export const logsCommand: CommandSpec = {
+  names: ['logs', 'container logs'], usage: 'logs [OPTIONS] CONTAINER', summary: 'Fetch the logs of a container', minArgs: 1, maxArgs: 1,
+  flags: [
+    { name: 'follow', short: 'f', type: 'bool' }, { name: 'tail', short: 'n', type: 'string', def: 'all' },
+    { name: 'since', type: 'string' }, { name: 'until', type: 'string' }, { name: 'timestamps', short: 't', type: 'bool' },
+    { name: 'details', type: 'bool' }, help(),
+  ],
+  async run(ctx, o) {
+    const name = encodeURIComponent(o.args[0]!);
+    const info = await ctx.client().json<{ Config?: { Tty?: boolean } }>('GET', `/containers/${name}/json`);
+    const res = await ctx.client().open('GET', `/containers/${name}/logs`, {
+      query: {
+        stdout: 1, stderr: 1, follow: o.bool('follow') ? 1 : undefined, tail: o.str('tail'),
+        since: o.has('since') ? parseTimeFlag(o.str('since')) : undefined, until: o.has('until') ? parseTimeFlag(o.str('until')) : undefined,
+        timestamps: o.bool('timestamps') ? 1 : undefined, details: o.bool('details') ? 1 : undefined,
+      },
+    });
+    const decoder = new StdcopyDecoder((stream, payload) => { (stream === 1 ? process.stdout : process.stderr).write(payload); });
+    for await (const chunk of res) {
+      if (info.Config?.Tty) process.stdout.write(chunk as Buffer); else decoder.push(chunk as Buffer);
+    }
+    return 0;
+  },
+};
