@@ -73,8 +73,9 @@ export async function main(argv: string[], io: { out(t: string): void; err(t: st
     checkArity(spec, opts.args.length);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    io.err(`${e.message}\n${usage(spec)}\nRun 'berth ${spec.names[0]} --help' for more information\n`);
-    return e.message.startsWith('"') ? 1 : 125;
+    const arity = e.message.startsWith("'berth ");
+    io.err(`${arity ? 'berth: ' : ''}${e.message}\n\nUsage:  berth ${spec.usage}\n\nRun 'berth ${spec.names[0]} --help' for more information\n`);
+    return arity && !['run', 'create'].includes(spec.names[0]!) ? 1 : 125;
   }
   const hosts = global.list('host');
   let client: EngineClient | undefined;
@@ -95,11 +96,11 @@ function checkArity(spec: CommandSpec, n: number): void {
   const name = spec.names[0]!;
   const plural = (k: number): string => `${k} argument${k === 1 ? '' : 's'}`;
   if (spec.minArgs !== undefined && spec.maxArgs !== undefined && spec.minArgs === spec.maxArgs && n !== spec.minArgs) {
-    throw new UsageError(`"berth ${name}" requires exactly ${plural(spec.minArgs)}.`);
+    throw new UsageError(`'berth ${name}' requires exactly ${plural(spec.minArgs)}`);
   }
-  if (spec.minArgs !== undefined && n < spec.minArgs) throw new UsageError(`"berth ${name}" requires at least ${plural(spec.minArgs)}.`);
+  if (spec.minArgs !== undefined && n < spec.minArgs) throw new UsageError(`'berth ${name}' requires at least ${plural(spec.minArgs)}`);
   if (spec.maxArgs !== undefined && n > spec.maxArgs) {
-    throw new UsageError(spec.maxArgs === 0 ? `"berth ${name}" accepts no arguments.` : `"berth ${name}" requires at most ${plural(spec.maxArgs)}.`);
+    throw new UsageError(spec.maxArgs === 0 ? `'berth ${name}' accepts no arguments` : `'berth ${name}' requires at most ${plural(spec.maxArgs)}`);
   }
 }
 
