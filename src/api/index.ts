@@ -4,7 +4,7 @@
  * helpers for the errors and filters those interfaces speak).
  */
 export { createApiServer, type ApiServer, type ApiServerOptions } from './server.js';
-export { parseHost, DEFAULT_UNIX_SOCKET, type ListenAddress, type TlsFiles } from './listeners.js';
+export { parseHost, checkTcpNeedsTls, readTlsFiles, DEFAULT_UNIX_SOCKET, type ListenAddress, type TlsFiles } from './listeners.js';
 export type { Route, Method } from './router.js';
 export type { RequestContext, Handler } from './context.js';
 export type {

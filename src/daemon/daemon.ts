@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createApiServer, engineRoutes, parseHost, type ApiServer } from '../api/index.js';
+import { checkTcpNeedsTls, createApiServer, readTlsFiles, engineRoutes, parseHost, type ApiServer, type TlsFiles } from '../api/index.js';
 import type { Logger, LogSink } from '../common/log.js';
 import type { CoreClient } from '../core/client.js';
 import type { DaemonConfig } from './config.js';
@@ -48,6 +48,9 @@ export class Daemon {
     const { config, log } = opts;
     // addresses are checked before anything is created, so a bad -H leaves nothing behind
     const hosts = config.hosts.map(parseHost);
+    const tls: TlsFiles | undefined = config.tls.verify ? { ca: config.tls.ca!, cert: config.tls.cert!, key: config.tls.key! } : undefined;
+    for (const h of hosts) checkTcpNeedsTls(h, tls);
+    if (tls !== undefined) readTlsFiles(tls); // unreadable certificates fail now, not after the core is up
     writePidfile(config.pidfile);
     const undo: (() => void)[] = [() => removePidfile(config.pidfile)];
     try {
@@ -64,7 +67,7 @@ export class Daemon {
       const api = createApiServer({
         routes: engineRoutes({ system, events }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
         socketGroup: config.group,
-        tls: config.tls.verify ? { ca: config.tls.ca!, cert: config.tls.cert!, key: config.tls.key! } : undefined,
+        tls,
       });
       undo.push(() => { void api.close(); });
       const daemon = new Daemon(config, opts, events, db, id, core, inventory, api);
