@@ -11,6 +11,15 @@ import type { RequestContext } from './context.js';
 export const RAW_STREAM = 'application/vnd.docker.raw-stream';
 export const MULTIPLEXED_STREAM = 'application/vnd.docker.multiplexed-stream';
 
+/**
+ * Connections taken over in the plain 200 form. Node's HTTP parser stays on
+ * such a socket, so bytes the client sends after its request are not
+ * delivered as input: this form carries output only (every current client —
+ * the docker CLI, docker-py, dockerode — asks for the upgrade). The server
+ * keeps the parser's complaints about those bytes off the stream.
+ */
+export const plainHijacked = new WeakSet<Duplex>();
+
 export interface Hijacked {
   /** the connection: write output, read input */
   socket: Duplex;
@@ -41,6 +50,7 @@ export function hijack(ctx: RequestContext, contentType: string = RAW_STREAM): H
   // the plain form: the response is the stream, without chunking and closed at the end
   const socket = ctx.req.socket;
   ctx.res.detachSocket(socket);
+  plainHijacked.add(socket);
   socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\nConnection: close\r\n\r\n`);
   return { socket, upgraded: false };
 }

@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { rmSync } from 'node:fs';
 import type { Logger } from '../common/log.js';
 import { sendJson, type RequestContext } from './context.js';
+import { plainHijacked } from './hijack.js';
 import { checkTcpNeedsTls, listenOn, readTlsFiles, type ListenAddress, type TlsFiles } from './listeners.js';
 import { Router, splitVersion, type Route } from './router.js';
 import { errorResponse, HttpError } from './status.js';
@@ -59,6 +60,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
   const dispatch = async (req: IncomingMessage, res: ServerResponse, upgrade?: { socket: Duplex; head: Buffer }): Promise<void> => {
     const method = req.method ?? 'GET';
     const where = `${method} ${req.url ?? ''}`;
+    opts.log.debug('request', { request: where });
     setCommonHeaders(res);
     try {
       const url = new URL(req.url ?? '/', 'http://berth');
@@ -121,6 +123,7 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         const server = makeServer(addr);
         server.on('upgrade', handleUpgrade);
         server.on('clientError', (_err, socket) => {
+          if (plainHijacked.has(socket)) return; // the stream's owner ends it
           if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"message":"malformed HTTP request"}\n');
           else socket.destroy();
         });

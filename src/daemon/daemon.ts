@@ -13,14 +13,12 @@ import type { CoreClient } from '../core/client.js';
 import type { DaemonConfig } from './config.js';
 import { connectCore } from './core.js';
 import { EventBus } from './events.js';
+import { ENGINE_NAMESPACE } from './namespace.js';
 import { CoreInventory, type Inventory } from './inventory.js';
 import { removePidfile, writePidfile } from './pidfile.js';
 import { openStateDb, type StateDb } from './state/db.js';
 import { daemonId } from './state/meta.js';
 import { DaemonSystem } from './system.js';
-
-/** The core namespace holding the engine's containers, images and snapshots. */
-export const ENGINE_NAMESPACE = 'berthd';
 
 export interface DaemonOptions {
   config: DaemonConfig;

@@ -8,6 +8,7 @@ import type { DaemonConfig } from './config.js';
 import { goArch, hostFacts, type HostFacts } from './host.js';
 import type { Inventory } from './inventory.js';
 import { registryLogin } from './login.js';
+import { ENGINE_NAMESPACE } from './namespace.js';
 import { BERTHD_VERSION } from './version.js';
 
 export interface SystemDeps {
@@ -87,7 +88,7 @@ export class DaemonSystem implements SystemBackend {
       SecurityOptions: [...(h.seccomp ? ['name=seccomp,profile=builtin'] : []), `name=cgroupns`],
       DefaultAddressPools: config.defaultAddressPools.map((p) => ({ Base: p.base, Size: p.size })),
       CDISpecDirs: [],
-      Containerd: { Address: config.coreAddress, Namespaces: { Containers: 'berthd', Plugins: 'berthd' } },
+      Containerd: { Address: config.coreAddress, Namespaces: { Containers: ENGINE_NAMESPACE, Plugins: ENGINE_NAMESPACE } },
       Warnings: warnings,
     };
   }
