@@ -4,10 +4,11 @@
  * calls reject with a CoreCallError (a BerthError of the matching kind, with
  * the gRPC code kept).
  */
+import { PassThrough, type Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type {
-  Api, Envelope, Image, Labels, PullProgress, PullRequest, PushProgress, PushRequest, ReadContentRequest, ReadContentResponse,
-  SubscribeRequest, WriteContentRequest, WriteContentResponse,
+  Api, DataChunk, Envelope, Image, ImportImageRequest, ImportImageResponse, Labels, LoadImagesRequest, LoadImagesResponse, PullProgress, PullRequest,
+  PushProgress, PushRequest, ReadContentRequest, ReadContentResponse, SaveImagesRequest, SubscribeRequest, WriteContentRequest, WriteContentResponse,
 } from './api/types.js';
 import { DEFAULT_NAMESPACE, loadServices, NAMESPACE_KEY, type ServiceName } from './api/proto.js';
 import { startAttachment, type AttachCall, type CoreAttachOptions, type CoreAttachment } from './attachment.js';
@@ -133,6 +134,68 @@ export class CoreClient {
         call.write({ ...base, offset: String(at), data: data.subarray(at, at + CHUNK), commit: last });
       }
       call.end();
+    });
+  }
+
+  /** docker save through the core: the archive's bytes (the stream fails with the call's error). */
+  save(req: Partial<SaveImagesRequest>): Readable {
+    return this.byteStream<SaveImagesRequest>('Images', 'Save', req);
+  }
+
+  /** docker export through the core: a container's filesystem as a tar. */
+  exportContainer(id: string): Readable {
+    return this.byteStream('Images', 'ExportContainer', { id });
+  }
+
+  /** docker load through the core: streams the archive; resolves with the images stored (one per name). */
+  async load(source: AsyncIterable<Buffer>, opts: Partial<Omit<LoadImagesRequest, 'data'>> = {}): Promise<Image[]> {
+    const res = await this.upload<LoadImagesRequest, LoadImagesResponse>('Images', 'Load', opts, source);
+    return res.images;
+  }
+
+  /** docker import through the core: streams a root filesystem tar; resolves with the image stored. */
+  async importImage(source: AsyncIterable<Buffer>, opts: Partial<Omit<ImportImageRequest, 'data'>>): Promise<Image> {
+    const res = await this.upload<ImportImageRequest, ImportImageResponse>('Images', 'Import', opts, source);
+    if (!res.image) throw new CoreCallError(grpc.status.INTERNAL, 'import ended without an image');
+    return res.image;
+  }
+
+  /** A server stream of DataChunk as a byte stream, with flow control both ways. */
+  private byteStream<Req>(service: ServiceName, method: string, req: Partial<Req>): Readable {
+    const client = this.clients[service] as unknown as Record<string, (req: unknown, md: grpc.Metadata) => grpc.ClientReadableStream<DataChunk>>;
+    const call = client[method]!.call(client, req, this.metadata());
+    const out = new PassThrough({ highWaterMark: 1 << 20 });
+    let ended = false;
+    call.on('data', (m: DataChunk) => { if (!out.write(m.data)) call.pause(); });
+    out.on('drain', () => call.resume());
+    call.on('error', (err: grpc.ServiceError) => { ended = true; out.destroy(this.failure(err)); });
+    call.on('end', () => { ended = true; out.end(); });
+    out.on('close', () => { if (!ended) call.cancel(); });
+    return out;
+  }
+
+  /** A client stream: the first message carries opts, then every chunk of source as data. */
+  private upload<Req extends { data: Buffer }, Res>(service: ServiceName, method: string, opts: Partial<Req>, source: AsyncIterable<Buffer>): Promise<Res> {
+    const client = this.clients[service] as unknown as Record<string, (md: grpc.Metadata, cb: (err: grpc.ServiceError | null, res: Res) => void) => grpc.ClientWritableStream<Partial<Req>>>;
+    return new Promise<Res>((resolve, reject) => {
+      let settled = false;
+      let wake: () => void = () => undefined;
+      const call = client[method]!.call(client, this.metadata(), (err, res) => {
+        settled = true;
+        wake();
+        if (err) reject(this.failure(err)); else resolve(res);
+      });
+      void (async () => {
+        call.write({ ...opts, data: Buffer.alloc(0) });
+        for await (const chunk of source) {
+          if (settled) return; // the core answered (refused) already
+          if (!call.write({ data: chunk } as Partial<Req>)) await new Promise<void>((r) => { wake = r; call.once('drain', r); });
+        }
+        call.end();
+      })().catch((err: unknown) => {
+        call.cancel();
+        if (!settled) { settled = true; reject(err instanceof Error ? err : new Error(String(err))); }
+      });
     });
   }
 

@@ -127,6 +127,13 @@ export interface InspectImageRequest { ref: string }
 export interface InspectImageResponse { json: Buffer }
 export interface PruneImagesRequest { all: boolean }
 export interface PruneImagesResponse { deleted: string[] }
+export interface DataChunk { data: Buffer }
+export interface SaveImagesRequest { names: string[]; platform: string }
+export interface LoadImagesRequest { data: Buffer; snapshotter: string; contentOnly: boolean; platform: string }
+export interface LoadImagesResponse { images: Image[] }
+export interface ImportImageRequest { data: Buffer; name: string; changes: string[]; message: string; snapshotter: string; contentOnly: boolean }
+export interface ImportImageResponse { image: Image | null }
+export interface ExportContainerRequest { id: string }
 
 // Content
 export interface ContentInfoMessage { digest: string; size: string; labels: Labels; createdAt: Timestamp | null; updatedAt: Timestamp | null }
@@ -264,13 +271,14 @@ export interface Api {
 /** Server-streaming methods, outside the unary table. */
 export interface StreamingApi {
   Events: { Subscribe: [SubscribeRequest, Envelope] };
-  Images: { Pull: [PullRequest, PullProgress]; Push: [PushRequest, PushProgress] };
+  Images: { Pull: [PullRequest, PullProgress]; Push: [PushRequest, PushProgress]; Save: [SaveImagesRequest, DataChunk]; ExportContainer: [ExportContainerRequest, DataChunk] };
   Content: { Read: [ReadContentRequest, ReadContentResponse] };
 }
 
 /** Client-streaming methods. */
 export interface ClientStreamingApi {
   Content: { Write: [WriteContentRequest, WriteContentResponse] };
+  Images: { Load: [LoadImagesRequest, LoadImagesResponse]; Import: [ImportImageRequest, ImportImageResponse] };
 }
 
 /** Bidirectional streaming methods. */
@@ -289,6 +297,13 @@ export const MESSAGE_FIELDS: Record<string, string[]> = {
   PullProgress: ['digest', 'status', 'current', 'total', 'mediaType', 'image'],
   PushRequest: ['name', 'ref', 'username', 'password'],
   PushProgress: ['digest', 'status', 'current', 'total', 'mediaType'],
+  DataChunk: ['data'],
+  SaveImagesRequest: ['names', 'platform'],
+  LoadImagesRequest: ['data', 'snapshotter', 'contentOnly', 'platform'],
+  LoadImagesResponse: ['images'],
+  ImportImageRequest: ['data', 'name', 'changes', 'message', 'snapshotter', 'contentOnly'],
+  ImportImageResponse: ['image'],
+  ExportContainerRequest: ['id'],
   RemoveImageRequest: ['ref', 'force'],
   RemoveImageResponse: ['untagged', 'deleted'],
   ContentInfo: ['digest', 'size', 'labels', 'createdAt', 'updatedAt'],

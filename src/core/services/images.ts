@@ -5,14 +5,23 @@
  * with the core's settings (insecure registries; credentials from the
  * request, else Docker's config.json).
  */
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import { invalidArgument } from '../../common/errors.js';
-import type { DescriptorMessage, Image, PullProgress, PullRequest, PushProgress, PushRequest } from '../api/types.js';
+import type {
+  DataChunk, DescriptorMessage, ExportContainerRequest, Image, ImportImageRequest, ImportImageResponse, LoadImagesRequest, LoadImagesResponse,
+  PullProgress, PullRequest, PushProgress, PushRequest, SaveImagesRequest,
+} from '../api/types.js';
 import { toTimestamp } from '../api/types.js';
 import type { ContentStore } from '../content/types.js';
 import { parsePlatform } from '../distribution/platform.js';
 import { formatReference, parseReference } from '../distribution/reference.js';
 import type { GcReport } from '../gc/collect.js';
+import { loadArchive } from '../images/archive/load.js';
+import { saveImages } from '../images/archive/save.js';
+import { exportDirectory, exportSnapshot } from '../images/export.js';
+import { importRootfs } from '../images/import.js';
 import { imageHistory } from '../images/history.js';
 import { inspectImage, repoNames } from '../images/inspect.js';
 import { pruneImages, removeImage, tagImage, type ManageDeps } from '../images/manage.js';
@@ -184,10 +193,111 @@ function pushHandler(ic: ImageContext) {
   };
 }
 
+/** Chunks sent on a tar stream: small tar pieces are gathered up to this size. */
+const CHUNK = 1 << 20;
+
+/** Sends a byte stream as DataChunk messages, honouring the call's flow control; stops the source when the call is cancelled. */
+async function sendStream(call: grpc.ServerWritableStream<unknown, DataChunk>, source: Readable): Promise<void> {
+  call.on('cancelled', () => source.destroy());
+  let parts: Buffer[] = [];
+  let n = 0;
+  const flush = async (): Promise<void> => {
+    if (n === 0) return;
+    const data = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+    parts = [];
+    n = 0;
+    if (!call.write({ data })) await new Promise((r) => call.once('drain', r));
+  };
+  for await (const chunk of source as AsyncIterable<Buffer>) {
+    parts.push(chunk);
+    n += chunk.length;
+    if (n >= CHUNK) await flush();
+  }
+  await flush();
+  call.end();
+}
+
+/** The first message of a client stream (its options) and a byte stream of every message's data. */
+async function clientBytes<M extends { data: Buffer }>(call: grpc.ServerReadableStream<M, unknown>): Promise<{ first: M; bytes: Readable }> {
+  const it = (call as AsyncIterable<M>)[Symbol.asyncIterator]();
+  const r = await it.next();
+  if (r.done === true) throw invalidArgument('the request stream is empty');
+  const first = r.value;
+  async function* data(): AsyncGenerator<Buffer> {
+    if (first.data.length > 0) yield first.data;
+    for (;;) {
+      const next = await it.next();
+      if (next.done === true) return;
+      if (next.value.data.length > 0) yield next.value.data;
+    }
+  }
+  return { first, bytes: Readable.from(data(), { objectMode: false }) };
+}
+
+function saveHandler(ic: ImageContext) {
+  return (call: grpc.ServerWritableStream<SaveImagesRequest, DataChunk>): void => {
+    void (async () => {
+      const req = call.request;
+      const platform = req.platform === '' ? DEFAULT_PLATFORM : parsePlatform(req.platform);
+      const tar = await saveImages(ic.content, ic.images, req.names ?? [], { namespace: namespaceOf(call.metadata), platform });
+      await sendStream(call, tar);
+    })().catch((err: unknown) => streamFailed(call, err, ic.ctx.log, 'Images.Save'));
+  };
+}
+
+function loadHandler(ic: ImageContext) {
+  return (call: grpc.ServerReadableStream<LoadImagesRequest, LoadImagesResponse>, callback: grpc.sendUnaryData<LoadImagesResponse>): void => {
+    void (async () => {
+      const ns = namespaceOf(call.metadata);
+      const { first, bytes } = await clientBytes(call);
+      const records = await loadArchive({ content: ic.content, leases: ic.leases, images: ic.images, log: ic.ctx.log }, bytes, {
+        namespace: ns, platform: first.platform === '' ? DEFAULT_PLATFORM : parsePlatform(first.platform),
+        snapshotter: first.contentOnly ? undefined : snapshotterOf(ic, first.snapshotter),
+      });
+      for (const r of records) ic.ctx.bus.publish(ns, '/images/create', { name: r.name });
+      callback(null, { images: records.map(imageMessage) });
+    })().catch((err: unknown) => streamFailed({ destroy: (e) => callback(e as grpc.ServiceError, null) }, err, ic.ctx.log, 'Images.Load'));
+  };
+}
+
+function importHandler(ic: ImageContext) {
+  return (call: grpc.ServerReadableStream<ImportImageRequest, ImportImageResponse>, callback: grpc.sendUnaryData<ImportImageResponse>): void => {
+    void (async () => {
+      const ns = namespaceOf(call.metadata);
+      const { first, bytes } = await clientBytes(call);
+      const record = await importRootfs({ content: ic.content, leases: ic.leases, images: ic.images, log: ic.ctx.log }, bytes, {
+        namespace: ns, name: first.name, changes: first.changes ?? [], message: first.message,
+        snapshotter: first.contentOnly ? undefined : snapshotterOf(ic, first.snapshotter),
+      });
+      ic.ctx.bus.publish(ns, '/images/create', { name: record.name });
+      callback(null, { image: imageMessage(record) });
+    })().catch((err: unknown) => streamFailed({ destroy: (e) => callback(e as grpc.ServiceError, null) }, err, ic.ctx.log, 'Images.Import'));
+  };
+}
+
+function exportHandler(ic: ImageContext) {
+  return (call: grpc.ServerWritableStream<ExportContainerRequest, DataChunk>): void => {
+    void (async () => {
+      const ns = namespaceOf(call.metadata);
+      const c = ic.ctx.store.containers.get(ns, call.request.id);
+      const what = `container ${c.id}`;
+      let tar: Readable;
+      if (c.snapshotKey !== '') tar = exportSnapshot(snapshotterOf(ic, c.snapshotter), ns, c.snapshotKey, join(ic.ctx.config.root, 'tmp'), what);
+      else if (c.rootfs !== '') tar = exportDirectory(c.rootfs, what);
+      else throw invalidArgument(`cannot export ${what}: it has neither a snapshot nor a rootfs`);
+      await sendStream(call, tar);
+    })().catch((err: unknown) => streamFailed(call, err, ic.ctx.log, 'Images.ExportContainer'));
+  };
+}
+
 export function imagesService(ic: ImageContext): grpc.UntypedServiceImplementation {
   return {
     ...unaryHandlers('Images', unary(ic), ic.ctx.log),
     Pull: pullHandler(ic) as grpc.handleServerStreamingCall<unknown, unknown>,
     Push: pushHandler(ic) as grpc.handleServerStreamingCall<unknown, unknown>,
+    Save: saveHandler(ic) as grpc.handleServerStreamingCall<unknown, unknown>,
+    Load: loadHandler(ic) as grpc.handleClientStreamingCall<unknown, unknown>,
+    Import: importHandler(ic) as grpc.handleClientStreamingCall<unknown, unknown>,
+    ExportContainer: exportHandler(ic) as grpc.handleServerStreamingCall<unknown, unknown>,
   };
 }

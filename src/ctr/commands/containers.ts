@@ -1,10 +1,11 @@
-/** `berth-ctr containers create|ls|info|rm|label` */
+/** `berth-ctr containers create|ls|info|rm|label|export` */
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Container } from '../../core/api/types.js';
 import type { CoreClient } from '../../core/client.js';
 import { specTemplate } from '../../common/oci-template.js';
 import { labelText, parseLabels, table, timeText } from '../output.js';
+import { writeOut } from './images.js';
 
 interface CreateOpts { rootfs?: string; runtime?: string; label: string[]; image?: string; tty?: boolean; env: string[]; cwd?: string }
 
@@ -67,6 +68,11 @@ export function containersCommand(program: Command, client: () => CoreClient, ou
   cs.command('rm <ids...>').alias('delete').description('remove containers')
     .action(async (ids: string[]) => {
       for (const id of ids) { await client().containers.Delete({ id }); out(id + '\n'); }
+    });
+  cs.command('export <id>').description('write a container\'s filesystem as a tar, to stdout without -o')
+    .option('-o, --output <file>', 'the tar file to write')
+    .action(async (id: string, opts: { output?: string }) => {
+      await writeOut(client().exportContainer(id), opts.output, `export container ${id}`);
     });
   cs.command('label <id> [labels...]').description('set labels k=v on a container (k= removes k)')
     .action(async (id: string, labels: string[]) => {

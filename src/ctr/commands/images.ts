@@ -1,4 +1,7 @@
-/** `berth-ctr images pull|push|ls|inspect|history|tag|rm|prune` */
+/** `berth-ctr images pull|push|ls|inspect|history|tag|rm|prune|save|load|import` */
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Command } from 'commander';
 import type { PullProgress, PushProgress } from '../../core/api/types.js';
 import type { CoreClient } from '../../core/client.js';
@@ -112,10 +115,56 @@ export function imagesCommand(program: Command, client: () => CoreClient, out: (
         for (const d of r.deleted) out(`Deleted: ${d}\n`);
       }
     });
+  im.command('save <names...>').description('write images to a tar (docker-archive and OCI layout), to stdout without -o')
+    .option('-o, --output <file>', 'the tar file to write')
+    .option('--platform <os/arch[/variant]>', 'platform chosen from an index (default linux/amd64)')
+    .action(async (names: string[], opts: { output?: string; platform?: string }) => {
+      await writeOut(client().save({ names, platform: opts.platform ?? '' }), opts.output, 'save');
+    });
+  im.command('load').description('load images from a docker-archive or OCI-layout tar (plain or compressed), stdin without -i')
+    .option('-i, --input <file>', 'the tar file to read')
+    .option('--snapshotter <name>', 'snapshotter to unpack into (default: the core\'s)')
+    .option('--platform <os/arch[/variant]>', 'platform chosen from an index (default linux/amd64)')
+    .option('--no-unpack', 'store the content only')
+    .action(async (opts: { input?: string; snapshotter?: string; platform?: string; unpack: boolean }) => {
+      const images = await client().load(inputOf(opts.input), { snapshotter: opts.snapshotter ?? '', platform: opts.platform ?? '', contentOnly: !opts.unpack });
+      for (const i of images) out(i.name.startsWith('sha256:') ? `Loaded image ID: ${i.name}\n` : `Loaded image: ${i.name}\n`);
+    });
+  im.command('import <file> [name]').description('import a root filesystem tar (plain or gzip; - for stdin) as a one-layer image')
+    .option('-c, --change <instruction>', 'Dockerfile instruction (CMD, ENTRYPOINT, ENV, WORKDIR, EXPOSE, USER, LABEL, VOLUME, STOPSIGNAL), repeatable', collect, [])
+    .option('-m, --message <text>', 'commit message for the history')
+    .option('--snapshotter <name>', 'snapshotter to unpack into (default: the core\'s)')
+    .option('--no-unpack', 'store the content only')
+    .action(async (file: string, name: string | undefined, opts: { change: string[]; message?: string; snapshotter?: string; unpack: boolean }) => {
+      const image = await client().importImage(inputOf(file === '-' ? undefined : file), {
+        name: name ?? '', changes: opts.change, message: opts.message ?? '', snapshotter: opts.snapshotter ?? '', contentOnly: !opts.unpack,
+      });
+      out(`${image.name} ${image.target?.digest ?? ''}\n`);
+    });
   im.command('prune').description('remove images without a tag (with --all: every image no container uses)')
     .option('-a, --all', 'every unused image')
     .action(async (opts: { all?: boolean }) => {
       const { deleted } = await client().images.Prune({ all: opts.all ?? false });
       for (const d of deleted) out(`Deleted: ${d}\n`);
     });
+}
+
+/** A file, or stdin. */
+export function inputOf(file: string | undefined): AsyncIterable<Buffer> {
+  return (file === undefined ? process.stdin : createReadStream(file, { highWaterMark: 1 << 20 })) as AsyncIterable<Buffer>;
+}
+
+/** Writes a byte stream to a file (removed again when the stream fails) or to stdout. */
+export async function writeOut(source: Readable, file: string | undefined, what: string): Promise<void> {
+  if (file === undefined) {
+    if (process.stdout.isTTY === true) { source.destroy(); throw new Error(`cannot ${what} to a terminal: use -o FILE or redirect stdout`); }
+    await pipeline(source, process.stdout);
+    return;
+  }
+  try {
+    await pipeline(source, createWriteStream(file));
+  } catch (err) {
+    rmSync(file, { force: true });
+    throw err;
+  }
 }
