@@ -8,10 +8,7 @@ import { truthy, type TemplateFunc } from './template.js';
 
 /** encoding/json as Go writes it: HTML characters escaped, no trailing newline. */
 export function goJson(v: unknown): string {
-  const s = JSON.stringify(v === undefined ? null : v, (_k, x: unknown) => {
-    if (x && typeof x === 'object' && 'toJSON' in x) return x;
-    return x;
-  }) ?? 'null';
+  const s = JSON.stringify(v === undefined ? null : v) ?? 'null';
   return s.replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
