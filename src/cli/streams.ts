@@ -4,7 +4,7 @@
  * the connection (raw mode on a TTY), the terminal size to the daemon.
  */
 import type { Duplex } from 'node:stream';
-import { StdcopyDecoder } from './stdcopy.js';
+import { StdcopyDecoder } from '../common/stdcopy.js';
 
 export interface StreamOptions {
   tty: boolean;

@@ -8,7 +8,7 @@ import { imageRows, displayPorts } from '../../src/cli/format/contexts.js';
 import { tabwrite } from '../../src/cli/format/tabwriter.js';
 import { ago, ellipsis, humanDuration, humanSize, parseBytes, parseGoDuration, shortId } from '../../src/cli/format/units.js';
 import { chooseHost, parseHost, DEFAULT_HOST } from '../../src/cli/host.js';
-import { StdcopyDecoder } from '../../src/cli/stdcopy.js';
+import { StdcopyDecoder } from '../../src/common/stdcopy.js';
 import { compareVersions } from '../../src/cli/client.js';
 import { eventLine } from '../../src/cli/commands/system.js';
 

@@ -4,7 +4,7 @@
  */
 import { help, type CommandSpec } from '../command.js';
 import { parseTimeFlag } from '../format/units.js';
-import { StdcopyDecoder } from '../stdcopy.js';
+import { StdcopyDecoder } from '../../common/stdcopy.js';
 
 export const logsCommand: CommandSpec = {
   names: ['logs', 'container logs'], usage: 'logs [OPTIONS] CONTAINER', summary: 'Fetch the logs of a container', minArgs: 1, maxArgs: 1,
