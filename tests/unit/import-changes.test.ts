@@ -1,0 +1,35 @@
+/** `--change` lines of import, read as Dockerfile instructions. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { applyChanges, words } from '../../src/core/images/import-changes.js';
+
+test('CMD and ENTRYPOINT take the JSON and the shell form', () => {
+  assert.deepEqual(applyChanges({}, ['CMD ["nginx", "-g", "daemon off;"]']).Cmd, ['nginx', '-g', 'daemon off;']);
+  assert.deepEqual(applyChanges({}, ['CMD echo "a b"']).Cmd, ['/bin/sh', '-c', 'echo "a b"']);
+  assert.deepEqual(applyChanges({}, ['ENTRYPOINT [not json']).Entrypoint, ['/bin/sh', '-c', '[not json']);
+  assert.deepEqual(applyChanges({}, ['entrypoint ["/init"]']).Entrypoint, ['/init']);
+});
+
+test('ENV in both forms replaces a variable; LABEL pairs with quotes', () => {
+  const c = applyChanges({ Env: ['PATH=/bin', 'A=0'] }, ['ENV A=1 B="x y"', 'ENV C some words', 'LABEL "a b"=c d=e\\ f']);
+  assert.deepEqual(c.Env, ['PATH=/bin', 'A=1', 'B=x y', 'C=some words']);
+  assert.deepEqual(c.Labels, { 'a b': 'c', d: 'e f' });
+  assert.throws(() => applyChanges({}, ['LABEL novalue']), /expected key=value/);
+  assert.throws(() => applyChanges({}, ['ENV A="open']), /unterminated/);
+});
+
+test('WORKDIR, EXPOSE, USER, VOLUME, STOPSIGNAL; unknown instructions refused', () => {
+  const c = applyChanges({}, ['WORKDIR /srv', 'WORKDIR app', 'EXPOSE 80 53/UDP 8000-8001', 'USER www-data', 'VOLUME /a /b', 'VOLUME ["/c"]', 'STOPSIGNAL SIGQUIT']);
+  assert.equal(c.WorkingDir, '/srv/app');
+  assert.deepEqual(c.ExposedPorts, { '80/tcp': {}, '53/udp': {}, '8000-8001/tcp': {} });
+  assert.equal(c.User, 'www-data');
+  assert.deepEqual(c.Volumes, { '/a': {}, '/b': {}, '/c': {} });
+  assert.equal(c.StopSignal, 'SIGQUIT');
+  assert.throws(() => applyChanges({}, ['EXPOSE http']), /not a port/);
+  assert.throws(() => applyChanges({}, ['RUN apt-get update']), /RUN is not a change import accepts/);
+  assert.throws(() => applyChanges({}, ['CMD']), /CMD needs an argument/);
+});
+
+test('words splits outside quotes only', () => {
+  assert.deepEqual(words(`a "b c" 'd e' f\\ g ""`), ['a', 'b c', 'd e', 'f g', '']);
+});
