@@ -10,4 +10,11 @@ export const MIGRATIONS: readonly string[] = [
      key TEXT PRIMARY KEY,
      value TEXT NOT NULL
    ) STRICT;`,
+  // 2: containers (src/daemon/containers/store.ts): the whole record as JSON, the name unique
+  `CREATE TABLE containers (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     created_ms INTEGER NOT NULL,
+     record TEXT NOT NULL
+   ) STRICT;`,
 ];
