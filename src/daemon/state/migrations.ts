@@ -17,4 +17,18 @@ export const MIGRATIONS: readonly string[] = [
      created_ms INTEGER NOT NULL,
      record TEXT NOT NULL
    ) STRICT;`,
+  // 3: volumes of the local driver (src/daemon/volumes/store.ts) and which containers use them
+  `CREATE TABLE volumes (
+     name TEXT PRIMARY KEY,
+     driver TEXT NOT NULL,
+     labels TEXT NOT NULL,
+     options TEXT NOT NULL,
+     anonymous INTEGER NOT NULL,
+     created_at TEXT NOT NULL
+   ) STRICT;
+   CREATE TABLE volume_refs (
+     volume TEXT NOT NULL REFERENCES volumes(name) ON DELETE CASCADE,
+     container TEXT NOT NULL,
+     PRIMARY KEY (volume, container)
+   ) STRICT;`,
 ];
