@@ -23,8 +23,8 @@
       "target_name": "berth-shim",
       "type": "executable",
       "sources": [
-        "<!@(ls -1 native/shim/*.c)",
-        "native/executor/wire.c"
+        "<!@(ls -1 native/shim/*.c native/executor/*.c)",
+        "native/front/main.c", "native/front/wait.c", "native/front/fds.c", "native/front/console.c"
       ],
       "include_dirs": ["native/include"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-D_GNU_SOURCE"],

@@ -5,6 +5,9 @@
 //   core  through berth-core's API (a core of our own on temp dirs), the way a
 //         client does it: Containers.Create, Tasks.Create, Start, Wait,
 //         Tasks.Delete, Containers.Delete (only when the core's Tasks answer);
+//         the fast path (the core plans in-process, the shim runs the front);
+//   core-exec  the same with `"fast-path": false` in the core's config: the
+//         shim execs bin/berth-runtime, which asks the warm planner daemon;
 //   ctr   `ctr run --rm --rootfs` against Debian's containerd started on its own
 //         temp root/state/socket.
 // The Berth calls are made from this (warm) Node process, as a client of the
@@ -101,15 +104,18 @@ function shimWay(rootfs, work) {
 /** Per-call times of the core path (ms), to show where its time goes. */
 const steps = {};
 
-async function coreWay(rootfs, work) {
-  const dir = join(work, 'core');
+async function coreWay(rootfs, work, name = 'core', fastPath = true) {
+  // not a prefix of the other way's directory: cleanup finds processes by it
+  const dir = join(work, fastPath ? 'fast' : 'exec');
   mkdirSync(dir);
   const address = join(dir, 'core.sock');
-  const child = spawn(CORE, ['--address', address, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--log-file', join(dir, 'core.log')], { stdio: 'ignore' });
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, JSON.stringify({ 'fast-path': fastPath }));
+  const child = spawn(CORE, ['--config', configFile, '--address', address, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--log-file', join(dir, 'core.log')], { stdio: 'ignore' });
   const client = new CoreClient(address, 'bench');
   const stop = async () => {
     client.close();
-    if (child.exitCode === null) { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); }
+    if (child.exitCode === null && child.signalCode === null) { child.kill('SIGTERM'); await new Promise((r) => child.once('exit', r)); }
     // shims outlive the core by design: remove what a failed round left
     for (const p of pidsByCmdline(dir)) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
     await sleep(100);
@@ -127,14 +133,14 @@ async function coreWay(rootfs, work) {
   spec.root = { path: rootfs, readonly: false };
   const specBytes = Buffer.from(JSON.stringify(spec));
   let seq = 0;
+  const mySteps = (steps[name] ??= {});
   return {
-    name: 'core',
-    steps,
+    name,
     async once() {
       const id = `bench-core-${seq++}`;
       const t0 = now();
       let t = t0;
-      const step = (name) => { const n = now(); (steps[name] ??= []).push(Number(n - t) / 1e6); t = n; };
+      const step = (s) => { const n = now(); (mySteps[s] ??= []).push(Number(n - t) / 1e6); t = n; };
       await client.containers.Create({ container: { id, image: '', spec: specBytes, runtime: { name: '', options: Buffer.alloc(0) }, rootfs, snapshotKey: '', labels: {} } });
       step('Containers.Create');
       await client.tasks.Create({ containerId: id });
@@ -194,12 +200,14 @@ const ratios = {};
 let failed = false;
 try {
   ways.push(shimWay(bundle.rootfs, work));
-  const core = await coreWay(bundle.rootfs, work);
-  if ('unavailable' in core) notes.push(core.unavailable); else ways.push(core);
+  for (const [name, fast] of [['core', true], ['core-exec', false]]) {
+    const core = await coreWay(bundle.rootfs, work, name, fast);
+    if ('unavailable' in core) notes.push(core.unavailable); else ways.push(core);
+  }
   const ctr = await ctrWay(bundle.rootfs);
   ways.push(ctr);
   for (const w of ways) { times[w.name] = []; for (let i = 0; i < 3; i++) await w.once(); } // warm-up
-  for (const k of Object.keys(steps)) delete steps[k];
+  for (const k of Object.keys(steps)) for (const s of Object.keys(steps[k])) delete steps[k][s];
   for (const k of Object.keys(shimSteps)) delete shimSteps[k];
   for (const w of ways) if (w.name !== 'ctr') ratios[w.name] = [];
   for (let i = 0; i < rounds; i++) {
@@ -222,11 +230,12 @@ const result = {
   medianMs: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, +median(v).toFixed(2)])),
   medianRatioToCtr: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, +median(v).toFixed(3)])),
   shimStepMedianMs: Object.fromEntries(Object.entries(shimSteps).map(([k, v]) => [k, +median(v).toFixed(2)])),
-  coreStepMedianMs: Object.fromEntries(Object.entries(steps).map(([k, v]) => [k, +median(v).toFixed(2)])),
+  coreStepMedianMs: Object.fromEntries(Object.entries(steps).map(([w, st]) => [w, Object.fromEntries(Object.entries(st).map(([k, v]) => [k, +median(v).toFixed(2)]))])),
   notes,
 };
 console.log(JSON.stringify(result, null, 2));
 for (const [k, v] of Object.entries(result.medianRatioToCtr)) {
-  console.log(`${k === 'core' ? 'berth-core API' : 'berth-shim direct'} / ctr run --rm: median ratio ${v} over ${rounds} interleaved rounds (target <= 0.5)`);
+  const label = { core: 'berth-core API (fast path)', 'core-exec': 'berth-core API (exec path)', shim: 'berth-shim direct' }[k] ?? k;
+  console.log(`${label} / ctr run --rm: median ratio ${v} over ${rounds} interleaved rounds (target <= 0.5)`);
 }
 if (failed) process.exitCode = 1;

@@ -17,6 +17,10 @@ int write_full(int fd, const void *buf, size_t n);
  * with a message when no planner can be reached. */
 int planner_connect(void);
 
+/* Talks the planner conversation on `planner` (a connected socket) for the
+ * invocation argv and exits as the planner says. */
+void front_run(int planner, int argc, char **argv) __attribute__((noreturn));
+
 /* Hands a pty master to a --console-socket listener (SCM_RIGHTS). */
 int console_send(const char *path, int master, const char *name, struct failure *f);
 /* Hands a seccomp listener fd to its agent, with the plan's metadata. */

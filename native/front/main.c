@@ -325,11 +325,15 @@ static uint32_t exit_code(const struct wmsg *m)
 	return wcur_u32(&c);
 }
 
-int main(int argc, char **argv)
+/* The conversation with a planner already connected on fd `planner`; never
+ * returns (the planner's EXIT decides the exit code). berth-runtime's main
+ * connects to the warm daemon; berth-shim's fast path hands it a connection
+ * to berth-core, which plans in-process. */
+void front_run(int planner, int argc, char **argv)
 {
 	struct front fr = { 0 };
 	fr.child.sync = fr.child.master = -1;
-	fr.planner = planner_connect();
+	fr.planner = fd_high(planner);
 	if (send_request(fr.planner, argc, argv) < 0)
 		lost_planner(&fr);
 	for (;;) {

@@ -91,6 +91,10 @@ struct opts {
 	int ready_fd;
 	int terminal;
 	int open_stdin; /* --stdin: the init's stdin is a pipe the shim holds */
+	/* --planner: the fast path. The runtime is Berth's own and berth-core
+	 * plans in-process on this socket: runtime calls run the front's
+	 * conversation in a fork of the shim instead of exec'ing the runtime. */
+	const char *planner;
 };
 
 struct shim {

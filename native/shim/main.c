@@ -24,10 +24,13 @@
 static const char usage[] =
 	"usage: berth-shim --id ID --bundle DIR --runtime PATH [--runtime-arg A]... --socket PATH\n"
 	"                  --state-dir DIR --log PATH [--log-max-size BYTES] [--log-max-file N] [--terminal] [--stdin]\n"
-	"                  [--ready-fd N]\n"
+	"                  [--ready-fd N] [--planner SOCKET]\n"
 	"Creates the container with the runtime, detaches, and prints its own pid once its socket is up.\n"
 	"With --ready-fd, the first process exits at once and the verdict is written to fd N instead:\n"
-	"'K' and the pid, or 'E' and the reason, then EOF.\n";
+	"'K' and the pid, or 'E' and the reason, then EOF.\n"
+	"With --planner (the fast path, for Berth's own runtime), runtime calls are planned by the\n"
+	"berth-core listening on SOCKET and carried out in a fork of the shim; without an answer\n"
+	"there, the runtime binary is exec'd as usual.\n";
 
 void shim_log(const char *fmt, ...)
 {
@@ -82,6 +85,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		else if (strcmp(a, "--log-max-size") == 0) o->log_max_size = atoll(v);
 		else if (strcmp(a, "--log-max-file") == 0) o->log_max_file = atoi(v);
 		else if (strcmp(a, "--ready-fd") == 0) o->ready_fd = atoi(v);
+		else if (strcmp(a, "--planner") == 0) o->planner = v;
 		else {
 			fprintf(stderr, "berth-shim: unknown option %s\n%s", a, usage);
 			return -1;

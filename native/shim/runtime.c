@@ -3,6 +3,7 @@
  * main loop's waitpid(-1) never steals a runtime's exit: the loop is not
  * running while a runtime runs. */
 #include "internal.h"
+#include "../front/front.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,24 @@
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* Connects to berth-core's in-process planner; -1 when it does not answer
+ * (a core that is down or moved: the runtime binary is exec'd instead). */
+static int connect_planner(const char *path)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof a.sun_path)
+		return -1;
+	strcpy(a.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 static void child_exec(struct shim *sh, const char *const *argv, struct run *r)
 {
@@ -40,6 +59,13 @@ static void child_exec(struct shim *sh, const char *const *argv, struct run *r)
 	av[k++] = sh->runtime_root;
 	for (size_t i = 0; i < n; i++)
 		av[k++] = argv[i];
+	if (sh->o.planner) {
+		/* the fast path: the same conversation the runtime's front would
+		 * have with its planner, with berth-core, without an exec */
+		int planner = connect_planner(sh->o.planner);
+		if (planner >= 0)
+			front_run(planner, (int)k, (char **)av);
+	}
 	execv(sh->o.runtime, (char *const *)av);
 	dprintf(2, "cannot run runtime %s: %s\n", sh->o.runtime, strerror(errno));
 	_exit(127);

@@ -24,6 +24,8 @@ export interface CoreConfig {
   snapshotter: 'overlayfs' | 'native';
   /** registries (host[:port]) reached over http; 127.0.0.0/8 and ::1 always are */
   insecureRegistries: string[];
+  /** the fast path: tasks of Berth's own berth-runtime are planned in-process (config `fast-path`, default true) */
+  fastPath: boolean;
 }
 
 export const DEFAULT_ADDRESS = '/run/berth/core.sock';
@@ -50,6 +52,7 @@ export function defaultConfig(): CoreConfig {
     defaultRuntime: DEFAULT_RUNTIME,
     runtimes: { [DEFAULT_RUNTIME]: { path: bundledRuntimePath(), args: [] } },
     snapshotter: 'overlayfs', insecureRegistries: [],
+    fastPath: true,
   };
 }
 
@@ -109,6 +112,10 @@ export function parseConfigFile(file: string, text: string, base: CoreConfig = d
       case 'runtimes': Object.assign(out.runtimes, runtimes(file, v)); break;
       case 'snapshotter': out.snapshotter = snapshotter(file, v); break;
       case 'insecure-registries': out.insecureRegistries = stringList(file, key, v); break;
+      case 'fast-path':
+        if (typeof v !== 'boolean') throw invalidArgument(`invalid config ${file}: fast-path must be true or false`);
+        out.fastPath = v;
+        break;
       default: throw invalidArgument(`invalid config ${file}: unknown key ${JSON.stringify(key)}`);
     }
   }

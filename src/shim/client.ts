@@ -184,6 +184,12 @@ export interface StartShimOptions {
   terminal?: boolean;
   /** the init's stdin is a pipe the shim holds (attach, closeStdin) */
   stdin?: boolean;
+  /**
+   * The fast path: berth-core's in-process planner socket. The runtime must
+   * be Berth's own berth-runtime: the shim runs its front in a fork and asks
+   * this socket for the plan instead of exec'ing the runtime.
+   */
+  planner?: string;
 }
 
 export function shimArgs(o: StartShimOptions): string[] {
@@ -194,6 +200,7 @@ export function shimArgs(o: StartShimOptions): string[] {
   if (o.logMaxFile !== undefined) args.push('--log-max-file', String(o.logMaxFile));
   if (o.terminal) args.push('--terminal');
   if (o.stdin) args.push('--stdin');
+  if (o.planner !== undefined) args.push('--planner', o.planner);
   return args;
 }
 

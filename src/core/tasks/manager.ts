@@ -21,6 +21,8 @@ import { execLogPath, resolveCommand, shimBinary, taskPaths } from './paths.js';
 import { runRuntime } from './runtime.js';
 import { OomMonitor, type OomSubject } from './oom.js';
 import { RECOVERY_CONCURRENCY, forEachBounded } from './recovery.js';
+import { FastPath, isBundledRuntime, plannerSocket } from './fastpath.js';
+import { bundledRuntimePath } from '../config.js';
 import type { TaskRecord } from './store.js';
 
 /** oomKilled: the OOM killer killed a process of the task (the init's exit only) */
@@ -81,9 +83,16 @@ export class TaskManager {
   /** OOM kills seen per task (oom.ts), published once each as /tasks/oom */
   private readonly oom = new OomMonitor((s, count) => this.oomSeen(s, count));
   private readonly oomPoll: NodeJS.Timeout;
+  /** the in-process planner of berth-runtime tasks (fastpath.ts); undefined when config.fastPath is off */
+  private readonly fastPath: FastPath | undefined;
 
   /** options.snapshotters: the snapshotter a container's snapshot is in, by name ("" for the default) */
   constructor(private readonly ctx: ServiceContext, private readonly options: { snapshotters?: SnapshotterLookup } = {}) {
+    if (ctx.config.fastPath) {
+      this.fastPath = new FastPath(plannerSocket(ctx.config.state), ctx.log);
+      // up before recovery ends: recovered fast-path shims find it for kill and delete
+      this.fastPath.listen().catch(() => { /* logged; tasks fall back to the runtime binary */ });
+    }
     // a fault is learnt at State/List, and by this sweep when nobody asks
     this.monitor = setInterval(() => this.sweepLogs(), 2000);
     this.monitor.unref();
@@ -95,6 +104,7 @@ export class TaskManager {
   close(): void {
     clearInterval(this.monitor);
     clearInterval(this.oomPoll);
+    this.fastPath?.close();
   }
 
   get execs(): ServiceContext['store']['execs'] {
@@ -221,6 +231,7 @@ export class TaskManager {
         binary, id, bundle: paths.dir, runtime: rec.runtimePath, runtimeArgs: rec.runtimeArgs,
         socket: paths.socket, stateDir: paths.shimState, log: paths.log,
         logMaxSize: logOpts.maxSize, logMaxFile: logOpts.maxFile, terminal: rec.terminal, stdin: rec.stdin,
+        planner: await this.plannerFor(rec.runtimePath),
       });
       const state = await (await ShimClient.connect(paths.socket)).state();
       const created = store.tasks.update(ns, id, { status: 'created', pid: state.pid, shimPid });
@@ -233,6 +244,12 @@ export class TaskManager {
       store.tasks.delete(ns, id);
       throw wrap(`cannot create task ${id}`, err);
     }
+  }
+
+  /** The fast path's socket when this runtime is Berth's own and the fast path is up. */
+  private async plannerFor(runtimePath: string): Promise<string | undefined> {
+    if (!this.fastPath || !isBundledRuntime(runtimePath, bundledRuntimePath())) return undefined;
+    return (await this.fastPath.ready()) ? this.fastPath.socket : undefined;
   }
 
   /**
