@@ -4,6 +4,7 @@
  * to start the daemon, runs the planner as a child on a socketpair instead. */
 #include "front.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -136,6 +137,62 @@ static int start_daemon(const char *node, const char *script, const char *sock)
 	return r;
 }
 
+/* Opens and locks path. The daemon removes its lock file when it exits, so
+ * a lock taken on a file that is no longer at path (unlinked meanwhile) is
+ * worthless: try again on the new one. nonblock: -1 at once when held. */
+static int lock_file(const char *path, int nonblock)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -1;
+		if (flock(fd, LOCK_EX | (nonblock ? LOCK_NB : 0)) < 0) {
+			close(fd);
+			return -1;
+		}
+		struct stat held, now;
+		if (fstat(fd, &held) == 0 && stat(path, &now) == 0 && held.st_ino == now.st_ino && held.st_dev == now.st_dev)
+			return fd_high(fd);
+		close(fd);
+	}
+	errno = EAGAIN;
+	return -1;
+}
+
+/* Removes the lock files (and sockets) of daemons that are gone: of other
+ * planner builds, or killed before they could clean up. A lock that is free
+ * and whose socket answers nobody is stale. Runs only when a daemon is
+ * started, which is rare. */
+static void sweep_stale(const char *own_lock)
+{
+	DIR *d = opendir(PLANNER_DIR);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name);
+		if (n < 6 || strcmp(e->d_name + n - 5, ".lock") != 0)
+			continue;
+		char lockpath[512], sock[512];
+		snprintf(lockpath, sizeof lockpath, PLANNER_DIR "/%s", e->d_name);
+		if (strcmp(lockpath, own_lock) == 0)
+			continue;
+		snprintf(sock, sizeof sock, PLANNER_DIR "/%.*s.sock", (int)(n - 5), e->d_name);
+		int lock = lock_file(lockpath, 1);
+		if (lock < 0)
+			continue; /* held: a front is starting that daemon */
+		int fd = connect_unix(sock);
+		if (fd >= 0) {
+			close(fd); /* a live daemon of another build: leave it */
+		} else if (errno == ENOENT || errno == ECONNREFUSED) {
+			unlink(sock);
+			unlink(lockpath);
+		}
+		close(lock);
+	}
+	closedir(d);
+}
+
 static int connect_daemon(const char *node, const char *script)
 {
 	struct stat st;
@@ -152,14 +209,14 @@ static int connect_daemon(const char *node, const char *script)
 		return -1;
 	/* one front starts the daemon; the others wait on the lock, then connect */
 	snprintf(lockpath, sizeof lockpath, "%.*s.lock", (int)(strlen(sock) - 5), sock);
-	int lock = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+	int lock = lock_file(lockpath, 0);
+	if (lock < 0)
 		return -1;
-	lock = fd_high(lock);
 	fd = connect_unix(sock);
 	if (fd < 0) {
 		if (errno == ECONNREFUSED)
 			unlink(sock); /* a daemon that died left its socket */
+		sweep_stale(lockpath);
 		if (start_daemon(node, script, sock) == 0)
 			fd = connect_unix(sock);
 	}

@@ -5,7 +5,7 @@
  * while without work; the front starts a new one on demand.
  */
 import { createServer, Socket, type Server } from 'node:net';
-import { renameSync, unlinkSync, writeSync, closeSync, chmodSync } from 'node:fs';
+import { renameSync, unlinkSync, writeSync, closeSync, chmodSync, statSync } from 'node:fs';
 import { Conversation } from './conversation.js';
 import { serveInvocation } from './session.js';
 
@@ -32,14 +32,22 @@ export function serveSocket(path: string, readyFd: number | undefined): Server {
   // Bind under a private name and rename into place: a concurrent start of
   // another planner never finds a half-created socket.
   const tmp = `${path}.${process.pid}`;
+  let bound: number | undefined;
   const shutdown = (): void => {
+    // The lock file first (fronts that took a lock on it see it unlinked and
+    // retry on a fresh one), and only while the socket at path is still ours:
+    // otherwise a newer daemon owns both.
+    if (bound !== undefined && inodeOf(path) === bound) {
+      try { unlinkSync(lockPathOf(path)); } catch { /* already gone */ }
+      try { unlinkSync(path); } catch { /* already gone */ }
+    }
     server.close();
-    try { unlinkSync(path); } catch { /* another planner may own it now */ }
     process.exit(0);
   };
   server.listen(tmp, () => {
     chmodSync(tmp, 0o600);
     renameSync(tmp, path);
+    bound = inodeOf(path);
     if (readyFd !== undefined) {
       try { writeSync(readyFd, 'r'); closeSync(readyFd); } catch { /* the front gave up waiting */ }
     }
@@ -48,6 +56,15 @@ export function serveSocket(path: string, readyFd: number | undefined): Server {
   });
   process.on('SIGTERM', shutdown);
   return server;
+}
+
+/** The front's lock file of a daemon socket: `<key>.sock` → `<key>.lock` (native/front/planner.c). */
+export function lockPathOf(socketPath: string): string {
+  return socketPath.replace(/\.sock$/, '') + '.lock';
+}
+
+function inodeOf(path: string): number | undefined {
+  try { return statSync(path).ino; } catch { return undefined; }
 }
 
 /**
