@@ -87,4 +87,92 @@ export interface SystemBackend {
 export interface Backend {
   system: SystemBackend;
   events: EventsBackend;
+  images?: ImagesBackend;
+  volumes?: VolumesBackend;
+}
+
+
+// ---- images and volumes ----
+
+/** Registry credentials as X-Registry-Auth carries them (base64url JSON) or POST /auth stored them. */
+export interface RegistryAuth { username?: string; password?: string; serveraddress?: string; identitytoken?: string; registrytoken?: string }
+
+/** Where a progress stream's documents go (Docker's JSONMessage shapes). */
+export type ProgressSink = (message: Record<string, unknown>) => Promise<void>;
+
+export interface PullArgs { image: string; tag: string; platform: string; auth: RegistryAuth | undefined }
+export interface ImportArgs {
+  /** "-": the request body; else a URL to fetch */
+  src: string;
+  body: AsyncIterable<Buffer>;
+  repo: string;
+  tag: string;
+  changes: string[];
+  message: string;
+  platform: string;
+}
+export interface ImageListArgs { all: boolean; filters: Filters; digests: boolean; sharedSize: boolean }
+/** One line of DELETE /images/{name}: {"Untagged": …} or {"Deleted": …}. */
+export type ImageDeleteItem = { Untagged: string } | { Deleted: string };
+
+export interface ImagesBackend {
+  pull(args: PullArgs, out: ProgressSink, signal: AbortSignal): Promise<void>;
+  importImage(args: ImportArgs, out: ProgressSink): Promise<void>;
+  list(args: ImageListArgs): Promise<Record<string, unknown>[]>;
+  inspect(name: string): Promise<Record<string, unknown>>;
+  history(name: string): Promise<Record<string, unknown>[]>;
+  tag(source: string, repo: string, tag: string): Promise<void>;
+  remove(name: string, force: boolean, noprune: boolean): Promise<ImageDeleteItem[]>;
+  push(name: string, tag: string, auth: RegistryAuth | undefined, out: ProgressSink): Promise<void>;
+  /** the docker-archive of these images (names, IDs) */
+  save(names: string[]): Promise<NodeJS.ReadableStream>;
+  /** loads an archive; the names (or IDs) loaded */
+  load(body: AsyncIterable<Buffer>): Promise<{ tags: string[]; ids: string[] }>;
+  prune(filters: Filters): Promise<{ ImagesDeleted: ImageDeleteItem[] | null; SpaceReclaimed: number }>;
+}
+
+export interface VolumeCreateArgs { Name?: string; Driver?: string; DriverOpts?: Record<string, string>; Labels?: Record<string, string> }
+
+/** A volume as Docker's API shows it. */
+export interface VolumeView {
+  CreatedAt: string;
+  Driver: string;
+  Labels: Record<string, string>;
+  Mountpoint: string;
+  Name: string;
+  Options: Record<string, string> | null;
+  Scope: 'local';
+  UsageData?: { Size: number; RefCount: number } | null;
+}
+
+export interface VolumesBackend {
+  create(args: VolumeCreateArgs): Promise<VolumeView>;
+  list(filters: Filters): Promise<{ Volumes: VolumeView[]; Warnings: string[] }>;
+  inspect(name: string): Promise<VolumeView>;
+  remove(name: string, force: boolean): Promise<void>;
+  prune(filters: Filters): Promise<{ VolumesDeleted: string[] | null; SpaceReclaimed: number }>;
+}
+
+/** A volume a container asks for: named (created when absent) or anonymous (name ""). */
+export interface VolumeRequest {
+  name: string;
+  /** the path inside the container */
+  target: string;
+  /** don't fill a new volume from the image (Mounts' VolumeOptions.NoCopy, bind option "nocopy") */
+  noCopy?: boolean;
+  labels?: Record<string, string>;
+  driverOpts?: Record<string, string>;
+}
+
+export interface ResolvedVolume { name: string; target: string; source: string }
+
+/**
+ * How the container half gets host paths for the volumes of a container:
+ * named and anonymous ones are created when absent and, when new or empty,
+ * filled from the image's root filesystem at their target (as Docker does).
+ */
+export interface VolumeResolver {
+  resolveVolumes(containerId: string, requests: VolumeRequest[], imageRootfsPath: string | undefined): Promise<ResolvedVolume[]>;
+  /** the container is gone: its volumes are no longer in use by it (anonymous ones are removed when `removeAnonymous`) */
+  releaseVolumes(containerId: string, removeAnonymous: boolean): Promise<void>;
 }

@@ -11,6 +11,10 @@ export type {
   Backend, SystemBackend, EventsBackend, EngineEvent, EventQuery, VersionInfo, SystemInfo,
   DiskUsage, DiskUsageKind, AuthRequest, AuthResult,
 } from './backend.js';
+export type {
+  ImagesBackend, VolumesBackend, VolumeResolver, VolumeRequest, ResolvedVolume, VolumeView, VolumeCreateArgs,
+  RegistryAuth, ProgressSink, PullArgs, ImportArgs, ImageListArgs, ImageDeleteItem,
+} from './backend.js';
 export { Filters, parseFilters } from './query.js';
 export { HttpError } from './status.js';
 export { API_VERSION, MIN_API_VERSION } from './version.js';
@@ -18,8 +22,13 @@ import type { Backend } from './backend.js';
 import type { Route } from './router.js';
 import { eventRoutes } from './routes/events.js';
 import { systemRoutes } from './routes/system.js';
+import { imageRoutes } from './routes/images.js';
+import { volumeRoutes } from './routes/volumes.js';
 
 /** The routes served today; later route files (containers, images, volumes) join this list. */
 export function engineRoutes(backend: Backend): Route[] {
-  return [...systemRoutes(backend.system), ...eventRoutes(backend.events)];
+  return [
+    ...systemRoutes(backend.system), ...eventRoutes(backend.events),
+    ...(backend.images ? imageRoutes(backend.images) : []), ...(backend.volumes ? volumeRoutes(backend.volumes) : []),
+  ];
 }

@@ -15,6 +15,8 @@ import { connectCore } from './core.js';
 import { EventBus } from './events.js';
 import { ENGINE_NAMESPACE } from './namespace.js';
 import { CoreInventory, type Inventory } from './inventory.js';
+import { CredentialMemory, DaemonImages, rememberLogins } from './images/index.js';
+import { DaemonVolumes } from './volumes/index.js';
 import { removePidfile, writePidfile } from './pidfile.js';
 import { openStateDb, type StateDb } from './state/db.js';
 import { daemonId } from './state/meta.js';
@@ -59,11 +61,14 @@ export class Daemon {
       const id = daemonId(db);
       const core = (await connectCore(corePlan(config, opts.binDir), log)).withNamespace(ENGINE_NAMESPACE);
       undo.push(() => core.close());
-      const inventory = new CoreInventory(core);
       const events = new EventBus();
-      const system = new DaemonSystem({ config, daemonId: id, inventory, eventListeners: () => events.subscribers });
+      const credentials = new CredentialMemory();
+      const images = new DaemonImages({ core, events, credentials, log: log.with({ component: 'images' }) });
+      const volumes = new DaemonVolumes({ db, root: join(config.dataRoot, 'volumes'), core, events, log: log.with({ component: 'volumes' }) });
+      const inventory = new CoreInventory(core, { images, volumes });
+      const system = rememberLogins(new DaemonSystem({ config, daemonId: id, inventory, eventListeners: () => events.subscribers }), credentials);
       const api = createApiServer({
-        routes: engineRoutes({ system, events }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
+        routes: engineRoutes({ system, events, images, volumes }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
         socketGroup: config.group,
         tls,
       });

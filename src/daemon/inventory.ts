@@ -1,10 +1,13 @@
 /**
- * What the daemon holds, counted for /info and measured for /system/df.
- * The container, image and volume stores implement this as they land; until
- * then the core answers for containers and the rest is empty.
+ * What the daemon holds, counted for /info and measured for /system/df:
+ * containers by their core task's state, images from the image view,
+ * volumes with their size and users. The container half may add its df
+ * rows (`containerUsage`).
  */
 import type { DiskUsage, DiskUsageKind } from '../api/index.js';
 import type { CoreClient } from '../core/client.js';
+import { containersUsing, tagsOf, type DaemonImages } from './images/index.js';
+import type { DaemonVolumes } from './volumes/index.js';
 
 export interface ContainerCounts { total: number; running: number; paused: number; stopped: number }
 
@@ -14,9 +17,16 @@ export interface Inventory {
   diskUsage(kinds: DiskUsageKind[]): Promise<DiskUsage>;
 }
 
-/** The containers of the engine's namespace in the core, by their task's state. */
+export interface InventorySources {
+  images?: DaemonImages;
+  volumes?: DaemonVolumes;
+  /** /system/df's Containers rows (Docker's container summary with SizeRw, SizeRootFs) */
+  containerUsage?: () => Promise<unknown[]>;
+}
+
+/** The engine's namespace in the core, and the daemon's image and volume views. */
 export class CoreInventory implements Inventory {
-  constructor(private readonly core: CoreClient) {}
+  constructor(private readonly core: CoreClient, private readonly sources: InventorySources = {}) {}
 
   async containers(): Promise<ContainerCounts> {
     const [{ containers }, { tasks }] = await Promise.all([this.core.containers.List({ filters: [] }), this.core.tasks.List({ filters: [] })]);
@@ -32,12 +42,44 @@ export class CoreInventory implements Inventory {
   }
 
   async images(): Promise<number> {
-    return 0; // the image store (issue 4) replaces this inventory with one that counts
+    if (!this.sources.images) return 0;
+    return (await this.sources.images.usage()).views.length;
+  }
+
+  private async imageRows(): Promise<{ rows: unknown[]; layersSize: number }> {
+    if (!this.sources.images) return { rows: [], layersSize: 0 };
+    const { views, containers } = await this.sources.images.usage();
+    // a layer shared by several images is counted once in LayersSize and as shared in each
+    const layerUse = new Map<string, number>();
+    for (const v of views) for (const l of new Set(v.doc.RootFS.Layers)) layerUse.set(l, (layerUse.get(l) ?? 0) + 1);
+    const perLayer = (v: (typeof views)[number]): number => (v.doc.RootFS.Layers.length > 0 ? v.doc.Size / v.doc.RootFS.Layers.length : 0);
+    let layersSize = 0;
+    const counted = new Set<string>();
+    const rows = views.map((v) => {
+      let shared = 0;
+      for (const l of v.doc.RootFS.Layers) {
+        if ((layerUse.get(l) ?? 0) > 1) shared += perLayer(v);
+        if (!counted.has(l)) { counted.add(l); layersSize += perLayer(v); }
+      }
+      return {
+        Id: v.id, ParentId: '', RepoTags: tagsOf(v), RepoDigests: v.doc.RepoDigests ?? [], Created: Math.floor(Date.parse(v.doc.Created) / 1000),
+        Size: v.doc.Size, SharedSize: Math.round(shared), VirtualSize: v.doc.Size, Labels: v.doc.Config.Labels ?? {},
+        Containers: containersUsing(v, containers).length,
+      };
+    });
+    return { rows, layersSize: Math.round(layersSize) };
   }
 
   async diskUsage(kinds: DiskUsageKind[]): Promise<DiskUsage> {
-    // nothing is stored yet; kinds not asked for are null, as dockerd answers `type`
-    const list = (k: DiskUsageKind): unknown[] | null => (kinds.includes(k) ? [] : null);
-    return { LayersSize: 0, Images: list('image'), Containers: list('container'), Volumes: list('volume'), BuildCache: list('build-cache') };
+    // kinds not asked for are null, as dockerd answers `type`
+    const want = (k: DiskUsageKind): boolean => kinds.includes(k);
+    const images = want('image') ? await this.imageRows() : undefined;
+    return {
+      LayersSize: images?.layersSize ?? 0,
+      Images: images?.rows ?? null,
+      Containers: want('container') ? (await this.sources.containerUsage?.()) ?? [] : null,
+      Volumes: want('volume') ? (await this.sources.volumes?.usage()) ?? [] : null,
+      BuildCache: want('build-cache') ? [] : null,
+    };
   }
 }
