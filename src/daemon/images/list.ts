@@ -2,7 +2,7 @@
  * GET /images/json: Docker's ImageSummary of each image and the filters
  * (dangling, label, before, since, reference, until).
  */
-import type { Filters } from '../../api/index.js';
+import { Filters } from '../../api/index.js';
 import { tagsOf, type ImageView } from './catalog.js';
 import { familiarOf, familiarRepo, parseRef } from './reference.js';
 
@@ -12,12 +12,18 @@ export function globMatch(pattern: string, text: string): boolean {
   return new RegExp(`^${re}$`).test(text);
 }
 
-function referenceMatches(view: ImageView, patterns: string[]): boolean {
-  const names = view.records.map((r) => familiarOf(r.name)).filter((n): n is string => n !== undefined);
-  return patterns.some((p) => names.some((n) => {
-    const repo = familiarRepo(parseRef(n));
-    return globMatch(p, n) || globMatch(p, repo);
-  }));
+/** The familiar tags of a view a `reference` filter lets through (all of them without one). */
+export function matchingTags(view: ImageView, f: Filters): string[] {
+  const tags = tagsOf(view);
+  if (!f.has('reference')) return tags;
+  return tags.filter((n) => f.get('reference').some((p) => globMatch(p, n) || globMatch(p, familiarRepo(parseRef(n)))));
+}
+
+function referenceMatches(view: ImageView, f: Filters): boolean {
+  if (matchingTags(view, f).length > 0) return true;
+  // digest references (repo@sha256:…) match by their repository
+  const names = view.records.map((r) => familiarOf(r.name)).filter((n): n is string => n !== undefined && n.includes('@'));
+  return names.some((n) => f.get('reference').some((p) => globMatch(p, n) || globMatch(p, familiarRepo(parseRef(n)))));
 }
 
 function untilTime(value: string): number {
@@ -35,15 +41,18 @@ export function imageMatches(view: ImageView, f: Filters, times: { before?: numb
     const want = f.get('dangling').some((v) => ['true', '1'].includes(v));
     if (want !== dangling) return false;
   }
-  if (!f.matchLabels('label', view.doc.Config.Labels ?? {})) return false;
+  const labels = view.doc.Config.Labels ?? {};
+  if (!f.matchLabels('label', labels)) return false;
+  // prune's negation: `label!=k` or `label!=k=v` keeps the images carrying that label
+  if (f.get('label!').some((want) => new Filters(new Map([['l', new Set([want])]])).matchLabels('l', labels))) return false;
   if (times.before !== undefined && !(created < times.before)) return false;
   if (times.since !== undefined && !(created > times.since)) return false;
   if (f.has('until') && !f.get('until').every((u) => created < untilTime(u))) return false;
-  if (f.has('reference') && !referenceMatches(view, f.get('reference'))) return false;
+  if (f.has('reference') && !referenceMatches(view, f)) return false;
   return true;
 }
 
-export function summary(view: ImageView, containers: number, sharedSize: boolean): Record<string, unknown> {
+export function summary(view: ImageView, containers: number, sharedSize: boolean, tags: string[] = tagsOf(view)): Record<string, unknown> {
   const d = view.doc;
   return {
     Containers: sharedSize ? containers : -1,
@@ -52,7 +61,7 @@ export function summary(view: ImageView, containers: number, sharedSize: boolean
     Labels: d.Config.Labels ?? {},
     ParentId: '',
     RepoDigests: d.RepoDigests ?? [],
-    RepoTags: tagsOf(view),
+    RepoTags: tags,
     SharedSize: sharedSize ? 0 : -1,
     Size: d.Size,
     VirtualSize: d.Size,

@@ -14,7 +14,7 @@ import type {
 import type { EventBus } from '../events.js';
 import type { CredentialMemory } from './auth.js';
 import { allImages, containersUsing, findImage, inspectRef, tagsOf, type ImageView } from './catalog.js';
-import { imageMatches, summary } from './list.js';
+import { imageMatches, matchingTags, summary } from './list.js';
 import { PullTranslator, PushTranslator } from './pull-progress.js';
 import { status } from './progress.js';
 import { familiarOf, familiarRepo, formatFamiliar, formatFull, fullRepo, parseRef, shortId, withDefaultTag, type ImageRef } from './reference.js';
@@ -66,14 +66,23 @@ export class DaemonImages implements ImagesBackend {
     const sink = new OrderedSink(out);
     sink.push(status(`Pulling from ${ref.path}`, ref.tag ?? ref.digest!));
     const t = new PullTranslator();
+    // a name already held shows its layers only once something is fetched: an up-to-date pull prints none, as dockerd
+    const held: Record<string, unknown>[] | undefined = before !== undefined ? [] : undefined;
+    let quiet = held !== undefined;
+    const emit = (m: Record<string, unknown>): void => {
+      if (quiet && (m.status === 'Pulling fs layer' || m.status === 'Already exists')) { held!.push(m); return; }
+      if (quiet) { quiet = false; for (const h of held!) sink.push(h); }
+      sink.push(m);
+    };
     let image;
     try {
       image = await this.core.pull({ ref: full, platform: args.platform, unpack: true, ...this.credentials(ref, args.auth) },
-        (p: PullProgress) => { for (const m of t.translate(p)) sink.push(m); });
+        (p: PullProgress) => { for (const m of t.translate(p)) emit(m); });
     } finally {
       await sink.flush();
     }
     const digest = image.target?.digest ?? '';
+    if (quiet && before !== digest) for (const h of held!) await out(h);
     const shown = formatFamiliar(ref);
     await out(status(`Digest: ${digest}`));
     await out(status(before === digest ? `Status: Image is up to date for ${shown}` : `Status: Downloaded newer image for ${shown}`));
@@ -103,7 +112,7 @@ export class DaemonImages implements ImagesBackend {
     return views
       .filter((v) => imageMatches(v, args.filters, { before, since }))
       .sort((a, b) => Date.parse(b.doc.Created) - Date.parse(a.doc.Created))
-      .map((v) => summary(v, containersUsing(v, containers).length, args.sharedSize));
+      .map((v) => summary(v, containersUsing(v, containers).length, args.sharedSize, matchingTags(v, args.filters)));
   }
 
   async inspect(name: string): Promise<Record<string, unknown>> {
@@ -218,7 +227,7 @@ export class DaemonImages implements ImagesBackend {
   }
 
   async prune(filters: Filters): Promise<{ ImagesDeleted: ImageDeleteItem[] | null; SpaceReclaimed: number }> {
-    filters.validate(['dangling', 'label', 'until']);
+    filters.validate(['dangling', 'label', 'label!', 'until']);
     const danglingOnly = !filters.has('dangling') || filters.get('dangling').some((v) => ['true', '1'].includes(v));
     const containers = await this.containers();
     const deleted: ImageDeleteItem[] = [];

@@ -7,7 +7,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { BerthError, invalidArgument } from '../../common/errors.js';
+import { BerthError, invalidArgument, wrap } from '../../common/errors.js';
+import { native } from '../../common/native.js';
 
 export const OPTION_KEYS = ['type', 'device', 'o', 'size'] as const;
 
@@ -41,20 +42,37 @@ function run(cmd: string, args: string[], what: string): void {
   if (r.status !== 0) throw new BerthError('internal', `${what}: ${(r.stderr || r.error?.message || `exit ${r.status}`).trim()}`);
 }
 
+const FLAGS: Record<string, number> = { ro: 1, nosuid: 2, nodev: 4, noexec: 8, bind: 4096, rbind: 4096 | 16384 };
+
+/** mount(8)'s `-o` split into mount(2) flags and the filesystem's data. */
+export function splitMountOptions(o: string): { flags: number; data: string } {
+  let flags = 0;
+  const data: string[] = [];
+  for (const opt of o.split(',').map((x) => x.trim()).filter((x) => x !== '')) {
+    if (opt === 'rw') continue;
+    if (opt in FLAGS) flags |= FLAGS[opt]!;
+    else data.push(opt);
+  }
+  return { flags, data: data.join(',') };
+}
+
 /** Mounts a volume with options on its _data (once); a plain volume needs nothing. */
 export function mountVolume(root: string, name: string, opts: Record<string, string>): void {
   if (opts.type === undefined) return;
   const target = dataDir(root, name);
   if (isMounted(target)) return;
-  const o = opts.o ?? '';
-  const args = opts.type === 'none' ? [] : ['-t', opts.type];
-  if (o !== '') args.push('-o', o);
-  run('mount', [...args, opts.device!, target], `error while mounting volume '${target}'`);
+  const { flags, data } = splitMountOptions(opts.o ?? '');
+  try {
+    native().mount(opts.device!, target, opts.type === 'none' ? '' : opts.type, flags, data);
+  } catch (err) {
+    throw wrap(`error while mounting volume '${target}'`, err);
+  }
 }
 
 export function unmountVolume(root: string, name: string): void {
   const target = dataDir(root, name);
-  if (existsSync(target) && isMounted(target)) run('umount', [target], `cannot unmount volume ${name}`);
+  if (!existsSync(target) || !isMounted(target)) return;
+  try { native().umount2(target, 0); } catch (err) { throw wrap(`cannot unmount volume ${name}`, err); }
 }
 
 export function removeDirs(root: string, name: string): void {
