@@ -117,6 +117,9 @@ test('fast path and exec path give identical containers; berth-runtime state/ps/
   try {
     const fid = `fp-fast-${process.pid}`;
     const eid = `fp-exec-${process.pid}`;
+    // the switch: only the fast core serves a planner socket
+    assert.ok(existsSync(join(fast.dir, 'state', 'planner.sock')), 'the fast core serves no planner socket');
+    assert.ok(!existsSync(join(slow.dir, 'state', 'planner.sock')), 'a core with fast-path false serves a planner socket');
     const fpid = await runSleeper(fast, rootfs, fid);
     const epid = await runSleeper(slow, rootfs, eid);
     const a = portrait(fast, fid, fpid);
