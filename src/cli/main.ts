@@ -13,8 +13,19 @@ import { inspectCommands } from './commands/inspect.js';
 import { logsCommand } from './commands/logs.js';
 import { runCommands } from './commands/run.js';
 import { CLI_VERSION, systemCommands } from './commands/system.js';
+import { archiveCommands } from './commands/archive.js';
+import { completionCommand } from './commands/completion.js';
+import { contextCommands } from './commands/context.js';
+import { cpCommand } from './commands/cp.js';
+import { detailCommands } from './commands/details.js';
+import { maintenanceCommands } from './commands/maintenance.js';
+import { networkCommands } from './commands/networks.js';
+import { registryCommands } from './commands/registry.js';
+import { statsCommand } from './commands/stats.js';
+import { volumeCommands } from './commands/volumes.js';
+import { resolveHost } from './contextstore.js';
 import { TemplateError } from './format/template.js';
-import { chooseHost, parseHost } from './host.js';
+import { parseHost } from './host.js';
 
 const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'host', short: 'H', type: 'list' }, { name: 'context', short: 'c', type: 'string' },
@@ -23,7 +34,12 @@ const GLOBAL_FLAGS: FlagSpec[] = [
   { name: 'version', short: 'v', type: 'bool' }, { name: 'help', type: 'bool' },
 ];
 
-export const COMMANDS: CommandSpec[] = [...runCommands, ...containerCommands, logsCommand, ...inspectCommands, ...imageCommands, ...systemCommands];
+export const COMMANDS: CommandSpec[] = [
+  ...runCommands, ...containerCommands, logsCommand, ...inspectCommands, ...imageCommands, ...systemCommands,
+  ...registryCommands, ...archiveCommands, cpCommand, statsCommand, ...detailCommands, ...maintenanceCommands,
+  ...volumeCommands, ...networkCommands, ...contextCommands,
+  completionCommand(() => ({ commands: COMMANDS, globalFlags: GLOBAL_FLAGS })),
+];
 
 /** The command named by the first one or two words of argv, and the rest. */
 function findCommand(words: string[]): { spec: CommandSpec; rest: string[] } | undefined {
@@ -82,7 +98,7 @@ export async function main(argv: string[], io: { out(t: string): void; err(t: st
   const ctx: CliContext = {
     ...io,
     env: process.env,
-    client: () => (client ??= new EngineClient(parseHost(chooseHost(hosts[hosts.length - 1], process.env)), process.env.DOCKER_API_VERSION)),
+    client: () => (client ??= new EngineClient(parseHost(resolveHost(hosts[hosts.length - 1], global.str('context') || undefined, process.env)), process.env.DOCKER_API_VERSION)),
   };
   try {
     return await spec.run(ctx, opts);

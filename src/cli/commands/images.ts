@@ -2,10 +2,11 @@
  * Image commands: `images`, `pull` (the JSON progress stream: bars on a
  * TTY, one line per step otherwise), `tag`, `rmi`.
  */
-import { CliError, forEachTarget, help, type CliContext, type CommandSpec } from '../command.js';
+import { forEachTarget, help, type CliContext, type CommandSpec } from '../command.js';
 import { DEFAULT_IMAGES_TABLE, DIGESTS_IMAGES_TABLE, IMAGE_HEADERS, ImageContext, imageRows, type ImageSummary } from '../format/contexts.js';
 import { renderList } from '../format/render.js';
 import { filtersJson } from './containers.js';
+import { ProgressDisplay, type JsonMessage } from '../progress.js';
 
 /** `name[:tag][@digest]` → the fromImage/tag pair of the API (tag "latest" when absent). */
 export function splitReference(ref: string): { name: string; tag: string } {
@@ -16,31 +17,12 @@ export function splitReference(ref: string): { name: string; tag: string } {
   return { name: ref, tag: 'latest' };
 }
 
-interface Progress { id?: string; status?: string; progress?: string; error?: string; errorDetail?: { message?: string } }
-
 /** Pulls `ref`, showing the daemon's progress on stderr (run) or stdout (pull). */
 export async function pullImage(ctx: CliContext, ref: string, platform: string | undefined, quiet: boolean, toStderr: boolean): Promise<void> {
   const { name, tag } = splitReference(ref);
   const write = toStderr ? ctx.err.bind(ctx) : ctx.out.bind(ctx);
-  const tty = (toStderr ? process.stderr : process.stdout).isTTY === true;
-  const lines = new Map<string, number>();
-  let count = 0;
-  await ctx.client().jsonLines('POST', '/images/create', { query: { fromImage: name, tag, platform } }, (o) => {
-    const m = o as Progress;
-    if (m.error || m.errorDetail?.message) throw new CliError(m.errorDetail?.message ?? m.error ?? 'pull failed');
-    if (quiet) return;
-    const text = `${m.id ? `${m.id}: ` : ''}${m.status ?? ''}${tty && m.progress ? ` ${m.progress}` : ''}`;
-    if (!tty) { if (!m.progress) write(`${text}\n`); return; }
-    // on a terminal one line per layer, rewritten in place
-    if (m.id && lines.has(m.id)) {
-      const up = count - lines.get(m.id)!;
-      write(`\x1b[${up}A\r\x1b[2K${text}\r\x1b[${up}B`);
-    } else {
-      if (m.id) lines.set(m.id, count);
-      write(`${text}\n`);
-      count++;
-    }
-  });
+  const display = new ProgressDisplay(quiet ? () => {} : write, (toStderr ? process.stderr : process.stdout).isTTY === true);
+  await ctx.client().jsonLines('POST', '/images/create', { query: { fromImage: name, tag, platform } }, (o) => display.show(o as JsonMessage));
 }
 
 const images: CommandSpec = {

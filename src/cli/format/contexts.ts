@@ -5,7 +5,7 @@
  */
 import { goJson } from './funcs.js';
 import type { FieldSource } from './template.js';
-import { ago, ellipsis, goTimeString, humanSize, shortId } from './units.js';
+import { ago, ellipsis, goTimeString, humanSize, humanSize4, shortId } from './units.js';
 
 export interface ContainerSummary {
   Id: string; Names?: string[]; Image: string; ImageID?: string; Command: string; Created: number;
@@ -20,10 +20,10 @@ export interface ImageSummary {
   Size: number; SharedSize?: number; VirtualSize?: number; Labels?: Record<string, string> | null; Containers?: number;
 }
 
-type Getter = (args: unknown[]) => unknown;
+export type Getter = (args: unknown[]) => unknown;
 
 /** A FieldSource over a table of named getters; `{{json .}}` gives every field, sorted. */
-abstract class Context implements FieldSource {
+export abstract class Context implements FieldSource {
   abstract readonly goTypeName: string;
   protected abstract getters(): Record<string, Getter>;
   field(name: string, args: unknown[]): { found: boolean; value?: unknown } {
@@ -65,7 +65,7 @@ function sortedLabels(labels: Record<string, string> | null | undefined): string
 
 export class ContainerContext extends Context {
   readonly goTypeName = '*formatter.ContainerContext';
-  constructor(private readonly c: ContainerSummary, private readonly trunc: boolean, private readonly nowMs = Date.now()) { super(); }
+  constructor(protected readonly c: ContainerSummary, private readonly trunc: boolean, private readonly nowMs = Date.now()) { super(); }
 
   protected getters(): Record<string, Getter> {
     const c = this.c;
@@ -149,8 +149,8 @@ export class ImageContext extends Context {
       Size: () => humanSize(image.Size),
       Containers: () => (image.Containers === undefined || image.Containers < 0 ? 'N/A' : String(image.Containers)),
       VirtualSize: () => humanSize(image.VirtualSize ?? image.Size),
-      SharedSize: () => (image.SharedSize === undefined || image.SharedSize < 0 ? 'N/A' : humanSize(image.SharedSize)),
-      UniqueSize: () => (image.SharedSize === undefined || image.SharedSize < 0 ? 'N/A' : humanSize(image.Size - image.SharedSize)),
+      SharedSize: () => (image.SharedSize === undefined || image.SharedSize < 0 ? 'N/A' : humanSize4(image.SharedSize)),
+      UniqueSize: () => (image.SharedSize === undefined || image.SharedSize < 0 ? 'N/A' : humanSize4(image.Size - image.SharedSize)),
     };
   }
 }

@@ -26,12 +26,13 @@ export function ago(unixSeconds: number, nowMs = Date.now()): string {
   return `${humanDuration(nowMs - unixSeconds * 1000)} ago`;
 }
 
-/** Go's %.3g: three significant digits, no trailing zeros. */
-function g3(n: number): string {
+/** Go's %.<digits>g: that many significant digits, no trailing zeros. */
+function gDigits(n: number, digits: number): string {
   if (n === 0) return '0';
-  const s = n.toPrecision(3);
+  const s = n.toPrecision(digits);
   return s.includes('e') ? s : s.includes('.') ? s.replace(/\.?0+$/, '') : s;
 }
+const g3 = (n: number): string => gDigits(n, 3);
 
 const DECIMAL = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 const BINARY = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];
@@ -44,12 +45,20 @@ export function humanSize(bytes: number): string {
   return `${g3(n)}${DECIMAL[i]}`;
 }
 
-/** Binary units ("1.5GiB"), as `stats` shows memory. */
+/** Docker's units.HumanSize: decimal units, four significant digits ("1.984MB"), as `system df` and `stats` show sizes. */
+export function humanSize4(bytes: number): string {
+  let n = bytes;
+  let i = 0;
+  while (n >= 1000 && i < DECIMAL.length - 1) { n /= 1000; i++; }
+  return `${gDigits(n, 4)}${DECIMAL[i]}`;
+}
+
+/** Docker's units.BytesSize: binary units, four significant digits ("23.54GiB"), as `stats` shows memory. */
 export function bytesSize(bytes: number): string {
   let n = bytes;
   let i = 0;
   while (n >= 1024 && i < BINARY.length - 1) { n /= 1024; i++; }
-  return `${g3(n)}${BINARY[i]}`;
+  return `${gDigits(n, 4)}${BINARY[i]}`;
 }
 
 /**
