@@ -121,7 +121,8 @@ export async function startCore(config: CoreConfig, log: Logger): Promise<CoreSe
     lock.release();
     throw err;
   }
-  const tasks = new TaskManager(ctx);
+  // a container's snapshot is mounted as its task's root filesystem
+  const tasks = new TaskManager(ctx, { snapshotters: (name) => images.snapshotters.get(name === '' ? images.defaultSnapshotter : name) });
   // before serving: every task is found again with its true state
   await tasks.recover();
   const services = loadServices();

@@ -50,11 +50,17 @@ export interface ImageContext {
   collect(): Promise<GcReport>;
 }
 
-/** Ends a server stream (or a client stream's call) with the error's status; one log line. */
-export function streamFailed(call: { destroy(err: Error): void }, err: unknown, log: Logger, method: string): void {
+/**
+ * Ends a call with the error's status; one log line. A server stream ends by
+ * emitting 'error' (grpc-js then sends the status as trailers: destroying it
+ * would leave the client waiting); a client stream's call is given as
+ * `{ destroy }` around its callback.
+ */
+export function streamFailed(call: { emit(event: 'error', err: Error): boolean } | { destroy(err: Error): void }, err: unknown, log: Logger, method: string): void {
   const status = toStatus(err);
   log.debug('call failed', { method, code: status.code, error: status.details });
-  call.destroy(Object.assign(new Error(status.details ?? 'failed'), status));
+  const e = Object.assign(new Error(status.details ?? 'failed'), status);
+  if ('emit' in call) call.emit('error', e); else call.destroy(e);
 }
 
 export const DEFAULT_PLATFORM: Platform = { os: 'linux', architecture: 'amd64' };
