@@ -76,15 +76,16 @@ async function importImage(client: CoreClient, name: string, img: Built): Promis
 
 interface Env { dir: string; address: string; client: CoreClient; registry: TestRegistry; core: Core; work: string }
 
-async function withEnv(fn: (env: Env) => Promise<void>): Promise<void> {
+async function withEnv(fn: (env: Env) => Promise<void>, mode: 'anonymous' | 'basic' = 'anonymous'): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'berth-images-it-'));
   writeFileSync(join(dir, 'config.json'), '{}');
   const address = join(dir, 'core.sock');
-  const registry = await startRegistry('anonymous');
+  const registry = await startRegistry(mode);
   let core: Core | undefined;
   let client: CoreClient | undefined;
   try {
-    core = await ready(spawnCore(dir, address), address);
+    // the core reads registry credentials from this Docker config, not root's own
+    core = await ready(spawnCore(dir, address, { DOCKER_CONFIG: join(dir, 'docker') }), address);
     client = new CoreClient(address);
     const work = join(dir, 'work');
     mkdirSync(work);
@@ -220,3 +221,22 @@ test('failed pulls (404, a corrupted blob) leave no image and, after gc, no blob
   assert.deepEqual(await snapshotKeys(env), []);
   assert.deepEqual((await env.client.leases.List({ filters: [] })).leases, []);
 }));
+
+test('basic auth: --user, then the credentials of the Docker config; none is permission denied', { skip, timeout: 60_000 }, () => withEnv(async (env) => {
+  const img = image([layer(env.work, 'auth', (dir) => writeFileSync(join(dir, 'file'), 'auth'))], ['sh']);
+  await importImage(env.client, 'example.test/auth:1', img);
+  const remote = `${env.registry.host}/berth/auth:1`;
+  await ctr(env, 'images', 'tag', 'example.test/auth:1', remote);
+  assert.match(await ctrFails(env, 'images', 'push', remote), /authentication|credentials|denied|unauthorized/i);
+  await ctr(env, 'images', 'push', '--user', `${env.registry.username}:${env.registry.password}`, remote);
+  await ctr(env, 'images', 'rm', remote);
+  assert.match(await ctrFails(env, 'images', 'pull', remote), /authentication|credentials|denied|unauthorized/i);
+  assert.match(await ctrFails(env, 'images', 'pull', '--user', `${env.registry.username}:wrong`, remote), /denied|unauthorized|authentication/i);
+  await ctr(env, 'images', 'pull', '--user', `${env.registry.username}:${env.registry.password}`, remote);
+  await ctr(env, 'images', 'rm', remote);
+  // docker login's file: the core finds the credentials itself
+  mkdirSync(join(env.dir, 'docker'));
+  writeFileSync(join(env.dir, 'docker', 'config.json'), JSON.stringify({ auths: { [env.registry.host]: { auth: Buffer.from(`${env.registry.username}:${env.registry.password}`).toString('base64') } } }));
+  await ctr(env, 'images', 'pull', remote);
+  assert.deepEqual((await env.client.images.List({ filters: [] })).images.map((i) => i.name).sort(), ['example.test/auth:1', remote].sort());
+}, 'basic'));
