@@ -89,6 +89,7 @@ export interface Backend {
   events: EventsBackend;
   images?: ImagesBackend;
   volumes?: VolumesBackend;
+  containers?: ContainersBackend;
 }
 
 
@@ -175,4 +176,32 @@ export interface VolumeResolver {
   resolveVolumes(containerId: string, requests: VolumeRequest[], imageRootfsPath: string | undefined): Promise<ResolvedVolume[]>;
   /** the container is gone: its volumes are no longer in use by it (anonymous ones are removed when `removeAnonymous`) */
   releaseVolumes(containerId: string, removeAnonymous: boolean): Promise<void>;
+}
+
+// ---- containers ----
+
+export type ContainerWaitCondition = 'not-running' | 'next-exit' | 'removed';
+export interface ContainerListArgs { all: boolean; limit: number; size: boolean; filters: Filters }
+export interface ContainerStopOptions { timeout?: number; signal?: string }
+
+/** Container lifecycle, inspect and list; a reference is a full ID, a name or a unique ID prefix. */
+export interface ContainersBackend {
+  create(body: Record<string, unknown>, name: string | undefined, platform: string): Promise<{ Id: string; Warnings: string[] }>;
+  /** the full ID of a reference (404 when none) */
+  resolve(ref: string): Promise<string>;
+  /** false: it was running already (304) */
+  start(ref: string): Promise<boolean>;
+  /** false: it was not running (304) */
+  stop(ref: string, opts: ContainerStopOptions): Promise<boolean>;
+  restart(ref: string, opts: ContainerStopOptions): Promise<void>;
+  kill(ref: string, signal: string): Promise<void>;
+  pause(ref: string): Promise<void>;
+  unpause(ref: string): Promise<void>;
+  wait(ref: string, condition: ContainerWaitCondition, signal: AbortSignal): Promise<{ StatusCode: number; Error: { Message: string } | null }>;
+  inspect(ref: string, size: boolean): Promise<Record<string, unknown>>;
+  list(args: ContainerListArgs): Promise<Record<string, unknown>[]>;
+  rename(ref: string, name: string): Promise<void>;
+  update(ref: string, body: Record<string, unknown>): Promise<{ Warnings: string[] }>;
+  remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void>;
+  prune(filters: Filters): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>;
 }

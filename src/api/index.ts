@@ -15,6 +15,7 @@ export type {
   ImagesBackend, VolumesBackend, VolumeResolver, VolumeRequest, ResolvedVolume, VolumeView, VolumeCreateArgs,
   RegistryAuth, ProgressSink, PullArgs, ImportArgs, ImageListArgs, ImageDeleteItem,
 } from './backend.js';
+export type { ContainersBackend, ContainerListArgs, ContainerStopOptions, ContainerWaitCondition } from './backend.js';
 export { Filters, parseFilters } from './query.js';
 export { HttpError } from './status.js';
 export { API_VERSION, MIN_API_VERSION } from './version.js';
@@ -24,11 +25,13 @@ import { eventRoutes } from './routes/events.js';
 import { systemRoutes } from './routes/system.js';
 import { imageRoutes } from './routes/images.js';
 import { volumeRoutes } from './routes/volumes.js';
+import { containerRoutes } from './routes/containers.js';
 
 /** The routes served today; later route files (containers, images, volumes) join this list. */
 export function engineRoutes(backend: Backend): Route[] {
   return [
     ...systemRoutes(backend.system), ...eventRoutes(backend.events),
     ...(backend.images ? imageRoutes(backend.images) : []), ...(backend.volumes ? volumeRoutes(backend.volumes) : []),
+    ...(backend.containers ? containerRoutes(backend.containers) : []),
   ];
 }

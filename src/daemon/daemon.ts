@@ -17,6 +17,7 @@ import { ENGINE_NAMESPACE } from './namespace.js';
 import { CoreInventory, type Inventory } from './inventory.js';
 import { CredentialMemory, DaemonImages, rememberLogins } from './images/index.js';
 import { DaemonVolumes } from './volumes/index.js';
+import { ContainerService, EngineContainers, LoopbackAttacher, hostNofile, initBinary } from './containers/index.js';
 import { removePidfile, writePidfile } from './pidfile.js';
 import { openStateDb, type StateDb } from './state/db.js';
 import { daemonId } from './state/meta.js';
@@ -32,6 +33,8 @@ export interface DaemonOptions {
 
 export class Daemon {
   private stopped = false;
+  /** the daemon's containers (set once started) */
+  containers?: ContainerService;
 
   private constructor(
     private readonly config: DaemonConfig,
@@ -65,15 +68,24 @@ export class Daemon {
       const credentials = new CredentialMemory();
       const images = new DaemonImages({ core, events, credentials, log: log.with({ component: 'images' }) });
       const volumes = new DaemonVolumes({ db, root: join(config.dataRoot, 'volumes'), core, events, log: log.with({ component: 'volumes' }) });
+      const containerService = new ContainerService({
+        core, db, events, config, log: log.with({ component: 'containers' }), network: new LoopbackAttacher(), initBinary: initBinary(), defaultNofile: hostNofile(),
+        resolveVolumes: (cid, asks, rootfs) => volumes.resolveVolumes(cid, asks, rootfs),
+        releaseVolumes: (cid, anonymous) => volumes.releaseVolumes(cid, anonymous),
+      });
+      undo.push(() => containerService.close());
       const inventory = new CoreInventory(core, { images, volumes });
       const system = rememberLogins(new DaemonSystem({ config, daemonId: id, inventory, eventListeners: () => events.subscribers }), credentials);
       const api = createApiServer({
-        routes: engineRoutes({ system, events, images, volumes }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
+        routes: engineRoutes({ system, events, images, volumes, containers: new EngineContainers(containerService) }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
         socketGroup: config.group,
         tls,
       });
       undo.push(() => { void api.close(); });
       const daemon = new Daemon(config, opts, events, db, id, core, inventory, api);
+      daemon.containers = containerService;
+      // the view is rebuilt (exits recorded, restart policies applied) before the API answers
+      await containerService.restore().catch((err: unknown) => log.error('container restore failed', { error: (err as Error).message }));
       await api.listen(hosts);
       log.info('berthd started', { id, core: config.coreAddress, hosts: config.hosts, dataRoot: config.dataRoot });
       return daemon;
@@ -108,6 +120,7 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.containers?.close();
     await this.api.close();
     this.core.close();
     this.db.close();

@@ -1,0 +1,209 @@
+/**
+ * POST /containers/create, the daemon's half: the image resolved through
+ * the core (name, ID, short ID, digest), the body checked and merged with
+ * the image's config, the container's snapshot prepared from the image's
+ * top chain ID (key = container ID), a look into it for /etc/passwd,
+ * /etc/group, WorkingDir and volume content, its files written under
+ * <data-root>/containers/<id>/, the spec built and the core container made.
+ * Anything made is undone when a later step fails.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BerthError, invalidArgument, notFound } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import type { CoreClient } from '../../core/client.js';
+import type { DaemonConfig } from '../config.js';
+import { ENGINE_NAMESPACE } from '../namespace.js';
+import {
+  buildSpec, containerHostname, hostDevices, hostResolvConf, userDevices, mergeImageConfig, resolvConf, resolveUser, userMounts,
+  type ImageRuntimeConfig, type OciSpec, type ResolveVolumes,
+} from '../spec/index.js';
+import type { NetworkAttacher } from './network.js';
+import { emptySettings, networkMode } from './network.js';
+import { ensureDir, readInRoot, withRootfs } from './rootfs.js';
+import { validatePolicy } from './restart.js';
+import type { ContainerRecord, DockerConfig, DockerHostConfig } from './types.js';
+import { ZERO_TIME } from './types.js';
+
+export interface CreateDeps {
+  core: CoreClient;
+  config: DaemonConfig;
+  log: Logger;
+  network: NetworkAttacher;
+  /** resolves a container's volumes (undefined: named and anonymous volumes are refused) */
+  resolveVolumes?: (containerId: string, asks: Parameters<ResolveVolumes>[0], rootfs: string | undefined) => ReturnType<ResolveVolumes>;
+  /** the static init for --init (undefined: none on this host) */
+  initBinary?: string;
+  /** containers' default nofile (soft = hard) */
+  defaultNofile?: number;
+}
+
+export type CreatedContainer = ContainerRecord;
+
+interface ImageFacts { id: string; config: ImageRuntimeConfig; chainId: string; snapshotter: string; os: string }
+
+/** The image config's parts the daemon reads from the core's inspect document. */
+interface CoreImageInspect {
+  Id: string;
+  Config?: ImageRuntimeConfig;
+  Os?: string;
+  GraphDriver?: { Name?: string };
+  RootFS?: { Layers?: string[] };
+}
+
+function chainId(diffIds: readonly string[]): string {
+  let chain = '';
+  for (const d of diffIds) chain = chain === '' ? d : `sha256:${createHash('sha256').update(`${chain} ${d}`).digest('hex')}`;
+  return chain;
+}
+
+/** "busybox" → "busybox:latest", as dockerd names a missing image. */
+export function familiarRef(ref: string): string {
+  if (ref.includes('@') || /^(sha256:)?[0-9a-f]{12,64}$/.test(ref)) return ref;
+  const slash = ref.lastIndexOf('/');
+  return ref.lastIndexOf(':') > slash ? ref : `${ref}:latest`;
+}
+
+export async function resolveImage(core: CoreClient, ref: string): Promise<ImageFacts> {
+  let doc: CoreImageInspect;
+  try {
+    const { json } = await core.images.Inspect({ ref });
+    doc = JSON.parse(json.toString('utf8')) as CoreImageInspect;
+  } catch (err) {
+    if (err instanceof BerthError && err.kind === 'not-found') throw notFound(`No such image: ${familiarRef(ref)}`);
+    throw err;
+  }
+  return { id: doc.Id, config: doc.Config ?? {}, chainId: chainId(doc.RootFS?.Layers ?? []), snapshotter: doc.GraphDriver?.Name ?? '', os: doc.Os ?? 'linux' };
+}
+
+function newId(): string {
+  for (;;) {
+    const id = randomBytes(32).toString('hex');
+    // dockerd avoids IDs whose short form is all digits (it would read as a number)
+    if (!/^[0-9]{12}/.test(id)) return id;
+  }
+}
+
+/** HostConfig with dockerd's defaults filled, as inspect shows it. */
+function normalizeHostConfig(h: DockerHostConfig, config: DaemonConfig): DockerHostConfig {
+  const out: DockerHostConfig = { ...h };
+  const mode = h.NetworkMode ?? '';
+  out.NetworkMode = mode === '' || mode === 'default' ? 'bridge' : mode;
+  out.RestartPolicy = { Name: h.RestartPolicy?.Name || 'no', MaximumRetryCount: h.RestartPolicy?.MaximumRetryCount ?? 0 };
+  const runtime = h.Runtime || config.defaultRuntime;
+  if (!(runtime in config.runtimes)) throw invalidArgument(`unknown or invalid runtime name: ${runtime}`);
+  out.Runtime = runtime;
+  const logType = h.LogConfig?.Type || config.logDriver || 'json-file';
+  if (logType !== 'json-file' && logType !== 'none') throw invalidArgument(`logging driver ${logType} is not supported by berthd (json-file only)`);
+  out.LogConfig = { Type: logType, Config: { ...(h.LogConfig?.Type ? {} : config.logOpts), ...(h.LogConfig?.Config ?? {}) } };
+  for (const k of Object.keys(out.LogConfig.Config)) {
+    if (k !== 'max-size' && k !== 'max-file' && k !== 'labels' && k !== 'env' && k !== 'compress' && k !== 'tag') throw invalidArgument(`unknown log opt '${k}' for json-file log driver`);
+  }
+  if (!h.ShmSize) out.ShmSize = 64 * 1024 * 1024;
+  out.AutoRemove = h.AutoRemove === true;
+  out.Privileged = h.Privileged === true;
+  out.ReadonlyRootfs = h.ReadonlyRootfs === true;
+  return out;
+}
+
+/** The core runtime's options: the json-file log's rotation. */
+export function runtimeOptions(h: DockerHostConfig): Buffer {
+  const c = h.LogConfig?.Config ?? {};
+  const o: Record<string, unknown> = {};
+  if (c['max-size']) o['log-max-size'] = c['max-size'];
+  if (c['max-file']) o['log-max-file'] = Number(c['max-file']);
+  return Buffer.from(JSON.stringify(o));
+}
+
+/** The per-container files' paths (under <data-root>/containers/<id>/). */
+export function containerDir(config: DaemonConfig, id: string): string {
+  return join(config.dataRoot, 'containers', id);
+}
+
+/** Writes resolv.conf and hostname (hosts is written at each start, when the address is known). */
+function writeFiles(dir: string, c: DockerConfig, h: DockerHostConfig, id: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o710 });
+  const host = networkMode({ HostConfig: h }) === 'host';
+  writeFileSync(join(dir, 'resolv.conf'), resolvConf({ host: hostResolvConf(), dns: h.Dns ?? [], search: h.DnsSearch ?? [], options: h.DnsOptions ?? [], hostNetwork: host }));
+  writeFileSync(join(dir, 'hostname'), `${containerHostname(id, c)}\n`);
+}
+
+export interface CreateRequest { body: Record<string, unknown>; name: string }
+
+/** Everything checked before anything is made: the same build with placeholder host facts. */
+function dryRun(id: string, config: DockerConfig, host: DockerHostConfig): string[] {
+  const { warnings } = buildSpec({ id, config, host: { ...host, Binds: [], Mounts: [], Tmpfs: {}, Devices: [] }, user: { uid: 0, gid: 0, additionalGids: [], home: '/' }, userMounts: [], network: { host: false }, initBinary: '/' });
+  return warnings;
+}
+
+export async function createContainer(deps: CreateDeps, req: CreateRequest): Promise<{ record: CreatedContainer; spec: OciSpec; warnings: string[] }> {
+  const { core, config } = deps;
+  const { HostConfig: rawHost, NetworkingConfig: _net, ...rawConfig } = req.body as { HostConfig?: DockerHostConfig; NetworkingConfig?: unknown } & DockerConfig;
+  const imageRef = typeof rawConfig.Image === 'string' ? rawConfig.Image : '';
+  if (imageRef === '') throw invalidArgument('Config.Image is empty: name the image to create the container from');
+  const host = normalizeHostConfig(rawHost ?? {}, config);
+  validatePolicy(host.RestartPolicy, host.AutoRemove === true);
+  deps.network.validate(host.NetworkMode ?? 'bridge');
+  const image = await resolveImage(core, imageRef);
+  const id = newId();
+  const merged = mergeImageConfig({ ...rawConfig, Image: imageRef }, image.config);
+  merged.Hostname = merged.Hostname || id.slice(0, 12);
+  const warnings = dryRun(id, merged, host);
+  const undo: (() => Promise<void> | void)[] = [];
+  try {
+    await core.snapshots.Prepare({ snapshotter: image.snapshotter, key: id, parent: image.chainId, labels: { 'berthd.container': id } });
+    undo.push(() => core.snapshots.Remove({ snapshotter: image.snapshotter, key: id }).then(() => undefined));
+    const { mounts } = await core.snapshots.Mounts({ snapshotter: image.snapshotter, key: id });
+    const { user, userMountList } = await withRootfs(mounts, join(config.execRoot, 'containers', 'views'), async (root) => {
+      const u = resolveUser(merged.User ?? '', readInRoot(root, '/etc/passwd'), readInRoot(root, '/etc/group'), host.GroupAdd ?? []);
+      if (merged.WorkingDir) ensureDir(root, merged.WorkingDir, u.uid, u.gid);
+      const ask: ResolveVolumes = async (asks) => {
+        if (!deps.resolveVolumes) throw invalidArgument(`cannot create container: volume ${asks[0]?.name || '(anonymous)'}: volumes are not available in this berthd yet`);
+        return deps.resolveVolumes(id, asks, root);
+      };
+      return { user: u, userMountList: await userMounts(host, ask) };
+    });
+    const dir = containerDir(config, id);
+    undo.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFiles(dir, merged, host, id);
+    const now = new Date();
+    const record: CreatedContainer = {
+      ID: id, Name: req.name, Created: now.toISOString(), CreatedMs: now.getTime(), ImageName: imageRef, Image: image.id,
+      Config: merged, HostConfig: host,
+      State: { Status: 'created', Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME, OOMKilled: false, StoppedByUser: false, RemovalInProgress: false },
+      RestartCount: 0, Driver: image.snapshotter || 'overlayfs', Snapshotter: image.snapshotter, Platform: image.os, Runtime: host.Runtime!,
+      LogPath: host.LogConfig?.Type === 'none' ? '' : join(config.dataRoot, 'core', ENGINE_NAMESPACE, id, `${id}-json.log`),
+      ResolvConfPath: join(dir, 'resolv.conf'), HostnamePath: join(dir, 'hostname'), HostsPath: join(dir, 'hosts'),
+      Mounts: userMountList.map((m) => m.point), NetworkSettings: emptySettings([host.NetworkMode!]), NetnsPath: '', AppArmorProfile: '',
+      SpecInputs: { user, mounts: userMountList },
+    };
+    const built = specFor(record, deps, { host: networkMode(record) === 'host' });
+    await core.containers.Create({
+      container: {
+        id, image: imageRef, spec: Buffer.from(JSON.stringify(built.spec)), runtime: { name: record.Runtime, options: runtimeOptions(host) },
+        rootfs: '', snapshotKey: id, snapshotter: image.snapshotter, labels: { 'berthd.name': req.name.slice(1) }, createdAt: null, updatedAt: null,
+      },
+    });
+    return { record, spec: built.spec, warnings: [...warnings, ...built.warnings.filter((w) => !warnings.includes(w))] };
+  } catch (err) {
+    for (const fn of undo.reverse()) { try { await fn(); } catch (e) { deps.log.warn('create cleanup failed', { id, error: (e as Error).message }); } }
+    throw err;
+  }
+}
+
+/** The spec of a container as its record says now (rebuilt at each start, after an update). */
+export function specFor(c: CreatedContainer, deps: Pick<CreateDeps, 'initBinary' | 'defaultNofile'>, network: { host: boolean; netnsPath?: string }): { spec: OciSpec; warnings: string[] } {
+  return buildSpec({
+    id: c.ID, config: c.Config, host: c.HostConfig, user: c.SpecInputs.user, userMounts: c.SpecInputs.mounts,
+    files: { hosts: c.HostsPath, resolvConf: c.ResolvConfPath, hostname: c.HostnamePath },
+    network, initBinary: deps.initBinary, devices: deviceInputs(c.HostConfig), defaultNofile: deps.defaultNofile,
+  });
+}
+
+
+function deviceInputs(h: DockerHostConfig): { nodes: ReturnType<typeof hostDevices>; rules: { allow: boolean; access: string }[] } {
+  if (h.Privileged) return { nodes: hostDevices(), rules: [] };
+  const { devices, rules } = userDevices(h.Devices ?? []);
+  return { nodes: devices, rules };
+}

@@ -1,0 +1,556 @@
+/**
+ * The daemon's containers: their records (state DB), their tasks in the
+ * core, and the rules between — lifecycle (create, start, stop, restart,
+ * kill, pause, unpause, wait, rename, update, remove, prune), one exit
+ * monitor per run (the core's Tasks.Wait), restart policies with Docker's
+ * backoff, AutoRemove, and the rebuild of this view when berthd starts.
+ * Every state change is on disk before the call that made it returns;
+ * every change Docker reports is published on the event bus.
+ */
+import { EventEmitter } from 'node:events';
+import { rmSync, writeFileSync } from 'node:fs';
+import { BerthError, failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
+import type { Logger } from '../../common/log.js';
+import type { CoreClient } from '../../core/client.js';
+import type { Process } from '../../core/api/types.js';
+import type { DaemonConfig } from '../config.js';
+import type { EventBus } from '../events.js';
+import type { StateDb } from '../state/db.js';
+import { hostsFile } from '../spec/index.js';
+import { containerDir, createContainer, runtimeOptions, specFor, type CreateDeps } from './create.js';
+import { generateName, normalizeName } from './names.js';
+import { networkMode, type NetworkAttacher } from './network.js';
+import { BACKOFF_START_MS, nextBackoff, restartOnDaemonStart, shouldRestart, validatePolicy } from './restart.js';
+import { parseSignal } from './signals.js';
+import { ContainerStore } from './store.js';
+import type { ContainerRecord, ContainerStatus, DockerHostConfig } from './types.js';
+
+export type WaitCondition = 'not-running' | 'next-exit' | 'removed';
+
+export interface ExitInfo { code: number; oomKilled: boolean; error: string }
+
+export interface ContainerServiceOptions extends Omit<CreateDeps, 'core'> {
+  core: CoreClient;
+  db: StateDb;
+  events: EventBus;
+  config: DaemonConfig;
+  log: Logger;
+  network: NetworkAttacher;
+  /** releases a removed container's volumes (anonymous ones too with `v`) */
+  releaseVolumes?: (containerId: string, removeAnonymous: boolean) => Promise<void>;
+}
+
+/** Runs after a task exists and before its process starts: attach uses it to catch the first output. */
+export type StartHook = (c: ContainerRecord) => Promise<void>;
+
+const DEFAULT_STOP_TIMEOUT = 10;
+const SIGKILL = 9;
+
+interface Run { startedMs: number; generation: number }
+
+const nowIso = (): string => new Date().toISOString();
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof BerthError && err.kind === 'not-found';
+}
+
+/** The exit code dockerd gives a start that failed, from the runtime's words. */
+function startFailureCode(message: string): number {
+  if (/executable file not found|no such file or directory|not found/i.test(message)) return 127;
+  if (/permission denied/i.test(message)) return 126;
+  return 128;
+}
+
+export class ContainerService {
+  readonly store: ContainerStore;
+  private readonly notify = new EventEmitter();
+  private readonly runs = new Map<string, Run>();
+  private readonly backoff = new Map<string, number>();
+  private readonly pendingRestarts = new Map<string, NodeJS.Timeout>();
+  private readonly startHooks: StartHook[] = [];
+  private generation = 0;
+  private closed = false;
+
+  constructor(private readonly o: ContainerServiceOptions) {
+    this.store = new ContainerStore(o.db);
+    this.notify.setMaxListeners(0);
+  }
+
+  // ---- lookups (for other route families: attach, logs, exec …) ----
+
+  /** A container by full ID, name (with or without "/") or unique ID prefix; 404 otherwise. */
+  get(ref: string): ContainerRecord { return this.store.find(ref); }
+
+  list(): ContainerRecord[] { return this.store.list(); }
+
+  /** Registers a hook run between task create and start (attach). */
+  addStartHook(hook: StartHook): void { this.startHooks.push(hook); }
+
+  /** Listens for a container's exits ('exit', id, info) and removals ('removed', id). */
+  on(event: 'exit', fn: (id: string, info: ExitInfo) => void): void;
+  on(event: 'removed', fn: (id: string) => void): void;
+  on(event: string, fn: (...args: never[]) => void): void { this.notify.on(event, fn as (...args: unknown[]) => void); }
+
+  /** Publishes a container event with Docker's attributes (name, image, labels, extra). */
+  publish(c: ContainerRecord, action: string, extra: Record<string, string> = {}): void {
+    this.o.events.publish('container', action, { ID: c.ID, Attributes: { ...(c.Config.Labels ?? {}), image: c.ImageName, name: c.Name.slice(1), ...extra } });
+  }
+
+  private save(c: ContainerRecord): void { this.store.save(c); }
+
+  private setState(c: ContainerRecord, status: ContainerStatus, change: Partial<ContainerRecord['State']> = {}): void {
+    c.State = { ...c.State, ...change, Status: status };
+    this.save(c);
+  }
+
+  // ---- create ----
+
+  async create(body: Record<string, unknown>, name: string | undefined): Promise<{ Id: string; Warnings: string[] }> {
+    let full: string;
+    if (name !== undefined && name !== '') {
+      full = normalizeName(name);
+      const taken = this.store.byName(full);
+      if (taken) throw new BerthError('already-exists', `Conflict. The container name "${full}" is already in use by container "${taken.ID}". You have to remove (or rename) that container to be able to reuse that name.`);
+    } else {
+      full = `/${generateName()}`;
+      for (let i = 1; this.store.byName(full); i++) full = `/${generateName(i)}`;
+    }
+    const { record, warnings } = await createContainer(this.o, { body, name: full });
+    try {
+      this.store.insert(record);
+    } catch (err) {
+      await this.destroyCore(record).catch(() => undefined);
+      throw err;
+    }
+    this.publish(record, 'create');
+    this.o.log.info('container created', { id: record.ID, name: record.Name, image: record.ImageName });
+    return { Id: record.ID, Warnings: warnings };
+  }
+
+  // ---- start ----
+
+  /** Starts a container; false when it was running already (Docker's 304). */
+  async start(ref: string): Promise<boolean> {
+    const c = this.get(ref);
+    if (c.State.Status === 'running') return false;
+    if (c.State.Status === 'paused') throw failedPrecondition('cannot start a paused container, try unpause instead');
+    if (c.State.Status === 'removing' || c.State.RemovalInProgress) throw failedPrecondition(`container is marked for removal and cannot be started`);
+    if (c.State.Status === 'dead') throw failedPrecondition('container is marked for removal and cannot be started');
+    this.cancelRestart(c.ID);
+    await this.run(c, { byUser: true });
+    return true;
+  }
+
+  private async deleteTask(id: string): Promise<void> {
+    try { await this.o.core.tasks.Delete({ containerId: id, force: true }); } catch (err) { if (!isNotFound(err)) throw err; }
+  }
+
+  /** Makes the task and starts it; records the run and watches it. */
+  private async run(c: ContainerRecord, opts: { byUser: boolean }): Promise<void> {
+    const { core } = this.o;
+    await this.deleteTask(c.ID); // a task left from the last run (exited, or found after a reboot)
+    const att = await this.o.network.attach(c);
+    try {
+      writeFileSync(c.HostsPath, hostsFile({ hostname: c.Config.Hostname || c.ID.slice(0, 12), domainname: c.Config.Domainname, ip: att.ip, extraHosts: c.HostConfig.ExtraHosts ?? [], hostNetwork: att.host }));
+      const { spec } = specFor(c, this.o, { host: att.host, netnsPath: att.netnsPath });
+      await core.containers.Update({
+        container: { id: c.ID, spec: Buffer.from(JSON.stringify(spec)), runtime: { name: c.HostConfig.Runtime ?? c.Runtime, options: runtimeOptions(c.HostConfig) } } as never,
+        updateMask: ['spec', 'runtime'],
+      });
+      await core.tasks.Create({ containerId: c.ID, terminal: c.Config.Tty === true, stdin: c.Config.OpenStdin === true ? 'pipe' : '' }); // any non-empty stdin: the shim holds a pipe
+      for (const hook of this.startHooks) await hook(c);
+      const { pid } = await core.tasks.Start({ containerId: c.ID, execId: '' });
+      const gen = ++this.generation;
+      this.runs.set(c.ID, { startedMs: Date.now(), generation: gen });
+      c.NetworkSettings = att.settings;
+      this.setState(c, 'running', {
+        Pid: pid, StartedAt: nowIso(), ExitCode: 0, Error: '', OOMKilled: false, RemovalInProgress: false,
+        StoppedByUser: opts.byUser ? false : c.State.StoppedByUser,
+      });
+      this.publish(c, 'start');
+      this.watch(c.ID, gen);
+    } catch (err) {
+      const message = (err as Error).message;
+      await this.deleteTask(c.ID).catch(() => undefined);
+      await this.o.network.detach(c).catch(() => undefined);
+      const fresh = this.store.get(c.ID);
+      if (fresh) this.setState(fresh, fresh.State.Status === 'restarting' ? 'exited' : fresh.State.Status === 'running' ? 'exited' : fresh.State.Status, { ExitCode: startFailureCode(message), Error: message, Pid: 0 });
+      throw err;
+    }
+  }
+
+  // ---- the exit monitor ----
+
+  /** Waits for the run's exit through the core (again after a core outage) and records it once. */
+  private watch(id: string, gen: number): void {
+    void (async () => {
+      let delay = 200;
+      while (!this.closed) {
+        if (this.runs.get(id)?.generation !== gen) return;
+        try {
+          const w = await this.o.core.tasks.Wait({ containerId: id, execId: '' });
+          await this.exited(id, gen, { code: w.exitStatus, oomKilled: w.oomKilled, error: '' });
+          return;
+        } catch (err) {
+          if (this.closed) return;
+          if (isNotFound(err)) { await this.exited(id, gen, { code: 255, oomKilled: false, error: 'the task is gone' }); return; }
+          this.o.log.debug('waiting for container exit failed; retrying', { id, error: (err as Error).message });
+          await new Promise((r) => setTimeout(r, delay));
+          delay = Math.min(delay * 2, 5000);
+        }
+      }
+    })();
+  }
+
+  private async exited(id: string, gen: number, info: ExitInfo): Promise<void> {
+    const run = this.runs.get(id);
+    if (run?.generation !== gen) return;
+    this.runs.delete(id);
+    const c = this.store.get(id);
+    if (!c) return;
+    await this.deleteTask(id).catch((err: unknown) => this.o.log.warn('cannot delete the exited task', { id, error: (err as Error).message }));
+    await this.o.network.detach(c).catch(() => undefined);
+    const runMs = Date.now() - run.startedMs;
+    this.setState(c, 'exited', { Pid: 0, ExitCode: info.code, OOMKilled: info.oomKilled, FinishedAt: nowIso(), Error: info.error });
+    if (info.oomKilled) this.publish(c, 'oom');
+    this.publish(c, 'die', { exitCode: String(info.code) });
+    this.notify.emit('exit', id, info);
+    this.o.log.info('container exited', { id, code: info.code, oomKilled: info.oomKilled });
+    await this.afterExit(c, runMs);
+  }
+
+  /** AutoRemove, or the restart policy's next start. */
+  private async afterExit(c: ContainerRecord, runMs: number): Promise<void> {
+    if (this.closed) return;
+    if (c.HostConfig.AutoRemove) { await this.removeQuietly(c); return; }
+    if (!shouldRestart({ policy: c.HostConfig.RestartPolicy, exitCode: c.State.ExitCode, stoppedByUser: c.State.StoppedByUser, restartCount: c.RestartCount })) return;
+    const delay = nextBackoff(this.backoff.get(c.ID) ?? 0, runMs);
+    this.backoff.set(c.ID, delay);
+    this.setState(c, 'restarting');
+    this.scheduleRestart(c.ID, delay);
+  }
+
+  private scheduleRestart(id: string, delay: number): void {
+    const t = setTimeout(() => {
+      this.pendingRestarts.delete(id);
+      void this.policyRestart(id);
+    }, delay);
+    this.pendingRestarts.set(id, t);
+  }
+
+  private async policyRestart(id: string): Promise<void> {
+    const c = this.store.get(id);
+    if (!c || c.State.Status !== 'restarting' || this.closed) return;
+    c.RestartCount++;
+    this.save(c);
+    try {
+      await this.run(c, { byUser: false });
+    } catch (err) {
+      this.o.log.warn('restart of container failed', { id, error: (err as Error).message });
+      const fresh = this.store.get(id);
+      if (fresh) await this.afterExit(fresh, 0);
+    }
+  }
+
+  private cancelRestart(id: string): void {
+    const t = this.pendingRestarts.get(id);
+    if (t) { clearTimeout(t); this.pendingRestarts.delete(id); }
+  }
+
+  private async removeQuietly(c: ContainerRecord): Promise<void> {
+    try { await this.remove(c.ID, { force: true, volumes: true }); } catch (err) {
+      if (!isNotFound(err)) this.o.log.warn('auto-remove failed', { id: c.ID, error: (err as Error).message });
+    }
+  }
+
+  /** Resolves at the container's next exit (or removal, with 'removed'). */
+  private nextExit(id: string, signal?: AbortSignal): Promise<ExitInfo> {
+    return new Promise((resolve, reject) => {
+      const onExit = (eid: string, info: ExitInfo): void => { if (eid === id) { done(); resolve(info); } };
+      const onRemoved = (eid: string): void => { if (eid === id) { done(); const c = this.store.get(id); resolve({ code: c?.State.ExitCode ?? 0, oomKilled: false, error: '' }); } };
+      const onAbort = (): void => { done(); reject(new Error('wait aborted')); };
+      const done = (): void => { this.notify.off('exit', onExit); this.notify.off('removed', onRemoved); signal?.removeEventListener('abort', onAbort); };
+      this.notify.on('exit', onExit);
+      this.notify.on('removed', onRemoved);
+      signal?.addEventListener('abort', onAbort);
+    });
+  }
+
+  // ---- stop, kill, restart ----
+
+  private running(c: ContainerRecord): boolean {
+    return c.State.Status === 'running' || c.State.Status === 'paused';
+  }
+
+  /** Stops a container; false when it was not running (Docker's 304). */
+  async stop(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<boolean> {
+    const c = this.get(ref);
+    if (c.State.Status === 'restarting') {
+      this.cancelRestart(c.ID);
+      this.setState(c, 'exited', { StoppedByUser: true });
+      this.publish(c, 'stop');
+      return true;
+    }
+    if (!this.running(c)) return false;
+    await this.stopRunning(c, opts);
+    this.publish(this.store.get(c.ID) ?? c, 'stop');
+    return true;
+  }
+
+  private async stopRunning(c: ContainerRecord, opts: { timeout?: number; signal?: string }): Promise<void> {
+    c.State.StoppedByUser = true;
+    this.save(c);
+    this.cancelRestart(c.ID);
+    const sig = parseSignal(opts.signal || c.Config.StopSignal || 'SIGTERM');
+    const timeout = opts.timeout ?? (typeof c.Config.StopTimeout === 'number' ? c.Config.StopTimeout : DEFAULT_STOP_TIMEOUT);
+    const exit = this.nextExit(c.ID);
+    if (c.State.Status === 'paused') {
+      // a frozen process cannot take its signal: thaw it first (dockerd does the same)
+      await this.o.core.tasks.Resume({ containerId: c.ID }).catch(() => undefined);
+    }
+    if (timeout !== 0) {
+      await this.signal(c, sig);
+      if (timeout < 0 || await Promise.race([exit.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeout * 1000))])) {
+        await exit;
+        return;
+      }
+    }
+    await this.signal(c, SIGKILL);
+    await exit;
+  }
+
+  private async signal(c: ContainerRecord, sig: number): Promise<void> {
+    try {
+      await this.o.core.tasks.Kill({ containerId: c.ID, execId: '', signal: sig, all: false });
+    } catch (err) {
+      if (!(err instanceof BerthError && (err.kind === 'not-found' || err.kind === 'failed-precondition'))) throw err;
+    }
+    this.publish(c, 'kill', { signal: String(sig) });
+  }
+
+  async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
+    const c = this.get(ref);
+    const sig = parseSignal(signal);
+    if (!this.running(c)) throw failedPrecondition(`Container ${c.ID} is not running`);
+    if (sig === SIGKILL) {
+      // a kill by the user is a stop for the restart policy, as in dockerd
+      c.State.StoppedByUser = true;
+      this.save(c);
+    }
+    await this.signal(c, sig);
+  }
+
+  async restart(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
+    const c = this.get(ref);
+    if (c.State.Status === 'restarting') this.cancelRestart(c.ID);
+    else if (this.running(c)) await this.stopRunning(c, opts);
+    const fresh = this.get(c.ID);
+    await this.run(fresh, { byUser: true });
+    this.publish(fresh, 'restart');
+  }
+
+  // ---- pause ----
+
+  async pause(ref: string): Promise<void> {
+    const c = this.get(ref);
+    if (c.State.Status === 'paused') throw failedPrecondition(`Container ${c.ID} is already paused`);
+    if (c.State.Status !== 'running') throw failedPrecondition(`Container ${c.ID} is not running`);
+    await this.o.core.tasks.Pause({ containerId: c.ID });
+    this.setState(c, 'paused');
+    this.publish(c, 'pause');
+  }
+
+  async unpause(ref: string): Promise<void> {
+    const c = this.get(ref);
+    if (c.State.Status !== 'paused') throw failedPrecondition(`Container ${c.ID} is not paused`);
+    await this.o.core.tasks.Resume({ containerId: c.ID });
+    this.setState(c, 'running');
+    this.publish(c, 'unpause');
+  }
+
+  // ---- wait ----
+
+  async wait(ref: string, condition: WaitCondition, signal?: AbortSignal): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
+    const c = this.get(ref);
+    const answer = (info: ExitInfo): { StatusCode: number; Error: { Message: string } | null } => ({ StatusCode: info.code, Error: info.error ? { Message: info.error } : null });
+    if (condition === 'not-running' && !this.running(c) && c.State.Status !== 'restarting') {
+      return answer({ code: c.State.ExitCode, oomKilled: c.State.OOMKilled, error: '' });
+    }
+    if (condition === 'removed') {
+      const info = await new Promise<ExitInfo>((resolve, reject) => {
+        const onRemoved = (eid: string): void => { if (eid === c.ID) { off(); resolve(lastExit ?? { code: this.store.get(c.ID)?.State.ExitCode ?? 0, oomKilled: false, error: '' }); } };
+        let lastExit: ExitInfo | undefined;
+        const onExit = (eid: string, i: ExitInfo): void => { if (eid === c.ID) lastExit = i; };
+        const onAbort = (): void => { off(); reject(new Error('wait aborted')); };
+        const off = (): void => { this.notify.off('removed', onRemoved); this.notify.off('exit', onExit); signal?.removeEventListener('abort', onAbort); };
+        this.notify.on('removed', onRemoved);
+        this.notify.on('exit', onExit);
+        signal?.addEventListener('abort', onAbort);
+      });
+      return answer(info);
+    }
+    return answer(await this.nextExit(c.ID, signal));
+  }
+
+  // ---- rename, update ----
+
+  async rename(ref: string, newName: string): Promise<void> {
+    const c = this.get(ref);
+    const name = normalizeName(newName);
+    if (name === c.Name) throw invalidArgument(`Renaming a container with the same name as its current name`);
+    const old = c.Name;
+    c.Name = name;
+    this.save(c); // a taken name is the 409 conflict
+    this.publish(c, 'rename', { oldName: old });
+  }
+
+  /** docker update: resources and the restart policy; a running container's cgroup follows. */
+  async update(ref: string, body: Partial<DockerHostConfig>): Promise<{ Warnings: string[] }> {
+    const c = this.get(ref);
+    const next: DockerHostConfig = { ...c.HostConfig };
+    const keys = ['Memory', 'MemorySwap', 'MemoryReservation', 'NanoCpus', 'CpuShares', 'CpuQuota', 'CpuPeriod', 'CpusetCpus', 'CpusetMems', 'PidsLimit', 'BlkioWeight', 'OomKillDisable'] as const;
+    for (const k of keys) if (body[k] !== undefined && body[k] !== null && !(typeof body[k] === 'number' && body[k] === 0 && k !== 'PidsLimit')) (next as Record<string, unknown>)[k] = body[k];
+    if (body.RestartPolicy && body.RestartPolicy.Name !== undefined && (body.RestartPolicy.Name as string) !== '') {
+      next.RestartPolicy = { Name: body.RestartPolicy.Name, MaximumRetryCount: body.RestartPolicy.MaximumRetryCount ?? 0 };
+    }
+    validatePolicy(next.RestartPolicy, next.AutoRemove === true);
+    const { spec } = specFor({ ...c, HostConfig: next }, this.o, { host: networkMode(c) === 'host' });
+    if (this.running(c)) {
+      await this.o.core.tasks.Update({ containerId: c.ID, resources: Buffer.from(JSON.stringify(spec.linux.resources)), annotations: {} });
+    }
+    c.HostConfig = next;
+    this.save(c);
+    this.publish(c, 'update');
+    return { Warnings: [] };
+  }
+
+  // ---- remove, prune ----
+
+  async remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void> {
+    const c = this.get(ref);
+    if (c.State.Status === 'removing' && !opts.force) throw failedPrecondition(`removal of container ${c.ID} is already in progress`);
+    if (this.running(c) && !opts.force) {
+      throw failedPrecondition(`You cannot remove a ${c.State.Status} container ${c.ID}. Stop the container before attempting removal or force remove`);
+    }
+    this.cancelRestart(c.ID);
+    if (this.running(c)) {
+      c.State.StoppedByUser = true;
+      this.save(c);
+      const exit = this.nextExit(c.ID);
+      if (c.State.Status === 'paused') await this.o.core.tasks.Resume({ containerId: c.ID }).catch(() => undefined);
+      await this.signal(c, SIGKILL);
+      await Promise.race([exit, new Promise((r) => setTimeout(r, 10_000))]);
+    }
+    const fresh = this.store.get(c.ID);
+    if (!fresh) return; // removed meanwhile (AutoRemove)
+    if (fresh.State.Status === 'removing' && c.State.Status !== 'removing') return; // AutoRemove took it over
+    this.runs.delete(c.ID);
+    this.setState(fresh, 'removing', { RemovalInProgress: true });
+    await this.destroyCore(fresh);
+    await this.o.releaseVolumes?.(fresh.ID, opts.volumes).catch((err: unknown) => this.o.log.warn('cannot release volumes', { id: fresh.ID, error: (err as Error).message }));
+    this.store.delete(fresh.ID);
+    this.backoff.delete(fresh.ID);
+    this.publish(fresh, 'destroy');
+    this.notify.emit('removed', fresh.ID);
+    this.o.log.info('container removed', { id: fresh.ID, name: fresh.Name });
+  }
+
+  /** The core's task, container and snapshot, and the container's files. */
+  private async destroyCore(c: ContainerRecord): Promise<void> {
+    const { core } = this.o;
+    await this.deleteTask(c.ID);
+    await this.o.network.detach(c).catch(() => undefined);
+    try { await core.containers.Delete({ id: c.ID }); } catch (err) { if (!isNotFound(err)) throw err; }
+    try { await core.snapshots.Remove({ snapshotter: c.Snapshotter, key: c.ID }); } catch (err) { if (!isNotFound(err)) throw err; }
+    rmSync(containerDir(this.o.config, c.ID), { recursive: true, force: true });
+  }
+
+  async prune(accept: (c: ContainerRecord) => boolean): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
+    const deleted: string[] = [];
+    let space = 0;
+    for (const c of this.store.list()) {
+      if (this.running(c) || c.State.Status === 'restarting' || !accept(c)) continue;
+      space += (await this.sizes(c).catch(() => ({ SizeRw: 0 }))).SizeRw;
+      await this.remove(c.ID, { force: false, volumes: false });
+      deleted.push(c.ID);
+    }
+    this.o.events.publish('container', 'prune', { ID: '', Attributes: { reclaimed: String(space) } });
+    return { ContainersDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: space };
+  }
+
+  /** The container's writable layer and, with the image, its whole root filesystem. */
+  async sizes(c: ContainerRecord): Promise<{ SizeRw: number; SizeRootFs: number }> {
+    const { core } = this.o;
+    const rw = Number((await core.snapshots.Usage({ snapshotter: c.Snapshotter, key: c.ID })).size);
+    let image = 0;
+    try {
+      const { json } = await core.images.Inspect({ ref: c.Image });
+      image = (JSON.parse(json.toString('utf8')) as { Size?: number }).Size ?? 0;
+    } catch { /* the image is gone: its size is unknown */ }
+    return { SizeRw: rw, SizeRootFs: rw + image };
+  }
+
+  // ---- rebuild at berthd's start ----
+
+  /**
+   * Rebuilds the view from the DB and the core's tasks: a running task is
+   * watched again, an exited one recorded with its code, a vanished one
+   * (a reboot) recorded as exited 255; then restart policies and pending
+   * removals are carried out.
+   */
+  async restore(): Promise<void> {
+    const { tasks } = await this.o.core.tasks.List({ filters: [] });
+    const byId = new Map<string, Process>(tasks.filter((t) => t.execId === '').map((t) => [t.containerId, t]));
+    for (const c of this.store.list()) {
+      try {
+        await this.restoreOne(c, byId.get(c.ID));
+      } catch (err) {
+        this.o.log.error('cannot restore container', { id: c.ID, error: (err as Error).message });
+      }
+    }
+  }
+
+  private async restoreOne(c: ContainerRecord, t: Process | undefined): Promise<void> {
+    if (c.State.Status === 'removing') { await this.remove(c.ID, { force: true, volumes: false }); return; }
+    const live = t && (t.status === 'RUNNING' || t.status === 'PAUSED' || t.status === 'PAUSING');
+    if (live) {
+      const gen = ++this.generation;
+      this.runs.set(c.ID, { startedMs: Date.parse(c.State.StartedAt) || Date.now(), generation: gen });
+      const status: ContainerStatus = t.status === 'RUNNING' ? 'running' : 'paused';
+      if (c.State.Status !== status || c.State.Pid !== t.pid) this.setState(c, status, { Pid: t.pid });
+      this.watch(c.ID, gen);
+      return;
+    }
+    if (c.State.Status === 'running' || c.State.Status === 'paused') {
+      // the run ended while berthd was away: its code from the core, or 255 when the task is gone
+      const code = t && t.status === 'STOPPED' ? t.exitStatus : 255;
+      const oom = t?.oomKilled === true;
+      await this.deleteTask(c.ID).catch(() => undefined);
+      this.setState(c, 'exited', { Pid: 0, ExitCode: code, OOMKilled: oom, FinishedAt: t?.exitedAt ? new Date(Number(t.exitedAt.seconds) * 1000).toISOString() : nowIso() });
+      if (oom) this.publish(c, 'oom');
+      this.publish(c, 'die', { exitCode: String(code) });
+      if (c.HostConfig.AutoRemove) { await this.removeQuietly(c); return; }
+      if (restartOnDaemonStart(c.HostConfig.RestartPolicy, c.State.StoppedByUser)
+        || shouldRestart({ policy: c.HostConfig.RestartPolicy, exitCode: code, stoppedByUser: c.State.StoppedByUser, restartCount: c.RestartCount })) {
+        await this.startAfterRestore(c);
+      }
+      return;
+    }
+    if (c.State.Status === 'restarting' || (c.State.Status === 'exited' && restartOnDaemonStart(c.HostConfig.RestartPolicy, c.State.StoppedByUser))) {
+      await this.startAfterRestore(c);
+    }
+  }
+
+  private async startAfterRestore(c: ContainerRecord): Promise<void> {
+    this.setState(c, 'restarting');
+    this.backoff.set(c.ID, BACKOFF_START_MS);
+    await this.policyRestart(c.ID);
+  }
+
+  /** Stops watching (berthd stops; containers keep running). */
+  close(): void {
+    this.closed = true;
+    for (const t of this.pendingRestarts.values()) clearTimeout(t);
+    this.pendingRestarts.clear();
+  }
+}

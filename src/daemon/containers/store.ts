@@ -1,0 +1,66 @@
+/**
+ * The containers table of berthd's state DB: one row per container, the
+ * record as JSON, the name unique. Every write is one transaction under
+ * synchronous=FULL, so a change is on disk before the API answers.
+ */
+import { alreadyExists, invalidArgument, notFound } from '../../common/errors.js';
+import type { StateDb } from '../state/db.js';
+import { nameConflict } from './names.js';
+import type { ContainerRecord } from './types.js';
+
+interface Row { id: string; name: string; record: string }
+
+export class ContainerStore {
+  constructor(private readonly db: StateDb) {}
+
+  private parse(row: Row): ContainerRecord {
+    return JSON.parse(row.record) as ContainerRecord;
+  }
+
+  /** Inserts a new container; a taken name is Docker's 409. */
+  insert(c: ContainerRecord): void {
+    const taken = this.db.prepare('SELECT id FROM containers WHERE name = ?').get(c.Name) as { id: string } | undefined;
+    if (taken) throw alreadyExists(nameConflict(c.Name, taken.id));
+    this.db.prepare('INSERT INTO containers (id, name, created_ms, record) VALUES (?, ?, ?, ?)').run(c.ID, c.Name, c.CreatedMs, JSON.stringify(c));
+  }
+
+  /** Replaces a container's record (its name included; a taken name is a 409). */
+  save(c: ContainerRecord): void {
+    const taken = this.db.prepare('SELECT id FROM containers WHERE name = ? AND id <> ?').get(c.Name, c.ID) as { id: string } | undefined;
+    if (taken) throw alreadyExists(nameConflict(c.Name, taken.id));
+    const r = this.db.prepare('UPDATE containers SET name = ?, record = ? WHERE id = ?').run(c.Name, JSON.stringify(c), c.ID);
+    if (r.changes === 0) throw notFound(`No such container: ${c.ID}`);
+  }
+
+  delete(id: string): void {
+    this.db.prepare('DELETE FROM containers WHERE id = ?').run(id);
+  }
+
+  get(id: string): ContainerRecord | undefined {
+    const row = this.db.prepare('SELECT id, name, record FROM containers WHERE id = ?').get(id) as Row | undefined;
+    return row ? this.parse(row) : undefined;
+  }
+
+  byName(name: string): ContainerRecord | undefined {
+    const row = this.db.prepare('SELECT id, name, record FROM containers WHERE name = ?').get(name) as Row | undefined;
+    return row ? this.parse(row) : undefined;
+  }
+
+  /** Every container, newest first (ps order). */
+  list(): ContainerRecord[] {
+    return (this.db.prepare('SELECT id, name, record FROM containers ORDER BY created_ms DESC, id').all() as Row[]).map((r) => this.parse(r));
+  }
+
+  /** Docker's lookup: full ID, exact name, then a unique ID prefix. */
+  find(ref: string): ContainerRecord {
+    const c = this.get(ref) ?? this.byName(ref.startsWith('/') ? ref : `/${ref}`);
+    if (c) return c;
+    if (/^[0-9a-f]+$/.test(ref)) {
+      const rows = this.db.prepare("SELECT id, name, record FROM containers WHERE id LIKE ? || '%'").all(ref) as Row[];
+      if (rows.length === 1) return this.parse(rows[0]!);
+      if (rows.length > 1) throw invalidArgument(`multiple IDs found with provided prefix: ${ref}`);
+    }
+    throw notFound(`No such container: ${ref}`);
+  }
+}
+
