@@ -29,7 +29,7 @@ const ls: CommandSpec = {
     ctx.out(renderList({
       format: o.bool('quiet') ? '{{.Name}}' : format,
       defaultTable: 'table {{.Name}}{{if .Current}} *{{end}}\t{{.Description}}\t{{.DockerEndpoint}}\t{{.Error}}',
-      headers: { Name: 'NAME', Description: 'DESCRIPTION', DockerEndpoint: 'DOCKER ENDPOINT', Error: 'ERROR', Current: 'CURRENT' },
+      headers: { Name: 'NAME', Description: 'DESCRIPTION', DockerEndpoint: 'DOCKER ENDPOINT', Error: 'ERROR', Current: '' },
     }, all.map((m) => new ContextRow(m, m.Name === current))));
     return 0;
   },

@@ -39,10 +39,10 @@ export function storedCredentials(env: NodeJS.ProcessEnv, key: string): Credenti
   return undefined;
 }
 
-/** The X-Registry-Auth header: base64url of docker's AuthConfig JSON. */
+/** The X-Registry-Auth header: docker's AuthConfig JSON in URL-safe base64 with padding (Go's base64.URLEncoding, which dockerd expects). */
 export function registryAuthHeader(creds: Credentials | undefined, server: string): string {
   const body = creds ? { username: creds.username, password: creds.password, serveraddress: server } : {};
-  return Buffer.from(JSON.stringify(body)).toString('base64url');
+  return Buffer.from(JSON.stringify(body)).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
 }
 
 function readStdinAll(): string {
