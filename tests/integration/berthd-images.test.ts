@@ -127,7 +127,7 @@ test('tag, push to a registry, rmi untags then deletes, pull with progress', { s
   assert.match(fails(['pull', `${reg.host}/bb:nope`]), /nope|not found|unknown/i);
 });
 
-test('rmi while a container uses the image: 409 with docker\'s message; force removes', { skip }, async () => {
+test('rmi while a container uses the image: 409 with docker\'s message, another name still untags', { skip }, async () => {
   const id = ok(['inspect', '--format', '{{.Id}}', 'busybox']).trim();
   const core = new CoreClient(join(l.execRoot, 'core.sock'), 'berthd');
   const cid = 'c0ffee'.padEnd(64, '0');
@@ -220,6 +220,14 @@ test('docker login, then push and pull on a basic-auth registry', { skip, timeou
     assert.match(ok(['push', name], env), /2: digest: sha256:/);
     ok(['rmi', name]);
     assert.match(ok(['pull', name], env), /Status: Downloaded newer image for/);
+    ok(['rmi', name]);
+    // a client holding no credentials: berthd uses those of the login it checked
+    const bare = mkdtempSync(join(tmpdir(), 'berth-h32-cfg-'));
+    try {
+      assert.match(ok(['pull', name], { DOCKER_CONFIG: bare }), /Status: Downloaded newer image for/);
+    } finally {
+      rmSync(bare, { recursive: true, force: true });
+    }
     ok(['rmi', name]);
   } finally {
     rmSync(config, { recursive: true, force: true });
