@@ -17,7 +17,7 @@ import { ENGINE_NAMESPACE } from './namespace.js';
 import { CoreInventory, type Inventory } from './inventory.js';
 import { CredentialMemory, DaemonImages, rememberLogins } from './images/index.js';
 import { DaemonVolumes } from './volumes/index.js';
-import { ContainerService, EngineContainers, LoopbackAttacher, hostNofile, initBinary } from './containers/index.js';
+import { ContainerService, EngineContainers, LoopbackAttacher, hostCapabilities, hostNofile, initBinary } from './containers/index.js';
 import { removePidfile, writePidfile } from './pidfile.js';
 import { openStateDb, type StateDb } from './state/db.js';
 import { daemonId } from './state/meta.js';
@@ -69,7 +69,7 @@ export class Daemon {
       const images = new DaemonImages({ core, events, credentials, log: log.with({ component: 'images' }) });
       const volumes = new DaemonVolumes({ db, root: join(config.dataRoot, 'volumes'), core, events, log: log.with({ component: 'volumes' }) });
       const containerService = new ContainerService({
-        core, db, events, config, log: log.with({ component: 'containers' }), network: new LoopbackAttacher(), initBinary: initBinary(), defaultNofile: hostNofile(),
+        core, db, events, config, log: log.with({ component: 'containers' }), network: new LoopbackAttacher(), initBinary: initBinary(), defaultNofile: hostNofile(), hostCaps: hostCapabilities(),
         resolveVolumes: (cid, asks, rootfs) => volumes.resolveVolumes(cid, asks, rootfs),
         releaseVolumes: (cid, anonymous) => volumes.releaseVolumes(cid, anonymous),
       });

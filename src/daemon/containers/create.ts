@@ -37,6 +37,8 @@ export interface CreateDeps {
   initBinary?: string;
   /** containers' default nofile (soft = hard) */
   defaultNofile?: number;
+  /** the capabilities berthd holds */
+  hostCaps?: readonly string[];
 }
 
 export type CreatedContainer = ContainerRecord;
@@ -193,11 +195,11 @@ export async function createContainer(deps: CreateDeps, req: CreateRequest): Pro
 }
 
 /** The spec of a container as its record says now (rebuilt at each start, after an update). */
-export function specFor(c: CreatedContainer, deps: Pick<CreateDeps, 'initBinary' | 'defaultNofile'>, network: { host: boolean; netnsPath?: string }): { spec: OciSpec; warnings: string[] } {
+export function specFor(c: CreatedContainer, deps: Pick<CreateDeps, 'initBinary' | 'defaultNofile' | 'hostCaps'>, network: { host: boolean; netnsPath?: string }): { spec: OciSpec; warnings: string[] } {
   return buildSpec({
     id: c.ID, config: c.Config, host: c.HostConfig, user: c.SpecInputs.user, userMounts: c.SpecInputs.mounts,
     files: { hosts: c.HostsPath, resolvConf: c.ResolvConfPath, hostname: c.HostnamePath },
-    network, initBinary: deps.initBinary, devices: deviceInputs(c.HostConfig), defaultNofile: deps.defaultNofile,
+    network, initBinary: deps.initBinary, devices: deviceInputs(c.HostConfig), defaultNofile: deps.defaultNofile, hostCaps: deps.hostCaps,
   });
 }
 

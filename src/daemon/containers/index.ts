@@ -16,4 +16,4 @@ export { containerDir, familiarRef } from './create.js';
 export type { ContainerRecord, ContainerState, ContainerStatus, DockerConfig, DockerHostConfig, MountPoint, RestartPolicy } from './types.js';
 export { EngineContainers } from './backend.js';
 export { initBinary } from './init.js';
-export { hostNofile } from './limits.js';
+export { hostCapabilities, hostNofile } from './limits.js';

@@ -5,7 +5,7 @@
  * caller's namespace, so asking for more would fail every start.
  */
 import { readFileSync } from 'node:fs';
-import { DEFAULT_NOFILE } from '../spec/index.js';
+import { capsOfMask, DEFAULT_NOFILE } from '../spec/index.js';
 
 export function hostNofile(): number {
   try {
@@ -15,5 +15,15 @@ export function hostNofile(): number {
     return Number.isInteger(n) && n > 0 ? Math.min(n, DEFAULT_NOFILE) : DEFAULT_NOFILE;
   } catch {
     return DEFAULT_NOFILE;
+  }
+}
+
+/** The capabilities berthd holds (its bounding set): a privileged container gets these. */
+export function hostCapabilities(): string[] | undefined {
+  try {
+    const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('CapBnd:'));
+    return line === undefined ? undefined : capsOfMask(line.slice(7));
+  } catch {
+    return undefined;
   }
 }

@@ -35,6 +35,8 @@ export interface SpecInput {
   /** --device nodes and their cgroup rules, and for privileged every host device */
   devices?: { nodes: OciDevice[]; rules: OciResources['devices'] };
   defaultNofile?: number;
+  /** the capabilities the daemon holds (privileged and CapAdd ALL get these) */
+  hostCaps?: readonly string[];
 }
 
 export interface OciSpec {
@@ -106,7 +108,7 @@ export function buildSpec(input: SpecInput): BuiltSpec {
   const privileged = host.Privileged === true;
   const security = parseSecurityOpt(host.SecurityOpt ?? []);
   const warnings = [...security.warnings];
-  const caps = containerCaps(host.CapAdd ?? [], host.CapDrop ?? [], privileged);
+  const caps = containerCaps(host.CapAdd ?? [], host.CapDrop ?? [], privileged, input.hostCaps);
   let args = processArgs(config);
   const hostname = containerHostname(id, config);
   const mounts = defaultMounts(host.ShmSize && host.ShmSize > 0 ? host.ShmSize : DEFAULT_SHM_SIZE, privileged);

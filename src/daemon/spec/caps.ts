@@ -35,16 +35,23 @@ export function normalizeCap(name: string): string {
  * CapAdd ALL gives all minus CapDrop; CapDrop ALL keeps only CapAdd;
  * otherwise the defaults plus CapAdd minus CapDrop.
  */
-export function containerCaps(capAdd: readonly string[] = [], capDrop: readonly string[] = [], privileged = false): string[] {
-  if (privileged) return [...ALL_CAPS];
+export function containerCaps(capAdd: readonly string[] = [], capDrop: readonly string[] = [], privileged = false, available: readonly string[] = ALL_CAPS): string[] {
+  // "all" is every capability the daemon itself holds: more cannot be given
+  if (privileged) return ALL_CAPS.filter((c) => available.includes(c));
   const add = capAdd.map(normalizeCap);
   const drop = capDrop.map((c) => {
     try { return normalizeCap(c); } catch { throw invalidArgument(`invalid CapDrop: unknown capability: "${c}"`); }
   });
-  if (add.includes('ALL')) return ALL_CAPS.filter((c) => !drop.includes(c));
+  if (add.includes('ALL')) return ALL_CAPS.filter((c) => available.includes(c) && !drop.includes(c));
   const named = add.filter((c) => c !== 'ALL');
   if (drop.includes('ALL')) return [...new Set(named)];
   const base = DEFAULT_CAPS.filter((c) => !drop.includes(c));
   for (const c of named) if (!base.includes(c)) base.push(c); // an added capability wins over its drop, as in dockerd
   return base;
+}
+
+/** The capabilities of a CapBnd-style mask ("000001fffeffffff"). */
+export function capsOfMask(hex: string): string[] {
+  const mask = BigInt(`0x${hex.trim() || '0'}`);
+  return ALL_CAPS.filter((_c, i) => (mask >> BigInt(i)) & 1n);
 }
