@@ -17,11 +17,15 @@ const PROTOCOL_MODULES = [
   'runtime/plan/format.ts', 'runtime/plan/wire.ts', 'runtime/plan/header.ts', // planner ↔ C front
   'shim/protocol.ts', 'shim/codec.ts', 'shim/header.ts', 'shim/client.ts', 'shim/index.ts', // core ↔ shim
   'core/client.ts', 'core/attachment.ts', 'core/api/types.ts', 'core/api/proto.ts', // anyone ↔ core (gRPC) and its client
+  'api/index.ts', // berthd's API ↔ its daemon: the backend interfaces the daemon implements
 ];
 
 /** Known crossings, each with the reason it is tolerated for now. */
 const EXCEPTIONS: Record<string, string> = {
   'ctr -> core/config.ts': 'berth-ctr reads the runtime table of the core config to validate --runtime',
+  // ARCHITECTURE.md's fast path: the core runs the planner's conversation in-process
+  'core -> runtime/planner/conversation.ts': 'the fast path plans in the core, with the code berth-runtime\'s planner runs',
+  'core -> runtime/planner/session.ts': 'the fast path plans in the core, with the code berth-runtime\'s planner runs',
 };
 
 function files(dir: string): string[] {
