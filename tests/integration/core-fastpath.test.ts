@@ -29,7 +29,7 @@ async function startSide(name: string, fastPath: boolean): Promise<Side> {
   const dir = mkdtempSync(join(tmpdir(), `berth-fastpath-${name}-`));
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ 'fast-path': fastPath }));
   const address = join(dir, 'core.sock');
-  const env = fastPath ? { BERTH_PLANNER_PATH: join(dir, 'no-planner-here.cjs') } : {};
+  const env: Record<string, string> = fastPath ? { BERTH_PLANNER_PATH: join(dir, 'no-planner-here.cjs') } : {};
   const side: Side = {
     name, dir, address, client: new CoreClient(address, NS), core: await ready(spawnCore(dir, address, env), address),
     restart: async () => {
