@@ -31,4 +31,20 @@ export const MIGRATIONS: readonly string[] = [
      container TEXT NOT NULL,
      PRIMARY KEY (volume, container)
    ) STRICT;`,
+  // 4: networks, endpoints and network sandboxes (src/daemon/network/store.ts)
+  `CREATE TABLE networks (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE,
+     record TEXT NOT NULL
+   ) STRICT;
+   CREATE TABLE net_endpoints (
+     container TEXT NOT NULL,
+     network TEXT NOT NULL,
+     record TEXT NOT NULL,
+     PRIMARY KEY (container, network)
+   ) STRICT;
+   CREATE TABLE net_sandboxes (
+     container TEXT PRIMARY KEY,
+     record TEXT NOT NULL
+   ) STRICT;`,
 ];
