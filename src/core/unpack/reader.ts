@@ -1,6 +1,8 @@
 /**
  * Exact-size reads over a stream of chunks: what a tar reader needs (512-byte
- * headers, bodies of a known size) without copying whole bodies in memory.
+ * headers, bodies of a known size) without copying whole bodies in memory;
+ * and the opposite, small chunks gathered into large pieces (each step of a
+ * layer's pipeline costs per chunk, not per byte).
  */
 export class ChunkReader {
   private chunks: Buffer[] = [];
@@ -68,4 +70,20 @@ export class ChunkReader {
     while (await this.fill(1)) { const b = this.shift(this.buffered); n += b.length; }
     return n;
   }
+}
+
+/** The chunks of src joined into pieces of at least min bytes (the last may be shorter). */
+export async function* coalesce(src: AsyncIterable<Buffer>, min: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of src) {
+    parts.push(chunk);
+    n += chunk.length;
+    if (n >= min) {
+      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
+      parts = [];
+      n = 0;
+    }
+  }
+  if (n > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
 }
