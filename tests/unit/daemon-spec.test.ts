@@ -94,7 +94,7 @@ test('a Docker-format profile: rules conditioned on capabilities kept only when 
 test('Env/Cmd/Entrypoint merged with the image as dockerd does', () => {
   const image = { Env: ['PATH=/bin', 'A=image'], Cmd: ['sh'], Entrypoint: ['/entry'], WorkingDir: '/w', User: 'user', Labels: { l: 'image' } };
   const m = mergeImageConfig({ Env: ['A=mine', 'B=2'], Labels: { m: '1' } }, image);
-  assert.deepEqual(m.Env, ['PATH=/bin', 'A=mine', 'B=2']);
+  assert.deepEqual(m.Env, ['A=mine', 'B=2', 'PATH=/bin']); // the user's first, then the image's
   assert.deepEqual(m.Entrypoint, ['/entry']);
   assert.deepEqual(m.Cmd, ['sh']);
   assert.equal(m.WorkingDir, '/w');

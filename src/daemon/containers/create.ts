@@ -16,7 +16,7 @@ import type { CoreClient } from '../../core/client.js';
 import type { DaemonConfig } from '../config.js';
 import { ENGINE_NAMESPACE } from '../namespace.js';
 import {
-  buildSpec, containerHostname, hostDevices, hostResolvConf, userDevices, mergeImageConfig, resolvConf, resolveUser, userMounts,
+  buildSpec, containerHostname, hostDevices, MASKED_PATHS, READONLY_PATHS, hostResolvConf, userDevices, mergeImageConfig, resolvConf, resolveUser, userMounts,
   type ImageRuntimeConfig, type OciSpec, type ResolveVolumes,
 } from '../spec/index.js';
 import type { NetworkAttacher } from './network.js';
@@ -106,6 +106,16 @@ function normalizeHostConfig(h: DockerHostConfig, config: DaemonConfig): DockerH
   out.AutoRemove = h.AutoRemove === true;
   out.Privileged = h.Privileged === true;
   out.ReadonlyRootfs = h.ReadonlyRootfs === true;
+  // as dockerd stores them: the paths the spec will mask, "unset" limits as null
+  const unconfined = (h.SecurityOpt ?? []).includes('systempaths=unconfined');
+  if (out.Privileged) { out.MaskedPaths = null; out.ReadonlyPaths = null; } else {
+    if (!Array.isArray(h.MaskedPaths)) out.MaskedPaths = unconfined ? [] : [...MASKED_PATHS];
+    if (!Array.isArray(h.ReadonlyPaths)) out.ReadonlyPaths = unconfined ? [] : [...READONLY_PATHS];
+  }
+  if (h.PidsLimit === undefined || h.PidsLimit === null || h.PidsLimit <= 0) out.PidsLimit = null;
+  if (h.MemorySwappiness === undefined || h.MemorySwappiness === -1) out.MemorySwappiness = null;
+  out.KernelMemory = h.KernelMemory ?? 0;
+  out.KernelMemoryTCP = h.KernelMemoryTCP ?? 0;
   return out;
 }
 
@@ -170,8 +180,9 @@ export async function createContainer(deps: CreateDeps, req: CreateRequest): Pro
     undo.push(() => rmSync(dir, { recursive: true, force: true }));
     writeFiles(dir, merged, host, id);
     const now = new Date();
+    const created = preciseIso(now);
     const record: CreatedContainer = {
-      ID: id, Name: req.name, Created: now.toISOString(), CreatedMs: now.getTime(), ImageName: imageRef, Image: image.id,
+      ID: id, Name: req.name, Created: created, CreatedMs: now.getTime(), ImageName: imageRef, Image: image.id,
       Config: merged, HostConfig: host,
       State: { Status: 'created', Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME, OOMKilled: false, StoppedByUser: false, RemovalInProgress: false },
       RestartCount: 0, Driver: image.snapshotter || 'overlayfs', Snapshotter: image.snapshotter, Platform: image.os, Runtime: host.Runtime!,
@@ -208,4 +219,10 @@ function deviceInputs(h: DockerHostConfig): { nodes: ReturnType<typeof hostDevic
   if (h.Privileged) return { nodes: hostDevices(), rules: [] };
   const { devices, rules } = userDevices(h.Devices ?? []);
   return { nodes: devices, rules };
+}
+
+/** An RFC 3339 time with nanoseconds, as dockerd writes its times. */
+export function preciseIso(d = new Date()): string {
+  const extra = String(process.hrtime.bigint() % 1_000_000n).padStart(6, '0');
+  return `${d.toISOString().slice(0, -1)}${extra}Z`;
 }

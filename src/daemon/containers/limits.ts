@@ -5,7 +5,7 @@
  * caller's namespace, so asking for more would fail every start.
  */
 import { readFileSync } from 'node:fs';
-import { capsOfMask, DEFAULT_NOFILE } from '../spec/index.js';
+import { ALL_CAPS, capsOfMask, DEFAULT_NOFILE } from '../spec/index.js';
 
 export function hostNofile(): number {
   try {
@@ -19,11 +19,11 @@ export function hostNofile(): number {
 }
 
 /** The capabilities berthd holds (its bounding set): a privileged container gets these. */
-export function hostCapabilities(): string[] | undefined {
+export function hostCapabilities(): string[] {
   try {
     const line = readFileSync('/proc/self/status', 'utf8').split('\n').find((l) => l.startsWith('CapBnd:'));
-    return line === undefined ? undefined : capsOfMask(line.slice(7));
+    return line === undefined ? [...ALL_CAPS] : capsOfMask(line.slice(7));
   } catch {
-    return undefined;
+    return [...ALL_CAPS];
   }
 }

@@ -17,7 +17,7 @@ import type { DaemonConfig } from '../config.js';
 import type { EventBus } from '../events.js';
 import type { StateDb } from '../state/db.js';
 import { hostsFile } from '../spec/index.js';
-import { containerDir, createContainer, runtimeOptions, specFor, type CreateDeps } from './create.js';
+import { containerDir, createContainer, preciseIso, runtimeOptions, specFor, type CreateDeps } from './create.js';
 import { generateName, normalizeName } from './names.js';
 import { networkMode, type NetworkAttacher } from './network.js';
 import { BACKOFF_START_MS, nextBackoff, restartOnDaemonStart, shouldRestart, validatePolicy } from './restart.js';
@@ -48,7 +48,7 @@ const SIGKILL = 9;
 
 interface Run { startedMs: number; generation: number }
 
-const nowIso = (): string => new Date().toISOString();
+const nowIso = (): string => preciseIso();
 
 function isNotFound(err: unknown): boolean {
   return err instanceof BerthError && err.kind === 'not-found';
@@ -343,7 +343,10 @@ export class ContainerService {
   async restart(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
     const c = this.get(ref);
     if (c.State.Status === 'restarting') this.cancelRestart(c.ID);
-    else if (this.running(c)) await this.stopRunning(c, opts);
+    else if (this.running(c)) {
+      await this.stopRunning(c, opts);
+      this.publish(c, 'stop');
+    }
     const fresh = this.get(c.ID);
     await this.run(fresh, { byUser: true });
     this.publish(fresh, 'restart');

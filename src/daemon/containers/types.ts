@@ -95,6 +95,11 @@ export interface DockerHostConfig {
   CpusetCpus?: string;
   CpusetMems?: string;
   PidsLimit?: number | null;
+  MemorySwappiness?: number | null;
+  KernelMemory?: number;
+  KernelMemoryTCP?: number;
+  MaskedPaths?: string[] | null;
+  ReadonlyPaths?: string[] | null;
   Ulimits?: Ulimit[] | null;
   Devices?: DeviceMapping[] | null;
   OomKillDisable?: boolean | null;

@@ -150,10 +150,10 @@ export function buildSpec(input: SpecInput): BuiltSpec {
     if (security.seccomp === 'default') spec.linux.seccomp = defaultProfile(caps);
     else if (security.seccomp !== 'unconfined') spec.linux.seccomp = convertSeccompProfile(security.seccomp.profile, caps);
     const unconfinedPaths = (host.SecurityOpt ?? []).includes('systempaths=unconfined');
-    if (!unconfinedPaths) {
-      spec.linux.maskedPaths = [...MASKED_PATHS];
-      spec.linux.readonlyPaths = [...READONLY_PATHS];
-    }
+    const masked = Array.isArray(host.MaskedPaths) ? host.MaskedPaths as string[] : unconfinedPaths ? [] : MASKED_PATHS;
+    const readonly = Array.isArray(host.ReadonlyPaths) ? host.ReadonlyPaths as string[] : unconfinedPaths ? [] : READONLY_PATHS;
+    if (masked.length > 0) spec.linux.maskedPaths = [...masked];
+    if (readonly.length > 0) spec.linux.readonlyPaths = [...readonly];
   } else if (security.seccomp !== 'default' && security.seccomp !== 'unconfined') {
     warnings.push('a seccomp profile is ignored for a privileged container');
   }

@@ -44,7 +44,9 @@ export function mergeEnv(base: readonly string[], over: readonly string[]): stri
 
 export function mergeImageConfig(config: DockerConfig, image: ImageRuntimeConfig): DockerConfig {
   const out: DockerConfig = { ...config };
-  out.Env = mergeEnv(image.Env ?? [], config.Env ?? []);
+  // the user's first, then the image's not overridden (dockerd's order)
+  const mine = config.Env ?? [];
+  out.Env = [...mine, ...(image.Env ?? []).filter((kv) => !mine.some((m) => keyOf(m) === keyOf(kv)))];
   const entrypointGiven = config.Entrypoint !== undefined && config.Entrypoint !== null;
   if (entrypointGiven && config.Entrypoint!.length === 1 && config.Entrypoint![0] === '') {
     out.Entrypoint = null; // [""]: run without the image's entrypoint
@@ -58,7 +60,8 @@ export function mergeImageConfig(config: DockerConfig, image: ImageRuntimeConfig
   out.Labels = { ...(image.Labels ?? {}), ...(config.Labels ?? {}) };
   if (!config.StopSignal && image.StopSignal) out.StopSignal = image.StopSignal;
   if (image.ExposedPorts) out.ExposedPorts = { ...image.ExposedPorts, ...(config.ExposedPorts ?? {}) };
-  if (image.Volumes) out.Volumes = { ...image.Volumes, ...(config.Volumes ?? {}) };
+  const volumes = { ...(image.Volumes ?? {}), ...(config.Volumes ?? {}) };
+  out.Volumes = Object.keys(volumes).length > 0 ? volumes : null;
   if (config.Healthcheck === undefined && image.Healthcheck !== undefined) out.Healthcheck = image.Healthcheck;
   return out;
 }
