@@ -1,7 +1,7 @@
-/** The execs table: ExecStore over SQLite, every write one (durable) transaction. */
+/** The execs table: ExecStore over SQLite, every write one transaction, durable against process death (volatileTransaction). */
 import { alreadyExists, notFound } from '../../common/errors.js';
 import type { ExecChange, ExecRecord, ExecStatusName, ExecStore } from '../tasks/execs.js';
-import type { Db } from './db.js';
+import { volatileTransaction, type Db } from './db.js';
 
 interface Row {
   exec_id: string; process: string; terminal: number; stdin: number; log: string; pid: number; status: string;
@@ -38,18 +38,18 @@ export function execStore(db: Db): ExecStore {
     find,
     get,
     list: (ns, id) => (selectTask.all(ns, id) as Row[]).map(toRecord),
-    add: db.transaction((ns: string, id: string, r: ExecRecord): ExecRecord => {
+    add: volatileTransaction(db, (ns: string, id: string, r: ExecRecord): ExecRecord => {
       if (find(ns, id, r.execId)) throw alreadyExists(`exec ${r.execId} already exists in task ${id}`);
       insert.run(ns, id, r.execId, JSON.stringify(r.process), r.terminal ? 1 : 0, r.stdin ? 1 : 0, r.log, r.pid, r.status,
         r.exitStatus, String(r.exitedAt), r.reason, Date.now());
       return r;
     }),
-    update: db.transaction((ns: string, id: string, execId: string, change: ExecChange): ExecRecord => {
+    update: volatileTransaction(db, (ns: string, id: string, execId: string, change: ExecChange): ExecRecord => {
       const next = { ...get(ns, id, execId), ...change };
       replace.run(next.pid, next.status, next.exitStatus, String(next.exitedAt), next.reason, ns, id, execId);
       return next;
     }),
-    remove: db.transaction((ns: string, id: string, execId: string): void => { removeOne.run(ns, id, execId); }),
-    dropTask: db.transaction((ns: string, id: string): void => { removeTask.run(ns, id); }),
+    remove: volatileTransaction(db, (ns: string, id: string, execId: string): void => { removeOne.run(ns, id, execId); }),
+    dropTask: volatileTransaction(db, (ns: string, id: string): void => { removeTask.run(ns, id); }),
   };
 }

@@ -1,7 +1,7 @@
-/** The tasks table: TaskStore over SQLite, every write one (durable) transaction. */
+/** The tasks table: TaskStore over SQLite, every write one transaction, durable against process death (volatileTransaction). */
 import { alreadyExists, notFound } from '../../common/errors.js';
 import type { NewTask, TaskChange, TaskRecord, TaskStatusName, TaskStore } from '../tasks/store.js';
-import type { Db } from './db.js';
+import { volatileTransaction, type Db } from './db.js';
 
 interface Row {
   namespace: string; id: string; status: string; pid: number; shim_pid: number; socket: string; bundle: string;
@@ -42,18 +42,18 @@ export function taskStore(db: Db): TaskStore {
     get,
     list: (ns) => (selectNs.all(ns) as Row[]).map(toRecord),
     all: () => (selectAll.all() as Row[]).map(toRecord),
-    create: db.transaction((r: NewTask): TaskRecord => {
+    create: volatileTransaction(db, (r: NewTask): TaskRecord => {
       if (find(r.namespace, r.id)) throw alreadyExists(`task ${r.id} already exists in namespace ${r.namespace}`);
       const now = Date.now();
       insert.run(r.namespace, r.id, r.status, r.pid, r.shimPid, r.socket, r.bundle, r.shimState, r.runtimePath,
         JSON.stringify(r.runtimeArgs), r.log, r.terminal ? 1 : 0, r.stdin ? 1 : 0, r.exitStatus, String(r.exitedAt), r.reason, r.oomKilled === true ? 1 : 0, now);
       return { ...r, oomKilled: r.oomKilled === true, createdAt: now };
     }),
-    update: db.transaction((ns: string, id: string, change: TaskChange): TaskRecord => {
+    update: volatileTransaction(db, (ns: string, id: string, change: TaskChange): TaskRecord => {
       const next = { ...get(ns, id), ...change };
       replace.run(next.status, next.pid, next.shimPid, next.exitStatus, String(next.exitedAt), next.reason, next.oomKilled ? 1 : 0, ns, id);
       return next;
     }),
-    delete: db.transaction((ns: string, id: string): void => { remove.run(ns, id); }),
+    delete: volatileTransaction(db, (ns: string, id: string): void => { remove.run(ns, id); }),
   };
 }

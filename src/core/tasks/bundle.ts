@@ -1,9 +1,9 @@
 /**
  * The bundle a task's runtime reads: `<dir>/config.json`, the container's
  * stored spec with root.path set to its root filesystem, written to a temp
- * name, fsynced and renamed.
+ * name and renamed (atomic, not fsynced: see writeBundle).
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { failedPrecondition, invalidArgument } from '../../common/errors.js';
 import type { ContainerRecord } from '../containers/store.js';
@@ -34,13 +34,19 @@ export function bundleSpec(c: ContainerRecord, bundleDir?: string): { spec: Spec
   return { spec, terminal: spec.process?.terminal === true };
 }
 
+/**
+ * No fsync: the bundle lives under the core's volatile state root
+ * (/run/berth/core) and is rewritten by every Tasks.Create from the durable
+ * container record. A kill -9 of the core or the shim loses nothing the page
+ * cache holds, and after a power loss or reboot the task it served is gone
+ * with it. The rename still makes it atomic for a runtime reading it.
+ */
 export function writeBundle(dir: string, spec: unknown): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, '.config.json.tmp');
   const fd = openSync(tmp, 'w', 0o600);
   try {
     writeSync(fd, JSON.stringify(spec));
-    fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
