@@ -9,6 +9,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { BerthError, invalidArgument, notFound } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
@@ -160,7 +161,8 @@ export async function createContainer(deps: CreateDeps, req: CreateRequest): Pro
   const image = await resolveImage(core, imageRef);
   const id = newId();
   const merged = mergeImageConfig({ ...rawConfig, Image: imageRef }, image.config);
-  merged.Hostname = merged.Hostname || id.slice(0, 12);
+  // with the host's network the container takes the host's name, as in dockerd
+  merged.Hostname = merged.Hostname || (host.NetworkMode === 'host' ? hostname() : id.slice(0, 12));
   const warnings = dryRun(id, merged, host);
   const undo: (() => Promise<void> | void)[] = [];
   try {

@@ -6,7 +6,10 @@
  * networks) as a private namespace with loopback only, until the networking
  * issue replaces this attacher with one that plugs a veth into a bridge.
  */
-import { invalidArgument } from '../../common/errors.js';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { BerthError, invalidArgument } from '../../common/errors.js';
 import type { ContainerRecord } from './types.js';
 
 export interface NetworkAttachment {
@@ -18,11 +21,15 @@ export interface NetworkAttachment {
   ip: string;
   /** Docker's NetworkSettings, as inspect shows it */
   settings: Record<string, unknown>;
+  /** the whole /etc/hosts, when the attacher writes it (otherwise it is made from ip) */
+  hosts?: string;
 }
 
 export interface NetworkAttacher {
   /** checks a create body's NetworkMode before anything is made */
   validate(mode: string): void;
+  /** a container was created (its record is stored): its endpoints, from the create body's NetworkingConfig */
+  created?(c: ContainerRecord, networking: unknown): void;
   attach(c: ContainerRecord): Promise<NetworkAttachment>;
   detach(c: ContainerRecord): Promise<void>;
 }
@@ -50,20 +57,51 @@ export function networkMode(c: { HostConfig: { NetworkMode?: string } }): string
 }
 
 /**
- * host, none, and bridge/user networks as loopback-only namespaces. The
- * bridge placeholder is marked in inspect: NetworkSettings has the network
- * with an empty IPAddress, and the daemon logs that it is not connected.
+ * host, none, and bridge/user networks as loopback-only namespaces: a
+ * network namespace made here with its loopback up (the runtime would
+ * leave it down), kept as a bind mount at <exec-root>/netns/<id> while the
+ * container runs. The bridge placeholder is marked in inspect:
+ * NetworkSettings names the network with an empty IPAddress.
  */
 export class LoopbackAttacher implements NetworkAttacher {
+  constructor(private readonly execRoot: string) {}
+
   validate(mode: string): void {
     if (mode.startsWith('container:')) throw invalidArgument(`network mode ${mode} is not supported yet`);
+  }
+
+  private path(c: ContainerRecord): string {
+    return join(this.execRoot, 'netns', c.ID);
   }
 
   async attach(c: ContainerRecord): Promise<NetworkAttachment> {
     const mode = networkMode(c);
     if (mode === 'host') return { host: true, ip: '', settings: emptySettings(['host']) };
-    return { host: false, ip: '', settings: emptySettings([mode]) };
+    const path = this.path(c);
+    if (!isMountPoint(path)) {
+      mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+      writeFileSync(path, '');
+      const r = spawnSync('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up'], { encoding: 'utf8' });
+      if (r.status !== 0) {
+        try { rmSync(path, { force: true }); } catch { /* nothing made */ }
+        throw new BerthError('internal', `cannot create the network namespace of container ${c.ID}: ${(r.stderr || r.error?.message || '').trim()}`);
+      }
+    }
+    return { host: false, netnsPath: path, ip: '', settings: { ...emptySettings([mode]), SandboxKey: path } };
   }
 
-  async detach(): Promise<void> { /* nothing was set up */ }
+  async detach(c: ContainerRecord): Promise<void> {
+    const path = this.path(c);
+    if (!existsSync(path)) return;
+    if (isMountPoint(path)) spawnSync('umount', ['-l', path]);
+    rmSync(path, { force: true });
+  }
+}
+
+function isMountPoint(path: string): boolean {
+  try {
+    return readFileSync('/proc/self/mounts', 'utf8').split('\n').some((line) => line.split(' ')[1] === path);
+  } catch {
+    return false;
+  }
 }

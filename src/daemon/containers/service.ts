@@ -122,6 +122,13 @@ export class ContainerService {
       await this.destroyCore(record).catch(() => undefined);
       throw err;
     }
+    try {
+      this.o.network.created?.(record, (body as { NetworkingConfig?: unknown }).NetworkingConfig);
+    } catch (err) {
+      this.store.delete(record.ID);
+      await this.destroyCore(record).catch(() => undefined);
+      throw err;
+    }
     this.publish(record, 'create');
     this.o.log.info('container created', { id: record.ID, name: record.Name, image: record.ImageName });
     return { Id: record.ID, Warnings: warnings };
@@ -151,7 +158,7 @@ export class ContainerService {
     await this.deleteTask(c.ID); // a task left from the last run (exited, or found after a reboot)
     const att = await this.o.network.attach(c);
     try {
-      writeFileSync(c.HostsPath, hostsFile({ hostname: c.Config.Hostname || c.ID.slice(0, 12), domainname: c.Config.Domainname, ip: att.ip, extraHosts: c.HostConfig.ExtraHosts ?? [], hostNetwork: att.host }));
+      writeFileSync(c.HostsPath, att.hosts ?? hostsFile({ hostname: c.Config.Hostname || c.ID.slice(0, 12), domainname: c.Config.Domainname, ip: att.ip, extraHosts: c.HostConfig.ExtraHosts ?? [], hostNetwork: att.host }));
       const { spec } = specFor(c, this.o, { host: att.host, netnsPath: att.netnsPath });
       await core.containers.Update({
         container: { id: c.ID, spec: Buffer.from(JSON.stringify(spec)), runtime: { name: c.HostConfig.Runtime ?? c.Runtime, options: runtimeOptions(c.HostConfig) } } as never,
@@ -529,6 +536,7 @@ export class ContainerService {
       const code = t && t.status === 'STOPPED' ? t.exitStatus : 255;
       const oom = t?.oomKilled === true;
       await this.deleteTask(c.ID).catch(() => undefined);
+      await this.o.network.detach(c).catch(() => undefined);
       this.setState(c, 'exited', { Pid: 0, ExitCode: code, OOMKilled: oom, FinishedAt: t?.exitedAt ? new Date(Number(t.exitedAt.seconds) * 1000).toISOString() : nowIso() });
       if (oom) this.publish(c, 'oom');
       this.publish(c, 'die', { exitCode: String(code) });
