@@ -18,8 +18,6 @@ import { CoreInventory, type Inventory } from './inventory.js';
 import { CredentialMemory, DaemonImages, rememberLogins } from './images/index.js';
 import { DaemonVolumes } from './volumes/index.js';
 import { ContainerService, EngineContainers, LoopbackAttacher, hostCapabilities, hostNofile, initBinary } from './containers/index.js';
-import { EngineStreams } from './streams/backend.js';
-import { HealthMonitor } from './health/monitor.js';
 import { removePidfile, writePidfile } from './pidfile.js';
 import { openStateDb, type StateDb } from './state/db.js';
 import { daemonId } from './state/meta.js';
@@ -37,8 +35,6 @@ export class Daemon {
   private stopped = false;
   /** the daemon's containers (set once started) */
   containers?: ContainerService;
-  /** the health checks of running containers (set once started) */
-  health?: HealthMonitor;
 
   private constructor(
     private readonly config: DaemonConfig,
@@ -78,23 +74,18 @@ export class Daemon {
         releaseVolumes: (cid, anonymous) => volumes.releaseVolumes(cid, anonymous),
       });
       undo.push(() => containerService.close());
-      const streams = new EngineStreams({ core, containers: containerService, config });
-      const health = new HealthMonitor({ core, containers: containerService, events, exec: streams.exec, log: log.with({ component: 'health' }) });
-      undo.push(() => health.close());
       const inventory = new CoreInventory(core, { images, volumes });
       const system = rememberLogins(new DaemonSystem({ config, daemonId: id, inventory, eventListeners: () => events.subscribers }), credentials);
       const api = createApiServer({
-        routes: engineRoutes({ system, events, images, volumes, containers: health.decorate(new EngineContainers(containerService)), streams }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
+        routes: engineRoutes({ system, events, images, volumes, containers: new EngineContainers(containerService) }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
         socketGroup: config.group,
         tls,
       });
       undo.push(() => { void api.close(); });
       const daemon = new Daemon(config, opts, events, db, id, core, inventory, api);
       daemon.containers = containerService;
-      daemon.health = health;
       // the view is rebuilt (exits recorded, restart policies applied) before the API answers
       await containerService.restore().catch((err: unknown) => log.error('container restore failed', { error: (err as Error).message }));
-      health.start();
       await api.listen(hosts);
       log.info('berthd started', { id, core: config.coreAddress, hosts: config.hosts, dataRoot: config.dataRoot });
       return daemon;
@@ -130,7 +121,6 @@ export class Daemon {
     if (this.stopped) return;
     this.stopped = true;
     this.containers?.close();
-    this.health?.close();
     await this.api.close();
     this.core.close();
     this.db.close();
