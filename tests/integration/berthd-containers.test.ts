@@ -146,6 +146,24 @@ test('exit codes through wait; --rm removes the container', { skip }, async () =
   ok(['rm', r.id]);
 });
 
+test('run --rm attached: output and exit code (when the attach routes are there)', { skip }, async (t) => {
+  const r = docker(b.sock, ['run', '--rm', 'busybox', 'sh', '-c', 'echo hi; exit 4']);
+  if (/unable to upgrade to tcp, received 404/.test(r.stderr)) { t.skip('no attach route in this berthd'); return; }
+  assert.equal(r.stdout, 'hi\n', r.stderr);
+  assert.equal(r.status, 4);
+  await until('--rm container removal', () => ok(['ps', '-aq']) === '');
+});
+
+test('events: create, start, kill with its signal, die with its exit code, stop, destroy', { skip }, async () => {
+  const since = Math.floor(Date.now() / 1000);
+  const id = ok(['run', '-d', '--name', 'ev', 'busybox', 'sh', '-c', 'trap "exit 3" TERM; while true; do sleep 0.1; done']);
+  ok(['stop', '-t', '5', 'ev']);
+  ok(['rm', 'ev']);
+  const lines = ok(['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', `container=${id}`,
+    '--format', '{{.Action}} {{index .Actor.Attributes "signal"}}{{index .Actor.Attributes "exitCode"}}']).split('\n');
+  assert.deepEqual(lines.map((l) => l.trim()), ['create', 'start', 'kill 15', 'die 3', 'stop', 'destroy']);
+});
+
 test('on-failure:2 restarts twice, then leaves it exited', { skip }, async () => {
   const id = ok(['run', '-d', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'exit 5']);
   await until('two restarts', () => inspect(id, '{{.RestartCount}} {{.State.Status}}') === '2 exited');

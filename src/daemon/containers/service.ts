@@ -220,7 +220,7 @@ export class ContainerService {
     const runMs = Date.now() - run.startedMs;
     this.setState(c, 'exited', { Pid: 0, ExitCode: info.code, OOMKilled: info.oomKilled, FinishedAt: nowIso(), Error: info.error });
     if (info.oomKilled) this.publish(c, 'oom');
-    this.publish(c, 'die', { exitCode: String(info.code) });
+    this.publish(c, 'die', { exitCode: String(info.code), execDuration: String(Math.round(runMs / 1000)) });
     this.notify.emit('exit', id, info);
     this.o.log.info('container exited', { id, code: info.code, oomKilled: info.oomKilled });
     await this.afterExit(c, runMs);
