@@ -15,7 +15,11 @@ export type {
   ImagesBackend, VolumesBackend, VolumeResolver, VolumeRequest, ResolvedVolume, VolumeView, VolumeCreateArgs,
   RegistryAuth, ProgressSink, PullArgs, ImportArgs, ImageListArgs, ImageDeleteItem,
 } from './backend.js';
+export type { NetworksBackend } from './backend.js';
 export type { ContainersBackend, ContainerListArgs, ContainerStopOptions, ContainerWaitCondition } from './backend.js';
+export type {
+  ContainerStreamsBackend, ProcessSession, OutputChunk, OutputStream, AttachOptions, AttachedProcess, LogsOptions, LogRecord, ExecStartOptions, PathStat, ArchivePutOptions,
+} from './backend.js';
 export { Filters, parseFilters } from './query.js';
 export { HttpError } from './status.js';
 export { API_VERSION, MIN_API_VERSION } from './version.js';
@@ -26,6 +30,8 @@ import { systemRoutes } from './routes/system.js';
 import { imageRoutes } from './routes/images.js';
 import { volumeRoutes } from './routes/volumes.js';
 import { containerRoutes } from './routes/containers.js';
+import { networkRoutes } from './routes/networks.js';
+import { containerStreamRoutes } from './routes/container-streams.js';
 
 /** The routes served today; later route files (containers, images, volumes) join this list. */
 export function engineRoutes(backend: Backend): Route[] {
@@ -33,5 +39,7 @@ export function engineRoutes(backend: Backend): Route[] {
     ...systemRoutes(backend.system), ...eventRoutes(backend.events),
     ...(backend.images ? imageRoutes(backend.images) : []), ...(backend.volumes ? volumeRoutes(backend.volumes) : []),
     ...(backend.containers ? containerRoutes(backend.containers) : []),
+    ...(backend.networks ? networkRoutes(backend.networks) : []),
+    ...(backend.streams ? containerStreamRoutes(backend.streams) : []),
   ];
 }

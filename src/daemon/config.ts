@@ -13,6 +13,11 @@ import type { Level } from '../common/log.js';
 export const DEFAULT_CONFIG_FILE = '/etc/berth/daemon.json';
 export const DEFAULT_DATA_ROOT = '/var/lib/berth';
 export const DEFAULT_EXEC_ROOT = '/run/berth';
+/** dockerd's default pools: 172.17–172.31 as /16s, then 192.168.0.0/16 carved in /20s. */
+export const DOCKER_ADDRESS_POOLS: readonly AddressPool[] = [
+  ...Array.from({ length: 15 }, (_v, i) => ({ base: `172.${17 + i}.0.0/16`, size: 16 })),
+  { base: '192.168.0.0/16', size: 20 },
+];
 export const DEFAULT_HOST = 'unix:///run/berth/berth.sock';
 export const DEFAULT_PIDFILE = '/run/berth/berthd.pid';
 export const DEFAULT_RUNTIME = 'berth-runtime';
@@ -211,7 +216,7 @@ export function resolveConfig(flags: Directives, file: { path: string; directive
     logDriver: d['log-driver'] ?? 'json-file',
     logOpts: d['log-opts'] ?? {},
     insecureRegistries: d['insecure-registries'] ?? [],
-    defaultAddressPools: d['default-address-pools'] ?? [{ base: '172.17.0.0/16', size: 16 }, { base: '172.18.0.0/16', size: 16 }],
+    defaultAddressPools: d['default-address-pools'] ?? DOCKER_ADDRESS_POOLS.map((p) => ({ ...p })),
     liveRestore: true,
     group: d.group ?? 'docker',
     tls,

@@ -17,7 +17,10 @@ import { ENGINE_NAMESPACE } from './namespace.js';
 import { CoreInventory, type Inventory } from './inventory.js';
 import { CredentialMemory, DaemonImages, rememberLogins } from './images/index.js';
 import { DaemonVolumes } from './volumes/index.js';
-import { ContainerService, EngineContainers, LoopbackAttacher, hostCapabilities, hostNofile, initBinary } from './containers/index.js';
+import { ContainerService, EngineContainers, hostCapabilities, hostNofile, initBinary } from './containers/index.js';
+import { EngineStreams } from './streams/backend.js';
+import { HealthMonitor } from './health/monitor.js';
+import { DaemonNetworking } from './network/index.js';
 import { removePidfile, writePidfile } from './pidfile.js';
 import { openStateDb, type StateDb } from './state/db.js';
 import { daemonId } from './state/meta.js';
@@ -35,6 +38,10 @@ export class Daemon {
   private stopped = false;
   /** the daemon's containers (set once started) */
   containers?: ContainerService;
+  /** the daemon's networks (set once started) */
+  networking?: DaemonNetworking;
+  /** the health checks of running containers (set once started) */
+  health?: HealthMonitor;
 
   private constructor(
     private readonly config: DaemonConfig,
@@ -68,24 +75,33 @@ export class Daemon {
       const credentials = new CredentialMemory();
       const images = new DaemonImages({ core, events, credentials, log: log.with({ component: 'images' }) });
       const volumes = new DaemonVolumes({ db, root: join(config.dataRoot, 'volumes'), core, events, log: log.with({ component: 'volumes' }) });
+      const networking = new DaemonNetworking({ db, events, config, log: log.with({ component: 'network' }) });
       const containerService = new ContainerService({
-        core, db, events, config, log: log.with({ component: 'containers' }), network: new LoopbackAttacher(config.execRoot), initBinary: initBinary(), defaultNofile: hostNofile(), hostCaps: hostCapabilities(),
+        core, db, events, config, log: log.with({ component: 'containers' }), network: networking.endpoints, initBinary: initBinary(), defaultNofile: hostNofile(), hostCaps: hostCapabilities(),
         resolveVolumes: (cid, asks, rootfs) => volumes.resolveVolumes(cid, asks, rootfs),
         releaseVolumes: (cid, anonymous) => volumes.releaseVolumes(cid, anonymous),
       });
       undo.push(() => containerService.close());
+      networking.bind(containerService);
+      const streams = new EngineStreams({ core, containers: containerService, config });
+      const health = new HealthMonitor({ core, containers: containerService, events, exec: streams.exec, log: log.with({ component: 'health' }) });
+      undo.push(() => health.close());
       const inventory = new CoreInventory(core, { images, volumes });
       const system = rememberLogins(new DaemonSystem({ config, daemonId: id, inventory, eventListeners: () => events.subscribers }), credentials);
       const api = createApiServer({
-        routes: engineRoutes({ system, events, images, volumes, containers: new EngineContainers(containerService) }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
+        routes: engineRoutes({ system, events, images, volumes, containers: health.decorate(new EngineContainers(containerService)), streams, networks: networking.backend() }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
         socketGroup: config.group,
         tls,
       });
       undo.push(() => { void api.close(); });
       const daemon = new Daemon(config, opts, events, db, id, core, inventory, api);
       daemon.containers = containerService;
+      daemon.health = health;
       // the view is rebuilt (exits recorded, restart policies applied) before the API answers
       await containerService.restore().catch((err: unknown) => log.error('container restore failed', { error: (err as Error).message }));
+      await networking.reconcile().catch((err: unknown) => log.error('network reconcile failed', { error: (err as Error).message }));
+      daemon.networking = networking;
+      health.start();
       await api.listen(hosts);
       log.info('berthd started', { id, core: config.coreAddress, hosts: config.hosts, dataRoot: config.dataRoot });
       return daemon;
@@ -121,6 +137,8 @@ export class Daemon {
     if (this.stopped) return;
     this.stopped = true;
     this.containers?.close();
+    await this.networking?.stop().catch(() => undefined);
+    this.health?.close();
     await this.api.close();
     this.core.close();
     this.db.close();

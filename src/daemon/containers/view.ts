@@ -3,6 +3,7 @@
  * (ContainerInspectResponse) and ps's summary (ContainerSummary), with
  * Docker's human status ("Up 3 seconds", "Exited (1) 2 minutes ago").
  */
+import { psPorts } from '../network/ports.js';
 import type { ContainerRecord, ContainerStatus } from './types.js';
 
 /** Docker's units.HumanDuration. */
@@ -93,7 +94,7 @@ export function summaryDocument(c: ContainerRecord, sizes?: Sizes, now = Date.no
     ImageID: c.Image,
     Command: commandOf(c).join(' '), // dockerd joins without quoting
     Created: Math.floor(msOf(c.Created) / 1000),
-    Ports: [],
+    Ports: psPorts(c.NetworkSettings.Ports),
     Labels: c.Config.Labels ?? {},
     State: c.State.Status,
     Status: statusText(c, now),

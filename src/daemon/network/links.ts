@@ -1,0 +1,87 @@
+/**
+ * Bridges and veth pairs through iproute2, batched: one `ip -batch` on the
+ * host and one inside the container's namespace per endpoint. The host end
+ * of a container's veth is `vb<12 hex>`; its peer is made as `vp<12 hex>`
+ * directly inside the namespace and renamed there (eth0, eth1 …).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { ipBatch, sysctl } from './sys.js';
+
+export const VETH_PREFIX = 'vb';
+
+export function linkExists(name: string): boolean {
+  return existsSync(`/sys/class/net/${name}`);
+}
+
+/** The bridge with its gateway address, up, routing 127/8 for DNATed loopback connections. */
+export function ensureBridge(name: string, gatewayCidr: string, mtu: number | undefined): void {
+  const lines: string[] = [];
+  if (!linkExists(name)) lines.push(`link add name ${name}${mtu ? ` mtu ${mtu}` : ''} type bridge`);
+  lines.push(`addr replace ${gatewayCidr} dev ${name}`, `link set ${name} up`);
+  ipBatch(lines, `cannot set up bridge ${name}`);
+  sysctl(`net.ipv4.conf.${name}.route_localnet`, '1');
+}
+
+export function deleteLink(name: string): void {
+  if (!linkExists(name)) return;
+  try { ipBatch([`link del ${name}`], `cannot delete ${name}`); } catch { /* gone meanwhile */ }
+}
+
+export function vethName(containerId: string, networkId: string): string {
+  return VETH_PREFIX + createHash('sha256').update(`${containerId}/${networkId}`).digest('hex').slice(0, 12);
+}
+
+/** Docker's MAC for an address: 02:42 and the four bytes of the IPv4 address. */
+export function macFor(ip: string): string {
+  return ['02', '42', ...ip.split('.').map((o) => Number(o).toString(16).padStart(2, '0'))].join(':');
+}
+
+export interface VethPlan {
+  veth: string;
+  bridge: string;
+  netns: string;
+  ifname: string;
+  ip: string;
+  prefix: number;
+  mac: string;
+  /** the default route's gateway (none: no route out) */
+  gateway?: string;
+  mtu?: number;
+}
+
+/** Plugs a namespace into a bridge: the pair, the address, the default route. */
+export function addVeth(p: VethPlan): void {
+  const peer = `vp${p.veth.slice(VETH_PREFIX.length)}`;
+  const mtu = p.mtu ? ` mtu ${p.mtu}` : '';
+  deleteLink(p.veth); // a pair left by a crash
+  ipBatch([`link add ${p.veth}${mtu} type veth peer name ${peer}${mtu} netns ${p.netns}`, `link set ${p.veth} master ${p.bridge} up`],
+    `cannot connect ${p.netns} to ${p.bridge}`);
+  try {
+    const inside = [`link set ${peer} name ${p.ifname} address ${p.mac} up`, `addr add ${p.ip}/${p.prefix} dev ${p.ifname}`];
+    if (p.gateway) inside.push(`route replace default via ${p.gateway} dev ${p.ifname}`);
+    ipBatch(inside, `cannot configure ${p.ifname} in ${p.netns}`, p.netns);
+  } catch (err) {
+    deleteLink(p.veth);
+    throw err;
+  }
+}
+
+/** Host ends of veths plugged into one of `bridges`. */
+export function vethsOn(bridges: ReadonlySet<string>): string[] {
+  let names: string[] = [];
+  try { names = readdirSync('/sys/class/net'); } catch { return []; }
+  return names.filter((n) => n.startsWith(VETH_PREFIX) && bridges.has(masterOf(n)));
+}
+
+function masterOf(link: string): string {
+  try {
+    const uevent = readFileSync(`/sys/class/net/${link}/master/uevent`, 'utf8');
+    return /INTERFACE=(\S+)/.exec(uevent)?.[1] ?? '';
+  } catch { return ''; }
+}
+
+/** The interface names a namespace's endpoints use: eth0, eth1 … the lowest free. */
+export function nextIfname(taken: readonly string[]): string {
+  for (let i = 0; ; i++) if (!taken.includes(`eth${i}`)) return `eth${i}`;
+}
