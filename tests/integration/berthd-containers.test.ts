@@ -164,6 +164,27 @@ test('events: create, start, kill with its signal, die with its exit code, stop,
   assert.deepEqual(lines.map((l) => l.trim()), ['create', 'start', 'kill 15', 'die 3', 'stop', 'destroy']);
 });
 
+test('pause, unpause, update of a running container\'s memory, restart, kill with a signal', { skip }, async () => {
+  const id = ok(['run', '-d', '--name', 'pu', 'busybox', 'sh', '-c', 'trap "echo usr1" USR1; while true; do sleep 0.1; done']);
+  ok(['pause', 'pu']);
+  assert.equal(inspect('pu', '{{.State.Status}} {{.State.Paused}}'), 'paused true');
+  assert.match(ok(['ps', '--filter', 'name=pu', '--format', '{{.Status}}']), /^Up .* \(Paused\)$/);
+  assert.match(fails(['start', 'pu']), /cannot start a paused container, try unpause instead/);
+  ok(['unpause', 'pu']);
+  assert.equal(inspect('pu', '{{.State.Status}}'), 'running');
+  ok(['update', '--memory', '48m', '--memory-swap', '96m', '--restart', 'unless-stopped', 'pu']);
+  assert.equal(inspect('pu', '{{.HostConfig.Memory}} {{.HostConfig.RestartPolicy.Name}}'), `${48 * 1024 * 1024} unless-stopped`);
+  assert.equal(readFileSync(join('/sys/fs/cgroup/memory', `berth-berthd-${id}`, 'memory.limit_in_bytes'), 'utf8').trim(), String(48 * 1024 * 1024));
+  ok(['kill', '-s', 'USR1', 'pu']);
+  await until('the trap to run', () => output('pu').includes('usr1'));
+  assert.equal(inspect('pu', '{{.State.Status}}'), 'running');
+  const pid = inspect('pu', '{{.State.Pid}}');
+  ok(['restart', '-t', '1', 'pu']);
+  assert.equal(inspect('pu', '{{.State.Status}}'), 'running');
+  assert.notEqual(inspect('pu', '{{.State.Pid}}'), pid);
+  ok(['rm', '-f', 'pu']);
+});
+
 test('on-failure:2 restarts twice, then leaves it exited', { skip }, async () => {
   const id = ok(['run', '-d', '--restart', 'on-failure:2', 'busybox', 'sh', '-c', 'exit 5']);
   await until('two restarts', () => inspect(id, '{{.RestartCount}} {{.State.Status}}') === '2 exited');
