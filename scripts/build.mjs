@@ -36,11 +36,17 @@ await build({
   logLevel: 'warning',
 });
 
+// The API as JSON next to the bundles, so they need not parse proto/ at start.
+await import('./gen-api-json.mjs');
+
 // Native products of node-gyp: executables go to bin/, the addon next to the bundles.
 const release = join(root, 'build', 'Release');
 const natives = [
   ['berth-runtime', join(root, 'bin', 'berth-runtime')],
   ['berth-shim', join(root, 'bin', 'berth-shim')],
+  ['berth-sandbox-supervisor', join(root, 'bin', 'berth-sandbox-supervisor')],
+  // berth-sandbox is the same front: its name (argv[0]) selects the sandbox
+  ['berth-runtime', join(root, 'bin', 'berth-sandbox')],
   ['berth_addon.node', join(root, 'dist', 'berth_addon.node')],
 ];
 for (const [name, dest] of natives) {

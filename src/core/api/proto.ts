@@ -1,14 +1,19 @@
 /**
- * Loads berth-core's API from proto/ (the one declaration of it) for both the
- * server and the client. The .proto files are read at run time: from the
- * repository when running from source, from `../proto` next to the bundles
- * in dist/ — so the search walks up from this module's directory.
+ * Loads berth-core's API for both the server and the client. proto/ is the one
+ * declaration of it. The bundles read `core-api.json` next to them instead:
+ * the same API, parsed from proto/ by the build (scripts/gen-api-json.mjs)
+ * and written as protobufjs JSON, because parsing nine .proto files costs
+ * every berth-ctr call tens of milliseconds. From source (no such file next to
+ * this module), or with BERTH_PROTO_DIR set, the .proto files are parsed.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+// proto-loader's own parse (its include-path resolver and parse options), so
+// the JSON is exactly what loadSync would have built from proto/
+import { loadProtosWithOptionsSync } from '@grpc/proto-loader/build/src/util.js';
 import { unavailable } from '../../common/errors.js';
 
 export const API_PACKAGE = 'berth.core.v1';
@@ -40,12 +45,36 @@ export function protoDir(): string {
   }
 }
 
+/** The file the build writes next to the bundles (dist/). */
+export const API_JSON_FILE = 'core-api.json';
+
+/** protobufjs's JSON form of a namespace (Root.toJSON), what proto-loader's fromJSON takes. */
+export type ApiJson = Parameters<typeof protoLoader.fromJSON>[0];
+
+/** The API parsed from proto/, as protobufjs JSON (what the build writes to dist/core-api.json). */
+export function apiJson(dir: string = protoDir()): ApiJson {
+  return loadProtosWithOptionsSync(API_FILES, { ...LOADER_OPTIONS, includeDirs: [dir] }).toJSON();
+}
+
+/** The generated JSON next to this module (the bundle), unless told to parse proto/. */
+function bundledApiJson(): string | undefined {
+  if (process.env.BERTH_PROTO_DIR) return undefined;
+  const file = join(dirname(fileURLToPath(import.meta.url)), API_JSON_FILE);
+  return existsSync(file) ? file : undefined;
+}
+
+function loadDefinition(): protoLoader.PackageDefinition {
+  const file = bundledApiJson();
+  if (file === undefined) return protoLoader.loadSync(API_FILES, { ...LOADER_OPTIONS, includeDirs: [protoDir()] });
+  return protoLoader.fromJSON(JSON.parse(readFileSync(file, 'utf8')) as ApiJson, LOADER_OPTIONS);
+}
+
 let cached: Record<ServiceName, grpc.ServiceClientConstructor> | undefined;
 
 /** The service constructors (their `.service` is the definition a server adds). */
 export function loadServices(): Record<ServiceName, grpc.ServiceClientConstructor> {
   if (cached) return cached;
-  const definition = protoLoader.loadSync(API_FILES, { ...LOADER_OPTIONS, includeDirs: [protoDir()] });
+  const definition = loadDefinition();
   const pkg = grpc.loadPackageDefinition(definition);
   const out = {} as Record<ServiceName, grpc.ServiceClientConstructor>;
   for (const name of SERVICE_NAMES) {
