@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
-import { createConnection, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -27,6 +27,7 @@ import { RegistryClient } from '../../src/core/distribution/registry.js';
 import { RegistryError } from '../../src/core/distribution/errors.js';
 import { openMetadataStore, type MetadataStore } from '../../src/core/metadata/store.js';
 import { MediaType, type Descriptor, type ImageIndex, type ImageManifest } from '../../src/core/oci/types.js';
+import { startTcpProxy } from '../helpers/fault-proxy.js';
 import { registrySkip, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -83,42 +84,6 @@ function contentEnv(dir: string): { store: ContentStore; meta: MetadataStore } {
   mkdirSync(root, { recursive: true });
   const meta = openMetadataStore(join(root, 'meta.db'));
   return { meta, store: openContentStore(meta.db, root) };
-}
-
-/**
- * A TCP proxy that, once, drops a connection after `cutAfter` bytes came
- * back from the registry; later connections pass whole.
- */
-async function cuttingProxy(target: string, cutAfter: number): Promise<{ host: string; cuts: () => number; connections: () => number; stop: () => Promise<void> }> {
-  const [th, tp] = target.split(':') as [string, string];
-  let cuts = 0;
-  let connections = 0;
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    connections++;
-    const upstream = createConnection(Number(tp), th);
-    sockets.add(client); sockets.add(upstream);
-    let sent = 0;
-    upstream.on('data', (d: Buffer) => {
-      if (cuts === 0 && sent + d.length > cutAfter) {
-        cuts++;
-        client.write(d.subarray(0, cutAfter - sent), () => { client.destroy(); upstream.destroy(); });
-        return;
-      }
-      sent += d.length;
-      client.write(d);
-    });
-    client.on('data', (d: Buffer) => upstream.write(d));
-    const end = (): void => { client.destroy(); upstream.destroy(); };
-    client.on('close', end); upstream.on('close', end);
-    client.on('error', end); upstream.on('error', end);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    cuts: () => cuts, connections: () => connections,
-    stop: () => new Promise((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
-  };
 }
 
 describe('registry client', { skip: registrySkip }, () => {
@@ -229,7 +194,7 @@ describe('registry client', { skip: registrySkip }, () => {
     const blob = randomBytes(1024 * 1024);
     const desc = { mediaType: MediaType.ociLayer, digest: sha(blob), size: blob.length };
     await client.pushBlob('berth/cut', desc, blob);
-    const proxy = await cuttingProxy(reg.host, 300 * 1024);
+    const proxy = await startTcpProxy(reg.host, { mode: 'cut', afterBytes: 300 * 1024, times: 1 });
     const via = new RegistryClient({ host: proxy.host, insecure: true, timeoutMs: 5_000 });
     const env = contentEnv(dir);
     try {

@@ -136,6 +136,11 @@ class IngestWriter implements ContentWriter {
     await this.abandon(false);
   }
 
+  /** The ingest's time, best effort: on a full disk the metadata write fails too, and the caller's error (ENOSPC) is the one to report. */
+  private touchQuietly(): void {
+    try { this.site.touch(); } catch { /* the ingest keeps its older time */ }
+  }
+
   /** Ends the writer; the ingest stays for a later writer unless discard. */
   private async abandon(discard: boolean): Promise<void> {
     this.state = 'done';
@@ -143,7 +148,7 @@ class IngestWriter implements ContentWriter {
       await this.pending;
       await this.fh.close().catch(() => undefined);
       if (discard) this.site.discard();
-      else this.site.touch();
+      else this.touchQuietly();
     } finally {
       this.site.release();
     }

@@ -79,6 +79,18 @@ interface Call {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** Environment variable that sets how long a registry may stay silent (ms) when the settings do not say. */
+export const TIMEOUT_ENV = 'BERTH_REGISTRY_TIMEOUT_MS';
+
+/** The silence allowed by $BERTH_REGISTRY_TIMEOUT_MS, or undefined (the default) when unset; a bad value is refused. */
+export function timeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const text = env[TIMEOUT_ENV];
+  if (text === undefined || text === '') return undefined;
+  const ms = Number(text);
+  if (!Number.isSafeInteger(ms) || ms <= 0) throw new BerthError('invalid-argument', `invalid ${TIMEOUT_ENV} ${JSON.stringify(text)}: not a positive number of milliseconds`);
+  return ms;
+}
+
 function pullScope(repo: string): string { return `repository:${repo}:pull`; }
 function pushScope(repo: string): string { return `repository:${repo}:pull,push`; }
 
@@ -167,13 +179,13 @@ export class RegistryClient {
     });
   }
 
-  /** A client for the registry of a normalised reference, with the core's settings (insecure list, credentials). */
+  /** A client for the registry of a normalised reference, with the core's settings (insecure list, credentials, timeout). */
   static forReference(ref: Reference, settings: RegistrySettings = {}): RegistryClient {
     const host = apiHost(ref.domain);
     const creds = (settings.credentials ?? ((d: string) => readCredentials(d)))(ref.domain);
     return new RegistryClient({
       host, insecure: isInsecureRegistry(host, settings.insecureRegistries), credentials: creds,
-      userAgent: settings.userAgent, timeoutMs: settings.timeoutMs, attempts: settings.attempts,
+      userAgent: settings.userAgent, timeoutMs: settings.timeoutMs ?? timeoutFromEnv(), attempts: settings.attempts,
     });
   }
 

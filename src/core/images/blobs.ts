@@ -6,6 +6,7 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { BerthError } from '../../common/errors.js';
+import { describeNetworkError } from '../distribution/http.js';
 import type { ContentStore, ContentWriter } from '../content/types.js';
 import type { Descriptor } from '../oci/types.js';
 import type { Remote } from './remote.js';
@@ -28,22 +29,34 @@ async function feed(tee: Writable, chunk: Buffer): Promise<void> {
   if (!tee.write(chunk)) await Promise.race([once(tee, 'drain'), once(tee, 'close').then(() => { throw tee.errored ?? new Error('the unpacker stopped reading'); })]);
 }
 
+/** The next chunk of a registry's body; a connection lost meanwhile is `unavailable` (worth a resume). */
+async function nextChunk(it: AsyncIterator<Buffer>, desc: Descriptor, offset: number): Promise<IteratorResult<Buffer>> {
+  try { return await it.next(); } catch (err) {
+    if (err instanceof BerthError) throw err;
+    throw new BerthError('unavailable', `connection lost after ${offset} of ${desc.size} bytes: ${describeNetworkError(err)}`, { cause: err });
+  }
+}
+
 /** Streams the rest of the blob into w (and tee), re-fetching from w's offset after a cut, a bounded number of times. */
 async function stream(remote: Remote, repo: string, desc: Descriptor, w: ContentWriter, opts: CopyOptions, start: number): Promise<void> {
   let offset = start;
   for (let attempt = 1; ; attempt++) {
     try {
-      const body = await remote.fetchBlob(repo, desc, offset);
-      for await (const chunk of body as AsyncIterable<Buffer>) {
+      const it = ((await remote.fetchBlob(repo, desc, offset)) as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+      for (let next = await nextChunk(it, desc, offset); next.done !== true; next = await nextChunk(it, desc, offset)) {
+        const chunk = next.value;
         await w.write(chunk);
         if (opts.tee) await feed(opts.tee, chunk);
         offset += chunk.length;
         opts.onProgress?.(offset);
       }
       if (offset >= desc.size) return;
-      throw new BerthError('unavailable', `blob ${desc.digest} ended after ${offset} of ${desc.size} bytes`);
+      throw new BerthError('unavailable', `connection closed after ${offset} of ${desc.size} bytes`);
     } catch (err) {
-      if (attempt >= ATTEMPTS || !retriable(err) || opts.tee?.destroyed) throw err;
+      if (!retriable(err) || opts.tee?.destroyed) throw err;
+      if (attempt >= ATTEMPTS) {
+        throw new BerthError('unavailable', `cannot download blob ${desc.digest}: gave up after ${attempt} attempts: ${(err as Error).message}`, { cause: err });
+      }
       await new Promise((r) => setTimeout(r, 200 * attempt));
     }
   }

@@ -29,7 +29,6 @@ import {
 } from '../oci/types.js';
 import { SNAPSHOT_DIFF_ID_LABEL, type Snapshotter } from '../snapshots/types.js';
 import { applyLayer } from '../unpack/apply.js';
-import { coalesce } from '../unpack/reader.js';
 import { copyBlob, fetchSmallBlob } from './blobs.js';
 import { chainIds } from './chainid.js';
 import { runLimited } from './limit.js';
@@ -82,12 +81,39 @@ function inPieces(remote: Remote): Remote {
     domain: remote.domain,
     resolve: (ref) => remote.resolve(ref),
     fetchManifest: (repo, desc) => remote.fetchManifest(repo, desc),
-    fetchBlob: async (repo, desc, offset) => Readable.from(coalesce(await remote.fetchBlob(repo, desc, offset), BLOB_PIECE)),
+    fetchBlob: async (repo, desc, offset) => Readable.from(piecesKeepingPartial(await remote.fetchBlob(repo, desc, offset), BLOB_PIECE)),
     blobExists: (repo, desc) => remote.blobExists(repo, desc),
     mountBlob: (repo, from, desc) => remote.mountBlob(repo, from, desc),
     uploadBlob: (repo, desc, body) => remote.uploadBlob(repo, desc, body),
     putManifest: (repo, selector, mediaType, body) => remote.putManifest(repo, selector, mediaType, body),
   };
+}
+
+/**
+ * src in pieces of at least min bytes; when src fails, the bytes received
+ * since the last piece are delivered before the error, so a download cut
+ * more often than every piece still advances and resumes from them.
+ */
+async function* piecesKeepingPartial(src: AsyncIterable<Buffer>, min: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let n = 0;
+  const take = (): Buffer => {
+    const piece = parts.length === 1 ? parts[0]! : Buffer.concat(parts, n);
+    parts = [];
+    n = 0;
+    return piece;
+  };
+  try {
+    for await (const chunk of src) {
+      parts.push(chunk);
+      n += chunk.length;
+      if (n >= min) yield take();
+    }
+  } catch (err) {
+    if (n > 0) yield take();
+    throw err;
+  }
+  if (n > 0) yield take();
 }
 
 interface Deferred { promise: Promise<void>; resolve(): void; reject(err: unknown): void; settled: boolean }
@@ -111,6 +137,8 @@ function parseJson<T>(body: Buffer, what: string): T {
 class PullRun {
   private readonly ns: string;
   private readonly leaseId: string;
+  /** ingest refs this pull writes: removed when it fails */
+  private readonly ingests = new Set<string>();
   private readonly repo: string;
   /** active snapshots this pull prepared and has not committed: removed on failure */
   private readonly active = new Map<string, Snapshotter>();
@@ -120,7 +148,8 @@ class PullRun {
   constructor(private readonly deps: PullDeps, private readonly remote: Remote, private readonly ref: Reference, private readonly opts: PullOptions) {
     this.ns = opts.namespace;
     this.repo = ref.path;
-    this.leaseId = deps.leases.create(this.ns, undefined, { 'berth.lease.pull': formatReference(ref) }, Date.now() + LEASE_TTL_MS).id;
+    releaseDeadPulls(deps, this.ns);
+    this.leaseId = deps.leases.create(this.ns, undefined, { [PULL_LEASE_LABEL]: formatReference(ref), [PULL_CORE_LABEL]: CORE_INSTANCE }, Date.now() + LEASE_TTL_MS).id;
   }
 
   private emit(e: Partial<PullEvent> & { status: PullStatus }): void {
@@ -129,6 +158,11 @@ class PullRun {
 
   private hold(type: string, id: string): void {
     this.deps.leases.addResource(this.ns, this.leaseId, { type, id });
+  }
+
+  private holdIngest(ref: string): void {
+    this.hold('ingests', ref);
+    this.ingests.add(ref);
   }
 
   /** A manifest or index: fetched (verified) and stored with its gc labels. */
@@ -231,7 +265,7 @@ class PullRun {
     const sn = this.opts.snapshotter;
     const { content } = this.deps;
     this.hold('content', desc.digest);
-    this.hold('ingests', `fetch-${desc.digest}`);
+    this.holdIngest(`fetch-${desc.digest}`);
     const done = (status: PullStatus): void => this.emit({ status, digest: desc.digest, current: desc.size, total: desc.size, mediaType: desc.mediaType });
     if (!sn) {
       if (content.has(this.ns, desc.digest)) { done('exists'); return; }
@@ -297,12 +331,26 @@ class PullRun {
   }
 
   async cleanup(failed: boolean): Promise<void> {
+    // the ingests first: on a full disk their bytes make room for the metadata writes below
+    if (failed) for (const ref of this.ingests) this.dropIngest(ref);
     for (const [key, sn] of this.active) {
       await sn.remove(this.ns, key).catch((err: unknown) => this.deps.log?.warn('cannot remove a pull\'s active snapshot', { key, error: (err as Error).message }));
     }
     this.active.clear();
     if (failed) this.emit({ status: 'error' });
     try { this.deps.leases.delete(this.ns, this.leaseId); } catch { /* expired or gone */ }
+  }
+
+  /**
+   * A failed pull's partial download: once the lease is gone nothing would
+   * resume it, so it goes now rather than after gc's idle delay. One that a
+   * concurrent pull is writing (locked) is that pull's to keep.
+   */
+  private dropIngest(ref: string): void {
+    try { this.deps.content.abort(this.ns, ref); } catch (err) {
+      if (err instanceof BerthError && (err.kind === 'not-found' || err.kind === 'unavailable')) return;
+      this.deps.log?.warn('cannot remove a failed pull\'s ingest', { ref, error: (err as Error).message });
+    }
   }
 }
 
@@ -325,6 +373,27 @@ function manifestLabels(m: ImageManifest): Record<string, string> {
   if (m.config?.digest) labels[`${GC_REF_CONTENT_PREFIX}config`] = m.config.digest;
   (m.layers ?? []).forEach((l, i) => { labels[`${GC_REF_CONTENT_PREFIX}l.${i}`] = l.digest; });
   return labels;
+}
+
+const PULL_LEASE_LABEL = 'berth.lease.pull';
+/** The core process whose pull holds the lease: a lease of another process is a pull that died with its core. */
+const PULL_CORE_LABEL = 'berth.lease.pull.core';
+const CORE_INSTANCE = randomUUID();
+
+/**
+ * Deletes the leases of pulls a previous core process left behind (killed
+ * mid-pull), so what they held is garbage now rather than after
+ * LEASE_TTL_MS: no partial snapshot outlives a restart by an hour. Their
+ * ingests stay, for a new pull of the same blob to take over.
+ */
+function releaseDeadPulls(deps: PullDeps, ns: string): void {
+  for (const lease of deps.leases.list(ns)) {
+    if (!(PULL_LEASE_LABEL in lease.labels) || lease.labels[PULL_CORE_LABEL] === CORE_INSTANCE) continue;
+    try {
+      deps.leases.delete(ns, lease.id);
+      deps.log?.info('released the lease of a pull that died with an earlier core', { lease: lease.id, ref: lease.labels[PULL_LEASE_LABEL] });
+    } catch { /* released by a concurrent pull */ }
+  }
 }
 
 /** Pulls ref from remote into the namespace; resolves with the image record written last. */
