@@ -13,8 +13,10 @@
  * committed (layers must be applied in order).
  * A layer whose chain ID snapshot exists already is neither downloaded nor
  * unpacked. Everything is held by a lease until the image record is
- * written; a failed pull leaves no image record, and what it fetched is
- * garbage once the lease is gone.
+ * written; a failed pull leaves no image record, removes its partial
+ * downloads (ingests), and what it fetched is garbage once the lease is
+ * gone. The lease of a pull that died with its core is released by the next
+ * pull in that namespace.
  */
 import { randomUUID } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
