@@ -19,6 +19,7 @@ import { CredentialMemory, DaemonImages, rememberLogins } from './images/index.j
 import { DaemonVolumes } from './volumes/index.js';
 import { ContainerService, EngineContainers, hostCapabilities, hostNofile, initBinary } from './containers/index.js';
 import { DaemonNetworking } from './network/index.js';
+import { EmbeddedDns } from './dns/index.js';
 import { removePidfile, writePidfile } from './pidfile.js';
 import { openStateDb, type StateDb } from './state/db.js';
 import { daemonId } from './state/meta.js';
@@ -38,6 +39,8 @@ export class Daemon {
   containers?: ContainerService;
   /** the daemon's networks (set once started) */
   networking?: DaemonNetworking;
+  /** the embedded DNS server of user-defined networks (set once started) */
+  dns?: EmbeddedDns;
 
   private constructor(
     private readonly config: DaemonConfig,
@@ -71,7 +74,9 @@ export class Daemon {
       const credentials = new CredentialMemory();
       const images = new DaemonImages({ core, events, credentials, log: log.with({ component: 'images' }) });
       const volumes = new DaemonVolumes({ db, root: join(config.dataRoot, 'volumes'), core, events, log: log.with({ component: 'volumes' }) });
-      const networking = new DaemonNetworking({ db, events, config, log: log.with({ component: 'network' }) });
+      const dns = new EmbeddedDns({ log: log.with({ component: 'dns' }) });
+      undo.push(() => { void dns.close(); });
+      const networking = new DaemonNetworking({ db, events, config, log: log.with({ component: 'network' }), dns });
       const containerService = new ContainerService({
         core, db, events, config, log: log.with({ component: 'containers' }), network: networking.endpoints, initBinary: initBinary(), defaultNofile: hostNofile(), hostCaps: hostCapabilities(),
         resolveVolumes: (cid, asks, rootfs) => volumes.resolveVolumes(cid, asks, rootfs),
@@ -93,6 +98,7 @@ export class Daemon {
       await containerService.restore().catch((err: unknown) => log.error('container restore failed', { error: (err as Error).message }));
       await networking.reconcile().catch((err: unknown) => log.error('network reconcile failed', { error: (err as Error).message }));
       daemon.networking = networking;
+      daemon.dns = dns;
       await api.listen(hosts);
       log.info('berthd started', { id, core: config.coreAddress, hosts: config.hosts, dataRoot: config.dataRoot });
       return daemon;
@@ -129,6 +135,7 @@ export class Daemon {
     this.stopped = true;
     this.containers?.close();
     await this.networking?.stop().catch(() => undefined);
+    await this.dns?.close().catch(() => undefined);
     await this.api.close();
     this.core.close();
     this.db.close();
