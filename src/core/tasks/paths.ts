@@ -3,14 +3,19 @@
  * reboot with the containers): the bundle, the shim's socket and state dir.
  * Persistent (under --root, read after the container exits): the json log.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CoreConfig } from '../config.js';
 
 export interface TaskPaths {
-  /** <state>/<ns>/<id>: the bundle (config.json), the socket, the shim's state */
+  /** <state>/<ns>/<id>: the bundle (config.json) and the shim's state */
   dir: string;
+  /**
+   * <state>/s/<hash>.sock: a unix socket path must fit in 108 bytes, which
+   * <state>/<ns>/<64-hex id>/shim.sock does not under a long --state
+   */
   socket: string;
   shimState: string;
   /** <root>/<ns>/<id>: the logs */
@@ -21,7 +26,8 @@ export interface TaskPaths {
 export function taskPaths(config: CoreConfig, namespace: string, id: string): TaskPaths {
   const dir = join(config.state, namespace, id);
   const logDir = join(config.root, namespace, id);
-  return { dir, socket: join(dir, 'shim.sock'), shimState: join(dir, 'shim'), logDir, log: join(logDir, `${id}-json.log`) };
+  const hash = createHash('sha256').update(`${namespace}/${id}`).digest('hex').slice(0, 32);
+  return { dir, socket: join(config.state, 's', `${hash}.sock`), shimState: join(dir, 'shim'), logDir, log: join(logDir, `${id}-json.log`) };
 }
 
 export function execLogPath(config: CoreConfig, namespace: string, id: string, execId: string): string {
