@@ -225,6 +225,7 @@ export class TaskManager {
     });
     try {
       writeBundle(paths.dir, spec);
+      mkdirSync(dirname(paths.socket), { recursive: true, mode: 0o700 });
       mountRootfs(c, paths.dir, this.options.snapshotters);
       mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
       const { pid: shimPid } = await startShim({
@@ -359,6 +360,7 @@ export class TaskManager {
     // a created task's init is killed by the delete: take that exit if it came
     t = this.ctx.store.tasks.find(ns, id) ?? t;
     removeBundle(t.bundle);
+    rmSync(t.socket, { force: true });
     this.ctx.store.tasks.delete(ns, id);
     this.exits.delete(key(ns, id));
     this.oom.forget(t);
@@ -455,6 +457,7 @@ export class TaskManager {
       });
     }
     removeBundle(t.bundle);
+    rmSync(t.socket, { force: true });
   }
 
   /**
