@@ -10,7 +10,8 @@
       "target_name": "berth-runtime",
       "type": "executable",
       "sources": [
-        "<!@(ls -1 native/front/*.c native/executor/*.c)"
+        "<!@(ls -1 native/front/*.c native/executor/*.c)",
+        "native/sandbox/launch.c"
       ],
       "include_dirs": ["native/include"],
       "defines": [
@@ -24,7 +25,19 @@
       "type": "executable",
       "sources": [
         "<!@(ls -1 native/shim/*.c native/executor/*.c)",
-        "native/front/main.c", "native/front/wait.c", "native/front/fds.c", "native/front/console.c"
+        "native/front/main.c", "native/front/wait.c", "native/front/fds.c", "native/front/console.c",
+        "native/sandbox/launch.c"
+      ],
+      "include_dirs": ["native/include"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-D_GNU_SOURCE"],
+      "ldflags": ["-static-libgcc"]
+    },
+    {
+      "target_name": "berth-sandbox-supervisor",
+      "type": "executable",
+      "sources": [
+        "<!@(ls -1 native/sandbox/supervisor/*.c)",
+        "native/executor/wire.c"
       ],
       "include_dirs": ["native/include"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-D_GNU_SOURCE"],

@@ -3,6 +3,7 @@
  * between), then carries out the plan's steps at their fixed points. Any
  * failure goes back to the front as (step, errno, message) and B exits. */
 #include "executor.h"
+#include "../sandbox/sandbox.h"
 
 #include <berth/wire.h>
 #include <errno.h>
@@ -232,7 +233,7 @@ void container_main(const struct plan *p, int sync, pid_t front, int fifo)
 	prctl(PR_SET_PDEATHSIG, 0);
 	if (p->kind == BERTH_KIND_EXEC) {
 		/* the sync socket is close-on-exec: EOF tells the front the exec happened */
-		if (seccomp_load(p, 1, sync, &f) < 0)
+		if (seccomp_load(p, 1, sync, &f) < 0 || sandbox_load(p, 1, &f) < 0)
 			die(sync, &f);
 		do_exec(&t);
 		fail(&f, errno, "exec", "exec %s: %s", t.path, strerror(errno));
@@ -247,7 +248,7 @@ void container_main(const struct plan *p, int sync, pid_t front, int fifo)
 		fprintf(stderr, "berth-runtime: %s: %s\n", f.step, f.msg);
 		_exit(1);
 	}
-	if (seccomp_load(p, 1, -1, &f) < 0) {
+	if (seccomp_load(p, 1, -1, &f) < 0 || sandbox_load(p, 1, &f) < 0) {
 		fprintf(stderr, "berth-runtime: %s: %s\n", f.step, f.msg);
 		_exit(1);
 	}

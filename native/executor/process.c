@@ -2,6 +2,7 @@
  * scheduling, LSM labels, seccomp, the user and capability switch, the
  * working directory and the checks on what is about to be executed. */
 #include "executor.h"
+#include "../sandbox/sandbox.h"
 
 #include <berth/wire.h>
 #include <errno.h>
@@ -403,7 +404,8 @@ int process_setup(const struct plan *p, int sync, struct exec_target *t, struct 
 	if (misc_attributes(p, &x, f) < 0)
 		return -1;
 	int cwd_later = enter_cwd(&x, 0, f);
-	if (cwd_later < 0 || seccomp_load(p, 0, sync, f) < 0)
+	/* berth-sandbox's notify filter comes after the container's own */
+	if (cwd_later < 0 || seccomp_load(p, 0, sync, f) < 0 || sandbox_load(p, 0, f) < 0)
 		return -1;
 	if (drop_bounding(&x, f) < 0 || switch_user(&x, f) < 0 || set_caps(&x, f) < 0)
 		return -1;

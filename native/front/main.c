@@ -1,6 +1,7 @@
 /* berth-runtime's front: sends the invocation to the planner as a REQUEST,
  * then does what the planner says, one message at a time, until EXIT. */
 #include "front.h"
+#include "../sandbox/sandbox.h"
 
 #include <berth/wire.h>
 #include <errno.h>
@@ -237,6 +238,11 @@ static void on_execute(struct front *fr, struct wmsg *m)
 		return;
 	}
 	fr->has_plan = 1;
+	/* berth-sandbox: the supervisor runs before the container process exists */
+	if (sandbox_start(&fr->plan, &f) < 0) {
+		send_failed(fr, &f);
+		return;
+	}
 	/* From here on signals meant for the container wait in the queue until
 	 * WAIT forwards them (a SIGTERM sent between the start and the WAIT
 	 * message must not kill the front and orphan the container). The
@@ -244,7 +250,9 @@ static void on_execute(struct front *fr, struct wmsg *m)
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
-	if (executor_start(&fr->plan, fr->planner, &fr->child, &f) < 0) {
+	int started = executor_start(&fr->plan, fr->planner, &fr->child, &f);
+	sandbox_forget();
+	if (started < 0) {
 		send_failed(fr, &f);
 		return;
 	}

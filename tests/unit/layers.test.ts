@@ -26,6 +26,12 @@ const EXCEPTIONS: Record<string, string> = {
   // ARCHITECTURE.md's fast path: the core runs the planner's conversation in-process
   'core -> runtime/planner/conversation.ts': 'the fast path plans in the core, with the code berth-runtime\'s planner runs',
   'core -> runtime/planner/session.ts': 'the fast path plans in the core, with the code berth-runtime\'s planner runs',
+  // berth-sandbox (issue 7) is berth-runtime's front and planner plus a section in the plan
+  'runtime -> sandbox/index.ts': 'plans of a berth-sandbox container get the sandbox section (policy filter, supervisor table)',
+  'sandbox -> runtime/seccomp/assembler.ts': 'the sandbox policy compiles to BPF with the runtime\'s assembler',
+  'sandbox -> runtime/seccomp/bpf.ts': 'the sandbox policy compiles to BPF with the runtime\'s assembler',
+  'sandbox -> runtime/seccomp/actions.ts': 'the sandbox policy compiles to BPF with the runtime\'s assembler',
+  'sandbox -> runtime/seccomp/index.ts': 'the sandbox policy names syscalls with the runtime\'s tables',
 };
 
 function files(dir: string): string[] {

@@ -17,6 +17,8 @@
 #define BERTH_MSG_CONTINUE 105
 #define BERTH_MSG_ABORT 106
 #define BERTH_MSG_WAIT 107
+#define BERTH_MSG_SANDBOX_TABLE 150
+#define BERTH_MSG_SANDBOX_LISTENER 151
 
 /* Conversation records */
 /* one argv element, argv[0] first — str value */
@@ -133,6 +135,16 @@
 #define BERTH_PLAN_KEYRING 41
 /* sched_setaffinity for the final process — u32s cpus */
 #define BERTH_PLAN_CPU_AFFINITY 42
+/* berth-sandbox: the front starts supervisor before the clone and hands it the SANDBOX_* records; the process loads filter (SECCOMP_FILTER_FLAG_NEW_LISTENER) after its own SECCOMP and sends the listener to the supervisor; refusals are appended to audit; arch is the AUDIT_ARCH the table numbers belong to — str supervisor, str audit, bytes filter, u32 arch */
+#define BERTH_PLAN_SANDBOX 43
+/* supervisor table: what to do with a notified call (SandboxAction); errno for REFUSE; name for the audit log — u32 nr, u32 action, u32 errno, str name */
+#define BERTH_PLAN_SANDBOX_RULE 44
+/* supervisor table: calls without a SANDBOX_RULE (and other architectures) — u32 action, u32 errno */
+#define BERTH_PLAN_SANDBOX_DEFAULT 45
+/* supervisor: what the emulated uname reports (nodename, domainname and machine stay real) — str sysname, str release, str version */
+#define BERTH_PLAN_SANDBOX_UNAME 46
+/* supervisor: opens of files at prefix (inside the container, as resolved) are refused with errno; deny is SandboxPathDeny — str prefix, u32 deny, u32 errno */
+#define BERTH_PLAN_SANDBOX_PATH 47
 
 #define BERTH_KIND_INIT 1
 #define BERTH_KIND_EXEC 2
@@ -145,5 +157,12 @@
 #define BERTH_MOUNT_SOURCE_IN_ROOT 8
 #define BERTH_MOUNT_IDMAP 16
 #define BERTH_MOUNT_NO_CREATE 32
+#define BERTH_SANDBOX_CONTINUE 1
+#define BERTH_SANDBOX_REFUSE 2
+#define BERTH_SANDBOX_OPEN 3
+#define BERTH_SANDBOX_UNAME 4
+#define BERTH_SANDBOX_SYSINFO 5
+#define BERTH_SANDBOX_DENY_WRITE 1
+#define BERTH_SANDBOX_DENY_OPEN 2
 
 #endif

@@ -42,6 +42,9 @@ export const MessageType = {
   CONTINUE: 105, // resume the child after CHILD or HOOK
   ABORT: 106, // kill and reap the child, then answer FAILED (step "abort")
   WAIT: 107, // wait for the child to exit (forward signals, proxy a terminal), answer EXITED
+  // berth-sandbox, on the supervisor's socket (native/sandbox)
+  SANDBOX_TABLE: 150, // front → supervisor: the plan's SANDBOX_* records
+  SANDBOX_LISTENER: 151, // container process → supervisor: the notify listener fd (SCM_RIGHTS)
 } as const;
 
 /** Records of the conversation messages (not of plans). */
@@ -65,6 +68,21 @@ export const MessageRecords = {
 export const PlanKind = { INIT: 1, EXEC: 2 } as const;
 export const HookPoint = { CREATE_RUNTIME: 1 } as const;
 export const RootSwitch = { PIVOT_ROOT: 1, MOVE_CHROOT: 2 } as const;
+/** SANDBOX_PATH.deny: which opens of the path are refused. */
+export const SandboxPathDeny = { WRITE: 1, OPEN: 2 } as const;
+/** What berth-sandbox's supervisor does with a notified call (SANDBOX_RULE.action). */
+export const SandboxAction = {
+  /** let the kernel run it as the caller asked (SECCOMP_USER_NOTIF_FLAG_CONTINUE) */
+  CONTINUE: 1,
+  /** fail with the rule's errno and write an audit line */
+  REFUSE: 2,
+  /** open family: resolved and opened by the supervisor in the caller's root, the fd injected */
+  OPEN: 3,
+  /** uname: the policy's kernel name and release */
+  UNAME: 4,
+  /** sysinfo: memory from the cgroup's limit */
+  SYSINFO: 5,
+} as const;
 
 /** MOUNT.extra bits. */
 export const MountExtra = {
@@ -137,6 +155,11 @@ export const PlanRecords = {
   IOPRIORITY: { tag: 40, fields: [['class', 'u32'], ['priority', 'u32']], doc: 'ioprio_set' },
   KEYRING: { tag: 41, fields: [['name', 'str']], doc: 'join a new session keyring with this name' },
   CPU_AFFINITY: { tag: 42, fields: [['cpus', 'u32s']], doc: 'sched_setaffinity for the final process' },
+  SANDBOX: { tag: 43, fields: [['supervisor', 'str'], ['audit', 'str'], ['filter', 'bytes'], ['arch', 'u32']], doc: 'berth-sandbox: the front starts supervisor before the clone and hands it the SANDBOX_* records; the process loads filter (SECCOMP_FILTER_FLAG_NEW_LISTENER) after its own SECCOMP and sends the listener to the supervisor; refusals are appended to audit; arch is the AUDIT_ARCH the table numbers belong to' },
+  SANDBOX_RULE: { tag: 44, fields: [['nr', 'u32'], ['action', 'u32'], ['errno', 'u32'], ['name', 'str']], doc: 'supervisor table: what to do with a notified call (SandboxAction); errno for REFUSE; name for the audit log' },
+  SANDBOX_DEFAULT: { tag: 45, fields: [['action', 'u32'], ['errno', 'u32']], doc: 'supervisor table: calls without a SANDBOX_RULE (and other architectures)' },
+  SANDBOX_UNAME: { tag: 46, fields: [['sysname', 'str'], ['release', 'str'], ['version', 'str']], doc: 'supervisor: what the emulated uname reports (nodename, domainname and machine stay real)' },
+  SANDBOX_PATH: { tag: 47, fields: [['prefix', 'str'], ['deny', 'u32'], ['errno', 'u32']], doc: 'supervisor: opens of files at prefix (inside the container, as resolved) are refused with errno; deny is SandboxPathDeny' },
 } as const satisfies Record<string, RecordSpec>;
 
 export type PlanRecordName = keyof typeof PlanRecords;

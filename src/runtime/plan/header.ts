@@ -1,6 +1,6 @@
 /** Renders the C header for the wire format (see scripts/gen-native-headers.ts). */
 import {
-  MessageType, MessageRecords, PlanRecords, PlanKind, HookPoint, RootSwitch, MountExtra,
+  MessageType, MessageRecords, PlanRecords, PlanKind, HookPoint, RootSwitch, MountExtra, SandboxAction, SandboxPathDeny,
   type RecordSpec,
 } from './format.js';
 
@@ -41,6 +41,8 @@ export function renderWireHeader(): string {
     ...constants('BERTH_HOOK_', HookPoint),
     ...constants('BERTH_ROOT_', RootSwitch),
     ...constants('BERTH_MOUNT_', MountExtra),
+    ...constants('BERTH_SANDBOX_', SandboxAction),
+    ...constants('BERTH_SANDBOX_DENY_', SandboxPathDeny),
     '',
     '#endif',
     '',
