@@ -63,7 +63,7 @@ export class CoreClient {
 
   /** A failed call's error; an unreachable core is named with its address. */
   private failure(err: grpc.ServiceError): CoreCallError {
-    if (err.code === grpc.status.UNAVAILABLE && /No connection established|connect/i.test(err.details ?? '')) {
+    if (err.code === grpc.status.UNAVAILABLE && /No connection established|connect E[A-Z]+/.test(err.details ?? '')) {
       const why = /connect (E[A-Z]+)/.exec(err.details ?? '')?.[1];
       const reason = why === 'ENOENT' ? 'no such socket' : why === 'ECONNREFUSED' ? 'connection refused' : why === 'EACCES' ? 'permission denied' : (err.details ?? 'unreachable');
       return new CoreCallError(err.code, `cannot reach berth-core at ${this.address}: ${reason}`, err);

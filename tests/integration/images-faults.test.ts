@@ -284,9 +284,7 @@ describe('pull faults through berth-core', { skip, timeout: 120_000 }, () => {
     } finally { await proxy.stop(); }
   });
 
-  test('a registry that refuses connections is the pull\'s failure, not an unreachable core', {
-    todo: 'CoreClient.failure (src/core/client.ts) reads any UNAVAILABLE whose details mention "connect" as "cannot reach berth-core"',
-  }, async () => {
+  test('a registry that refuses connections is the pull\'s failure, not an unreachable core', async () => {
     await start();
     const down = await startTcpProxy(reg.host, { mode: 'pass' });
     const host = down.host;
