@@ -5,9 +5,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { BerthError, describeSystemError } from '../common/errors.js';
-import { DEFAULT_NAMESPACE } from '../core/api/proto.js';
 import { timestampMs } from '../core/api/types.js';
-import { CoreClient } from '../core/client.js';
+// only the type: the client (gRPC, the API definition) is loaded by the
+// command that needs it, so --help and argument errors do not pay for it
+import type { CoreClient } from '../core/client.js';
 import { DEFAULT_ADDRESS } from '../core/config.js';
 import { containersCommand } from './commands/containers.js';
 import { contentCommand } from './commands/content.js';
@@ -26,12 +27,16 @@ async function main(argv: string[]): Promise<void> {
     .name('berth-ctr')
     .description('command line for berth-core')
     .option('--address <socket>', 'berth-core socket', process.env.BERTH_CORE_ADDRESS ?? DEFAULT_ADDRESS)
-    .option('-n, --namespace <ns>', 'namespace', process.env.BERTH_NAMESPACE ?? DEFAULT_NAMESPACE)
+    // no default here: the client's is the API's default namespace
+    .option('-n, --namespace <ns>', 'namespace (default: $BERTH_NAMESPACE, else "default")', process.env.BERTH_NAMESPACE)
     .exitOverride()
     .showHelpAfterError();
+  let Client: typeof CoreClient | undefined;
+  program.hook('preAction', async () => { Client ??= (await import('../core/client.js')).CoreClient; });
   const getClient = (): CoreClient => {
-    const g = program.opts<{ address: string; namespace: string }>();
-    client ??= new CoreClient(g.address, g.namespace);
+    const g = program.opts<{ address: string; namespace?: string }>();
+    if (!Client) throw new Error('the core client is used before the action hook loaded it');
+    client ??= new Client(g.address, g.namespace);
     return client;
   };
   namespacesCommand(program, getClient, out);
