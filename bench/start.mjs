@@ -8,6 +8,11 @@
 //         the fast path (the core plans in-process, the shim runs the front);
 //   core-exec  the same with `"fast-path": false` in the core's config: the
 //         shim execs bin/berth-runtime, which asks the warm planner daemon;
+//   core-base  optional A/B: the fast path through another berth-core build
+//         (BERTH_BENCH_BASE_CORE=/path/to/bin/berth-core, e.g. a copy of the
+//         previous dist/ with bin/ and node_modules linked next to it), so a
+//         change to the core is measured against its baseline in the same
+//         interleaved rounds;
 //   ctr   `ctr run --rm --rootfs` against Debian's containerd started on its own
 //         temp root/state/socket.
 // The Berth calls are made from this (warm) Node process, as a client of the
@@ -104,14 +109,14 @@ function shimWay(rootfs, work) {
 /** Per-call times of the core path (ms), to show where its time goes. */
 const steps = {};
 
-async function coreWay(rootfs, work, name = 'core', fastPath = true) {
-  // not a prefix of the other way's directory: cleanup finds processes by it
-  const dir = join(work, fastPath ? 'fast' : 'exec');
+async function coreWay(rootfs, work, name = 'core', fastPath = true, binary = CORE) {
+  // not a prefix of another way's directory: cleanup finds processes by it
+  const dir = join(work, binary !== CORE ? 'base' : fastPath ? 'fast' : 'exec');
   mkdirSync(dir);
   const address = join(dir, 'core.sock');
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, JSON.stringify({ 'fast-path': fastPath }));
-  const child = spawn(CORE, ['--config', configFile, '--address', address, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--log-file', join(dir, 'core.log')], { stdio: 'ignore' });
+  const child = spawn(binary, ['--config', configFile, '--address', address, '--root', join(dir, 'root'), '--state', join(dir, 'state'), '--log-file', join(dir, 'core.log')], { stdio: 'ignore' });
   const client = new CoreClient(address, 'bench');
   const stop = async () => {
     client.close();
@@ -200,8 +205,11 @@ const ratios = {};
 let failed = false;
 try {
   ways.push(shimWay(bundle.rootfs, work));
-  for (const [name, fast] of [['core', true], ['core-exec', false]]) {
-    const core = await coreWay(bundle.rootfs, work, name, fast);
+  const base = process.env.BERTH_BENCH_BASE_CORE;
+  const cores = [['core', true, CORE], ['core-exec', false, CORE]];
+  if (base) cores.push(['core-base', true, base]);
+  for (const [name, fast, binary] of cores) {
+    const core = await coreWay(bundle.rootfs, work, name, fast, binary);
     if ('unavailable' in core) notes.push(core.unavailable); else ways.push(core);
   }
   const ctr = await ctrWay(bundle.rootfs);
@@ -235,7 +243,7 @@ const result = {
 };
 console.log(JSON.stringify(result, null, 2));
 for (const [k, v] of Object.entries(result.medianRatioToCtr)) {
-  const label = { core: 'berth-core API (fast path)', 'core-exec': 'berth-core API (exec path)', shim: 'berth-shim direct' }[k] ?? k;
+  const label = { core: 'berth-core API (fast path)', 'core-exec': 'berth-core API (exec path)', 'core-base': `berth-core API (fast path, baseline ${process.env.BERTH_BENCH_BASE_CORE})`, shim: 'berth-shim direct' }[k] ?? k;
   console.log(`${label} / ctr run --rm: median ratio ${v} over ${rounds} interleaved rounds (target <= 0.5)`);
 }
 if (failed) process.exitCode = 1;

@@ -64,15 +64,15 @@ export function openDatabase(path: string): Db {
  */
 export function volatileTransaction<A extends unknown[], R>(db: Db, fn: (...args: A) => R): (...args: A) => R {
   const tx = db.transaction(fn);
-  const relaxed = db.prepare('PRAGMA synchronous = NORMAL');
-  const full = db.prepare('PRAGMA synchronous = FULL');
   return (...args: A): R => {
     if (db.inTransaction) return tx(...args);
-    relaxed.run();
+    // db.pragma each time, not a prepared statement: SQLite applies a
+    // PRAGMA's setting when it compiles it, so re-running one does nothing
+    db.pragma('synchronous = NORMAL');
     try {
       return tx(...args);
     } finally {
-      full.run();
+      db.pragma('synchronous = FULL');
     }
   };
 }
