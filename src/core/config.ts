@@ -46,11 +46,17 @@ export function bundledRuntimePath(): string {
   }
 }
 
+/** berth-sandbox (issue 7) sits next to berth-runtime when this installation built it. */
+function bundledSandbox(): Record<string, RuntimeEntry> {
+  const path = join(dirname(bundledRuntimePath()), 'berth-sandbox');
+  return existsSync(path) ? { 'berth-sandbox': { path, args: [] } } : {};
+}
+
 export function defaultConfig(): CoreConfig {
   return {
     address: DEFAULT_ADDRESS, root: DEFAULT_ROOT, state: DEFAULT_STATE, logLevel: 'info', logFile: undefined,
     defaultRuntime: DEFAULT_RUNTIME,
-    runtimes: { [DEFAULT_RUNTIME]: { path: bundledRuntimePath(), args: [] } },
+    runtimes: { [DEFAULT_RUNTIME]: { path: bundledRuntimePath(), args: [] }, ...bundledSandbox() },
     snapshotter: 'overlayfs', insecureRegistries: [],
     fastPath: true,
   };

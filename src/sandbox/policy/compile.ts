@@ -96,11 +96,12 @@ function planCalls(policy: SandboxPolicy, arch: ArchInfo, warnings: string[]): M
       if (nr === undefined) { warnings.push(`${at}: no such syscall on ${arch.name}: skipped`); continue; }
       let c = calls.get(nr);
       if (!c) { c = { nr, name, branches: [], table: undefined }; calls.set(nr, c); }
-      if (c.branches.some((b) => b.conds.length === 0)) { warnings.push(`${at}: an earlier rule already catches every call: never reached`); continue; }
       const leaf = ruleLeaf(r);
+      // checked even for rules never reached: a wrong action is a mistake in the file either way
+      const t = leaf.kind === 'notify' ? tableAction(r, name, at) : undefined;
+      if (c.branches.some((b) => b.conds.length === 0)) { warnings.push(`${at}: an earlier rule already catches every call: never reached`); continue; }
       c.branches.push({ conds: r.when ?? [], leaf });
-      if (leaf.kind !== 'notify') continue;
-      const t = tableAction(r, name, at);
+      if (!t) continue;
       // the supervisor sees the call, not which rule sent it: one answer per syscall
       if (c.table && (c.table.action !== t.action || c.table.errno !== t.errno)) {
         throw invalidArgument(`${at}: "${name}" already reaches the supervisor with another action; one syscall has one supervisor action`);
