@@ -91,6 +91,7 @@ export interface Backend {
   volumes?: VolumesBackend;
   containers?: ContainersBackend;
   networks?: NetworksBackend;
+  streams?: ContainerStreamsBackend;
 }
 
 
@@ -205,6 +206,74 @@ export interface ContainersBackend {
   update(ref: string, body: Record<string, unknown>): Promise<{ Warnings: string[] }>;
   remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void>;
   prune(filters: Filters): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }>;
+}
+
+// ---- container streams and files (attach, logs, exec, stats, top, archive, export, changes) ----
+
+export type OutputStream = 'stdout' | 'stderr';
+export interface OutputChunk { stream: OutputStream; data: Buffer }
+
+/** A process's attached streams: its output as it comes, its stdin, its exit. */
+export interface ProcessSession extends AsyncIterable<OutputChunk> {
+  write(data: Buffer): Promise<void>;
+  /** the process sees EOF on its stdin */
+  closeStdin(): Promise<void>;
+  /** detaches; the process carries on */
+  close(): void;
+  /** the exit code when the process ended while attached (undefined when detached first); recorded before it resolves */
+  readonly exit: Promise<number | undefined>;
+}
+
+export interface AttachOptions { stream: boolean; stdin: boolean; stdout: boolean; stderr: boolean; logs: boolean }
+
+/** What the attach route needs to serve a session: framing (tty), stdin rules, detach keys. */
+export interface AttachedProcess {
+  tty: boolean;
+  /** close the process's stdin when the client's input ends */
+  closeStdinOnEnd: boolean;
+  /** the container's or exec's detach keys ("" : the default ctrl-p,ctrl-q) */
+  detachKeys: string;
+  session: ProcessSession;
+}
+
+export interface LogsOptions {
+  follow: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  /** ns since the epoch */
+  sinceNs?: bigint;
+  untilNs?: bigint;
+  /** the last N lines; undefined: all */
+  tail?: number;
+}
+
+export interface LogRecord { stream: OutputStream; time: string; data: Buffer }
+
+export interface ExecStartOptions { detach: boolean; tty: boolean }
+
+/** `X-Docker-Container-Path-Stat`: mode is Go's os.FileMode bits. */
+export interface PathStat { name: string; size: number; mode: number; mtime: string; linkTarget: string }
+
+export interface ArchivePutOptions { noOverwriteDirNonDir: boolean; copyUIDGID: boolean }
+
+export interface ContainerStreamsBackend {
+  attach(ref: string, opts: AttachOptions, signal: AbortSignal): Promise<AttachedProcess>;
+  resize(ref: string, height: number, width: number): Promise<void>;
+  logs(ref: string, opts: LogsOptions, signal: AbortSignal): Promise<{ tty: boolean; records: AsyncIterable<LogRecord[]> }>;
+  execCreate(ref: string, body: Record<string, unknown>): Promise<{ Id: string }>;
+  /** detached: started, undefined returned; else the attached process (started once the session is in place) */
+  execStart(id: string, opts: ExecStartOptions): Promise<AttachedProcess | undefined>;
+  execResize(id: string, height: number, width: number): Promise<void>;
+  execInspect(id: string): Promise<Record<string, unknown>>;
+  top(ref: string, psArgs: string): Promise<{ Titles: string[]; Processes: string[][] }>;
+  /** one document (stream false) or one a second until the container stops or signal aborts */
+  stats(ref: string, opts: { stream: boolean; oneShot: boolean }, signal: AbortSignal): AsyncIterable<Record<string, unknown>>;
+  statPath(ref: string, path: string): Promise<PathStat>;
+  /** calls send with the stat and the tar while the container's files are reachable */
+  getArchive(ref: string, path: string, send: (stat: PathStat, tar: AsyncIterable<Buffer>) => Promise<void>): Promise<void>;
+  putArchive(ref: string, path: string, body: AsyncIterable<Buffer>, opts: ArchivePutOptions): Promise<void>;
+  exportContainer(ref: string): Promise<AsyncIterable<Buffer>>;
+  changes(ref: string): Promise<{ Path: string; Kind: number }[]>;
 }
 
 // ---- networks ----

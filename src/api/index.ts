@@ -17,6 +17,9 @@ export type {
 } from './backend.js';
 export type { NetworksBackend } from './backend.js';
 export type { ContainersBackend, ContainerListArgs, ContainerStopOptions, ContainerWaitCondition } from './backend.js';
+export type {
+  ContainerStreamsBackend, ProcessSession, OutputChunk, OutputStream, AttachOptions, AttachedProcess, LogsOptions, LogRecord, ExecStartOptions, PathStat, ArchivePutOptions,
+} from './backend.js';
 export { Filters, parseFilters } from './query.js';
 export { HttpError } from './status.js';
 export { API_VERSION, MIN_API_VERSION } from './version.js';
@@ -28,6 +31,7 @@ import { imageRoutes } from './routes/images.js';
 import { volumeRoutes } from './routes/volumes.js';
 import { containerRoutes } from './routes/containers.js';
 import { networkRoutes } from './routes/networks.js';
+import { containerStreamRoutes } from './routes/container-streams.js';
 
 /** The routes served today; later route files (containers, images, volumes) join this list. */
 export function engineRoutes(backend: Backend): Route[] {
@@ -36,5 +40,6 @@ export function engineRoutes(backend: Backend): Route[] {
     ...(backend.images ? imageRoutes(backend.images) : []), ...(backend.volumes ? volumeRoutes(backend.volumes) : []),
     ...(backend.containers ? containerRoutes(backend.containers) : []),
     ...(backend.networks ? networkRoutes(backend.networks) : []),
+    ...(backend.streams ? containerStreamRoutes(backend.streams) : []),
   ];
 }

@@ -1,0 +1,242 @@
+/**
+ * Container streams and files: attach (hijacked), logs, exec
+ * create/start/resize/inspect, resize, top, stats, archive HEAD/GET/PUT
+ * (`docker cp`), export and changes — Docker's shapes and statuses.
+ * Without a TTY output is stdcopy-framed; with one it is raw bytes.
+ */
+import type { Duplex } from 'node:stream';
+import { invalidArgument } from '../../common/errors.js';
+import type { AttachedProcess, ContainerStreamsBackend, LogRecord, OutputChunk, PathStat } from '../backend.js';
+import { readJsonObject, sendJson, type RequestContext } from '../context.js';
+import { hijack, MULTIPLEXED_STREAM, RAW_STREAM } from '../hijack.js';
+import { boolParam, intParam, timestampParam } from '../query.js';
+import type { Route } from '../router.js';
+import { encodeFrames, STDERR, STDOUT } from '../stdcopy.js';
+import { startJsonStream } from '../stream.js';
+import { DetachScanner, parseDetachKeys } from './container-detach.js';
+
+function frame(tty: boolean, c: OutputChunk): Buffer {
+  return tty ? c.data : encodeFrames(c.stream === 'stderr' ? STDERR : STDOUT, c.data);
+}
+
+function writeWait(socket: Duplex, data: Buffer): Promise<void> {
+  if (socket.destroyed || !socket.writable) return Promise.resolve();
+  if (socket.write(data)) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => { socket.off('drain', done); socket.off('close', done); resolve(); };
+    socket.on('drain', done);
+    socket.on('close', done);
+  });
+}
+
+/**
+ * Serves an attached process on a hijacked connection: output out (framed
+ * unless TTY), input in (detach keys watched), the connection ended when
+ * the output ends (after the exit is recorded) or the client detaches.
+ */
+async function serveSession(ctx: RequestContext, p: AttachedProcess, withInput: boolean): Promise<void> {
+  const { socket } = hijack(ctx, p.tty ? RAW_STREAM : MULTIPLEXED_STREAM);
+  const { session } = p;
+  let detached = false;
+  if (withInput) {
+    const scanner = new DetachScanner(parseDetachKeys(p.detachKeys));
+    socket.on('data', (chunk: Buffer) => {
+      if (detached) return;
+      const { pass, detach } = scanner.feed(chunk);
+      if (pass.length > 0) {
+        socket.pause();
+        void session.write(pass).catch(() => undefined).finally(() => socket.resume());
+      }
+      if (detach) { detached = true; session.close(); }
+    });
+    socket.on('end', () => { if (!detached && p.closeStdinOnEnd) void session.closeStdin().catch(() => undefined); });
+  } else {
+    socket.resume(); // input is not wanted: read and dropped, so the client's end arrives
+  }
+  socket.on('close', () => { if (!detached) { detached = true; session.close(); } });
+  try {
+    for await (const c of session) await writeWait(socket, frame(p.tty, c));
+    await session.exit.catch(() => undefined);
+  } catch (err) {
+    ctx.log.debug('attached stream ended with an error', { error: (err as Error).message });
+  } finally {
+    if (!socket.destroyed) socket.end();
+  }
+}
+
+async function attach(b: ContainerStreamsBackend, ctx: RequestContext): Promise<void> {
+  const q = ctx.query;
+  const opts = { stream: boolParam(q, 'stream'), stdin: boolParam(q, 'stdin'), stdout: boolParam(q, 'stdout'), stderr: boolParam(q, 'stderr'), logs: boolParam(q, 'logs') };
+  const p = await b.attach(ctx.params.id!, opts, ctx.signal);
+  const keys = q.get('detachKeys');
+  if (keys !== null && keys !== '') { parseDetachKeys(keys); p.detachKeys = keys; }
+  await serveSession(ctx, p, opts.stdin);
+}
+
+/** A log record as docker logs shows it: with `timestamps`, the entry's time before the text. */
+function logBytes(r: LogRecord, timestamps: boolean): Buffer {
+  return timestamps ? Buffer.concat([Buffer.from(`${r.time} `), r.data]) : r.data;
+}
+
+async function logs(b: ContainerStreamsBackend, ctx: RequestContext): Promise<void> {
+  const q = ctx.query;
+  const stdout = boolParam(q, 'stdout');
+  const stderr = boolParam(q, 'stderr');
+  if (!stdout && !stderr) throw invalidArgument('Bad parameters: you must choose at least one stream');
+  const tailText = q.get('tail') ?? 'all';
+  let tail: number | undefined;
+  if (tailText !== 'all' && tailText !== '') {
+    if (!/^-?[0-9]+$/.test(tailText)) throw invalidArgument(`invalid value for tail: ${JSON.stringify(tailText)}`);
+    tail = Number(tailText) < 0 ? undefined : Number(tailText);
+  }
+  const sinceNs = timestampParam(q, 'since');
+  const untilNs = timestampParam(q, 'until');
+  const timestamps = boolParam(q, 'timestamps');
+  const { tty, records } = await b.logs(ctx.params.id!, {
+    follow: boolParam(q, 'follow'), stdout, stderr, tail,
+    sinceNs: sinceNs !== undefined && sinceNs > 0n ? sinceNs : undefined, untilNs: untilNs !== undefined && untilNs > 0n ? untilNs : undefined,
+  }, ctx.signal);
+  const res = ctx.res;
+  res.writeHead(200, { 'Content-Type': tty ? RAW_STREAM : MULTIPLEXED_STREAM });
+  res.flushHeaders();
+  for await (const batch of records) {
+    if (res.destroyed) break;
+    // one write per block of entries: a big log streams at disk speed
+    const parts: Buffer[] = [];
+    for (const r of batch) parts.push(frame(tty, { stream: r.stream, data: logBytes(r, timestamps) }));
+    if (!res.write(Buffer.concat(parts))) {
+      await new Promise<void>((resolve) => {
+        const done = (): void => { res.off('drain', done); res.off('close', done); resolve(); };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+  }
+  res.end();
+}
+
+function size(ctx: RequestContext): { h: number; w: number } {
+  return { h: intParam(ctx.query, 'h', 0), w: intParam(ctx.query, 'w', 0) };
+}
+
+function pathParam(ctx: RequestContext): string {
+  const p = ctx.query.get('path');
+  if (p === null || p === '') throw invalidArgument('Bad parameter: path cannot be empty');
+  return p;
+}
+
+function statHeader(stat: PathStat): string {
+  return Buffer.from(JSON.stringify(stat)).toString('base64');
+}
+
+async function* body(ctx: RequestContext): AsyncGenerator<Buffer> {
+  for await (const c of ctx.req) yield c as Buffer;
+}
+
+async function stats(b: ContainerStreamsBackend, ctx: RequestContext): Promise<void> {
+  const stream = boolParam(ctx.query, 'stream', true);
+  const oneShot = boolParam(ctx.query, 'one-shot');
+  if (oneShot && stream) throw invalidArgument('cannot have stream=true and one-shot=true');
+  const docs = b.stats(ctx.params.id!, { stream, oneShot }, ctx.signal);
+  const it = docs[Symbol.asyncIterator]();
+  // the first document (or the error of an unknown container) comes before the headers
+  const first = await it.next();
+  const out = startJsonStream(ctx.res);
+  if (!first.done) await out.write(first.value);
+  while (stream && !out.closed) {
+    const n = await it.next();
+    if (n.done) break;
+    await out.write(n.value);
+  }
+  await it.return?.(undefined);
+  out.end();
+}
+
+export function containerStreamRoutes(b: ContainerStreamsBackend): Route[] {
+  return [
+    { method: 'POST', path: '/containers/{id}/attach', handler: (ctx) => attach(b, ctx) },
+    { method: 'GET', path: '/containers/{id}/logs', handler: (ctx) => logs(b, ctx) },
+    {
+      method: 'POST', path: '/containers/{id}/resize', handler: async (ctx) => {
+        const { h, w } = size(ctx);
+        await b.resize(ctx.params.id!, h, w);
+        ctx.res.writeHead(200, { 'Content-Length': 0 });
+        ctx.res.end();
+      },
+    },
+    {
+      method: 'POST', path: '/containers/{id}/exec', handler: async (ctx) => {
+        const cfg = await readJsonObject(ctx.req, 'the exec config');
+        if (cfg === undefined) throw invalidArgument('exec config cannot be empty');
+        sendJson(ctx.res, 201, await b.execCreate(ctx.params.id!, cfg));
+      },
+    },
+    {
+      method: 'POST', path: '/exec/{id}/start', handler: async (ctx) => {
+        const cfg = (await readJsonObject(ctx.req, 'the exec start config')) ?? {};
+        const p = await b.execStart(ctx.params.id!, { detach: cfg.Detach === true, tty: cfg.Tty === true });
+        if (p === undefined) {
+          ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 0 });
+          ctx.res.end();
+          return;
+        }
+        await serveSession(ctx, p, true);
+      },
+    },
+    {
+      method: 'POST', path: '/exec/{id}/resize', handler: async (ctx) => {
+        const { h, w } = size(ctx);
+        await b.execResize(ctx.params.id!, h, w);
+        ctx.res.writeHead(200, { 'Content-Length': 0 });
+        ctx.res.end();
+      },
+    },
+    { method: 'GET', path: '/exec/{id}/json', handler: async (ctx) => { sendJson(ctx.res, 200, await b.execInspect(ctx.params.id!)); } },
+    {
+      method: 'GET', path: '/containers/{id}/top', handler: async (ctx) => {
+        sendJson(ctx.res, 200, await b.top(ctx.params.id!, ctx.query.get('ps_args') ?? ''));
+      },
+    },
+    { method: 'GET', path: '/containers/{id}/stats', handler: (ctx) => stats(b, ctx) },
+    {
+      method: 'HEAD', path: '/containers/{id}/archive', handler: async (ctx) => {
+        const stat = await b.statPath(ctx.params.id!, pathParam(ctx));
+        ctx.res.writeHead(200, { 'X-Docker-Container-Path-Stat': statHeader(stat), 'Content-Type': 'application/json' });
+        ctx.res.end();
+      },
+    },
+    {
+      method: 'GET', path: '/containers/{id}/archive', handler: async (ctx) => {
+        await b.getArchive(ctx.params.id!, pathParam(ctx), async (stat, tar) => {
+          ctx.res.writeHead(200, { 'X-Docker-Container-Path-Stat': statHeader(stat), 'Content-Type': 'application/x-tar' });
+          for await (const c of tar) {
+            if (!ctx.res.write(c as Buffer)) await new Promise<void>((r) => { ctx.res.once('drain', r); ctx.res.once('close', r); });
+            if (ctx.res.destroyed) break;
+          }
+          ctx.res.end();
+        });
+      },
+    },
+    {
+      method: 'PUT', path: '/containers/{id}/archive', handler: async (ctx) => {
+        await b.putArchive(ctx.params.id!, pathParam(ctx), body(ctx), {
+          noOverwriteDirNonDir: boolParam(ctx.query, 'noOverwriteDirNonDir'), copyUIDGID: boolParam(ctx.query, 'copyUIDGID'),
+        });
+        ctx.res.writeHead(200, { 'Content-Length': 0 });
+        ctx.res.end();
+      },
+    },
+    {
+      method: 'GET', path: '/containers/{id}/export', handler: async (ctx) => {
+        const tar = await b.exportContainer(ctx.params.id!);
+        ctx.res.writeHead(200, { 'Content-Type': 'application/x-tar' });
+        for await (const c of tar) {
+          if (!ctx.res.write(c as Buffer)) await new Promise<void>((r) => { ctx.res.once('drain', r); ctx.res.once('close', r); });
+          if (ctx.res.destroyed) break;
+        }
+        ctx.res.end();
+      },
+    },
+    { method: 'GET', path: '/containers/{id}/changes', handler: async (ctx) => { sendJson(ctx.res, 200, await b.changes(ctx.params.id!)); } },
+  ];
+}

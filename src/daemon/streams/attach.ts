@@ -1,0 +1,84 @@
+/**
+ * Attach to a container's init: live when it runs; when it has not started
+ * yet, held until its task exists (a start hook attaches between the
+ * task's create and start, so the first byte is not missed); with `logs`,
+ * the output so far first (the core replays it for a live task; the log
+ * file is read for a stopped one).
+ */
+import { failedPrecondition } from '../../common/errors.js';
+import type { AttachedProcess, AttachOptions, OutputChunk } from '../../api/index.js';
+import type { CoreAttachment } from '../../core/attachment.js';
+import type { CoreClient } from '../../core/client.js';
+import type { ContainerRecord, ContainerService } from '../containers/index.js';
+import { readLog } from '../logs/reader.js';
+import { CoreSession } from './session.js';
+
+interface Waiter { opts: AttachOptions; resolve: (a: CoreAttachment | undefined) => void; reject: (e: Error) => void }
+
+export class Attacher {
+  private readonly waiting = new Map<string, Set<Waiter>>();
+
+  constructor(private readonly core: CoreClient, private readonly containers: ContainerService) {
+    containers.addStartHook((c) => this.onTaskCreated(c));
+    containers.on('removed', (id) => this.release(id));
+  }
+
+  private coreOptions(c: ContainerRecord, opts: AttachOptions, logs: boolean): Parameters<CoreClient['attach']>[0] {
+    return { containerId: c.ID, stdin: opts.stdin && c.Config.OpenStdin === true, stdout: opts.stdout, stderr: opts.stderr, logs };
+  }
+
+  /** The task exists, its process not started: every waiting attach joins now. */
+  private async onTaskCreated(c: ContainerRecord): Promise<void> {
+    const set = this.waiting.get(c.ID);
+    if (!set) return;
+    this.waiting.delete(c.ID);
+    for (const w of set) {
+      try { w.resolve(await this.core.attach(this.coreOptions(c, w.opts, false))); } catch (err) { w.reject(err as Error); }
+    }
+  }
+
+  private release(id: string): void {
+    const set = this.waiting.get(id);
+    this.waiting.delete(id);
+    for (const w of set ?? []) w.resolve(undefined);
+  }
+
+  private wait(c: ContainerRecord, opts: AttachOptions, signal: AbortSignal): Promise<CoreAttachment | undefined> {
+    return new Promise((resolve, reject) => {
+      const w: Waiter = { opts, resolve, reject };
+      const set = this.waiting.get(c.ID) ?? new Set<Waiter>();
+      set.add(w);
+      this.waiting.set(c.ID, set);
+      signal.addEventListener('abort', () => { set.delete(w); resolve(undefined); }, { once: true });
+    });
+  }
+
+  private async *pastLog(c: ContainerRecord, opts: AttachOptions): AsyncGenerator<OutputChunk> {
+    if (c.LogPath === '') return;
+    const stop = new AbortController();
+    for await (const batch of readLog(c.LogPath, { stdout: opts.stdout, stderr: opts.stderr, follow: false }, stop.signal)) {
+      for (const e of batch) yield { stream: e.stream, data: e.data };
+    }
+  }
+
+  async attach(ref: string, opts: AttachOptions, signal: AbortSignal): Promise<AttachedProcess> {
+    const c = this.containers.get(ref);
+    const live = c.State.Status === 'running' || c.State.Status === 'paused';
+    const base = { tty: c.Config.Tty === true, closeStdinOnEnd: c.Config.StdinOnce === true, detachKeys: '' };
+    if (live && opts.stream) {
+      const a = await this.core.attach(this.coreOptions(c, opts, opts.logs));
+      return { ...base, session: new CoreSession(Promise.resolve(a)) };
+    }
+    const prefix = opts.logs ? this.pastLog(c, opts) : undefined;
+    if (!opts.stream) return { ...base, session: new CoreSession(Promise.resolve(undefined), prefix) };
+    // not running: the session goes live at the next start
+    return { ...base, session: new CoreSession(this.wait(c, opts, signal), prefix) };
+  }
+
+  async resize(ref: string, height: number, width: number): Promise<void> {
+    const c = this.containers.get(ref);
+    if (c.State.Status !== 'running' && c.State.Status !== 'paused') throw failedPrecondition(`Container ${c.ID} is not running`);
+    if (height <= 0 || width <= 0) return;
+    await this.core.tasks.ResizePty({ containerId: c.ID, execId: '', width, height });
+  }
+}
