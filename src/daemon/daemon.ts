@@ -18,6 +18,8 @@ import { CoreInventory, type Inventory } from './inventory.js';
 import { CredentialMemory, DaemonImages, rememberLogins } from './images/index.js';
 import { DaemonVolumes } from './volumes/index.js';
 import { ContainerService, EngineContainers, hostCapabilities, hostNofile, initBinary } from './containers/index.js';
+import { EngineStreams } from './streams/backend.js';
+import { HealthMonitor } from './health/monitor.js';
 import { DaemonNetworking } from './network/index.js';
 import { EmbeddedDns } from './dns/index.js';
 import { removePidfile, writePidfile } from './pidfile.js';
@@ -41,6 +43,8 @@ export class Daemon {
   networking?: DaemonNetworking;
   /** the embedded DNS server of user-defined networks (set once started) */
   dns?: EmbeddedDns;
+  /** the health checks of running containers (set once started) */
+  health?: HealthMonitor;
 
   private constructor(
     private readonly config: DaemonConfig,
@@ -84,21 +88,26 @@ export class Daemon {
       });
       undo.push(() => containerService.close());
       networking.bind(containerService);
+      const streams = new EngineStreams({ core, containers: containerService, config });
+      const health = new HealthMonitor({ core, containers: containerService, events, exec: streams.exec, log: log.with({ component: 'health' }) });
+      undo.push(() => health.close());
       const inventory = new CoreInventory(core, { images, volumes });
       const system = rememberLogins(new DaemonSystem({ config, daemonId: id, inventory, eventListeners: () => events.subscribers }), credentials);
       const api = createApiServer({
-        routes: engineRoutes({ system, events, images, volumes, containers: new EngineContainers(containerService), networks: networking.backend() }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
+        routes: engineRoutes({ system, events, images, volumes, containers: health.decorate(new EngineContainers(containerService)), streams, networks: networking.backend() }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
         socketGroup: config.group,
         tls,
       });
       undo.push(() => { void api.close(); });
       const daemon = new Daemon(config, opts, events, db, id, core, inventory, api);
       daemon.containers = containerService;
+      daemon.health = health;
       // the view is rebuilt (exits recorded, restart policies applied) before the API answers
       await containerService.restore().catch((err: unknown) => log.error('container restore failed', { error: (err as Error).message }));
       await networking.reconcile().catch((err: unknown) => log.error('network reconcile failed', { error: (err as Error).message }));
       daemon.networking = networking;
       daemon.dns = dns;
+      health.start();
       await api.listen(hosts);
       log.info('berthd started', { id, core: config.coreAddress, hosts: config.hosts, dataRoot: config.dataRoot });
       return daemon;
@@ -136,6 +145,7 @@ export class Daemon {
     this.containers?.close();
     await this.networking?.stop().catch(() => undefined);
     await this.dns?.close().catch(() => undefined);
+    this.health?.close();
     await this.api.close();
     this.core.close();
     this.db.close();
