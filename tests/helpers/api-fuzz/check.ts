@@ -1,0 +1,40 @@
+/**
+ * The oracle: what every answer to a hostile request must look like. A
+ * 4xx (or the documented 501) with a JSON {"message"} naming the problem;
+ * a 5xx for input the client got wrong, a missing answer or a hang is a
+ * defect. Successes are allowed (a mutation may still be valid).
+ */
+import type { FuzzCase } from './cases.js';
+import type { Outcome, Response } from './wire.js';
+
+function leaf(field: string): string {
+  return field.split('.').pop()!;
+}
+
+function checkError(r: Response, c: FuzzCase): string | undefined {
+  if (c.head) return undefined;
+  let doc: unknown;
+  try { doc = JSON.parse(r.body.toString('utf8')); } catch {
+    return `status ${r.status} without a JSON body: ${JSON.stringify(r.body.toString('utf8').slice(0, 200))}`;
+  }
+  const message = (doc as { message?: unknown } | null)?.message;
+  if (typeof message !== 'string' || message.trim() === '') return `status ${r.status} without a message: ${r.body.toString('utf8').slice(0, 200)}`;
+  if (r.status === 400 && c.mentions !== undefined && !c.mentions.some((f) => message.toLowerCase().includes(leaf(f).toLowerCase()))) {
+    return `400 does not name the field ${c.mentions.join(' or ')}: ${message}`;
+  }
+  return undefined;
+}
+
+/** The defects of one case's outcome (empty: it passed). */
+export function judge(c: FuzzCase, o: Outcome): string[] {
+  const problems: string[] = [];
+  for (const r of o.responses.slice(0, Math.max(c.expect, 1))) {
+    if (r.status >= 500 && r.status !== 501) problems.push(`status ${r.status}: ${r.body.toString('utf8').slice(0, 300)}`);
+    else if (r.status >= 400) { const p = checkError(r, c); if (p) problems.push(p); }
+  }
+  if (c.expect > 0 && o.responses.length < c.expect) {
+    if (o.timedOut) problems.push(`no answer within ${o.elapsedMs} ms (${o.responses.length}/${c.expect} responses)`);
+    else if (!c.mayClose) problems.push(`connection closed after ${o.responses.length}/${c.expect} responses`);
+  }
+  return problems;
+}
