@@ -4,8 +4,7 @@
  * manager (networks) and the endpoints (containers on them).
  */
 import { invalidArgument } from '../../common/errors.js';
-import type { Filters } from '../../api/query.js';
-import type { NetworksBackend } from '../../api/backend.js';
+import type { Filters, NetworksBackend } from '../../api/index.js';
 import type { ContainerAccess, EndpointConfig, NetworkEndpoints } from './endpoints.js';
 import { PREDEFINED, type NetworkCreate, type NetworkManager } from './manager.js';
 import type { NetworkRecord } from './store.js';
