@@ -36,12 +36,6 @@ static long fourth(const char *p)
 	return v;
 }
 
-static unsigned long ns_inode(int dirfd, const char *path)
-{
-	struct stat st;
-	return fstatat(dirfd, path, &st, 0) == 0 ? (unsigned long)st.st_ino : 0;
-}
-
 int creds_read(struct sup *s, pid_t pid, struct creds *c)
 {
 	char path[64], buf[4096];
@@ -71,40 +65,94 @@ int creds_read(struct sup *s, pid_t pid, struct creds *c)
 		c->groups[c->ngroups++] = (gid_t)g;
 		p = end;
 	}
-	snprintf(path, sizeof path, "%d/ns/user", pid);
-	c->same_userns = ns_inode(s->hostproc, path) == s->userns;
+	/* every process of one listener shares one user namespace (new ones are refused) */
+	c->same_userns = s->same_userns;
 	return 0;
+}
+
+/* What this thread has applied, so that a switch costs only the calls that
+ * change something (a root caller with all its capabilities costs none). */
+static struct {
+	int ready;
+	uint32_t perm[2];
+	uid_t fsuid;
+	gid_t fsgid;
+	int ngroups;
+	uint64_t eff;
+	mode_t umask;
+} cur;
+
+static void init_cur(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+	struct __user_cap_data_struct d[2];
+	syscall(SYS_capget, &h, d);
+	cur.perm[0] = d[0].permitted;
+	cur.perm[1] = d[1].permitted;
+	cur.eff = ((uint64_t)d[1].effective << 32) | d[0].effective;
+	cur.umask = umask(022);
+	umask(022);
+	cur.umask = 022;
+	cur.ready = 1;
 }
 
 static int capset_eff(uint64_t eff)
 {
+	uint64_t perm = ((uint64_t)cur.perm[1] << 32) | cur.perm[0];
+	eff &= perm;
+	if (eff == cur.eff)
+		return 0;
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
-	struct __user_cap_data_struct d[2];
-	if (syscall(SYS_capget, &h, d) < 0)
+	struct __user_cap_data_struct d[2] = {
+		{ .effective = (uint32_t)eff, .permitted = cur.perm[0], .inheritable = 0 },
+		{ .effective = (uint32_t)(eff >> 32), .permitted = cur.perm[1], .inheritable = 0 },
+	};
+	if (syscall(SYS_capset, &h, d) < 0)
 		return -1;
-	d[0].effective = (uint32_t)eff & d[0].permitted;
-	d[1].effective = (uint32_t)(eff >> 32) & d[1].permitted;
-	return (int)syscall(SYS_capset, &h, d);
+	cur.eff = eff;
+	return 0;
 }
 
 int creds_enter(const struct creds *c)
 {
+	if (!cur.ready)
+		init_cur();
 	/* groups and gid first: after the uid switch the capability to change them is gone */
-	if (syscall(SYS_setgroups, c->ngroups, c->groups) < 0)
+	if ((c->ngroups || cur.ngroups) && syscall(SYS_setgroups, c->ngroups, c->groups) < 0)
 		return -errno;
-	syscall(SYS_setfsgid, c->fsgid);
-	syscall(SYS_setfsuid, c->fsuid);
+	cur.ngroups = c->ngroups;
+	if (c->fsgid != cur.fsgid)
+		syscall(SYS_setfsgid, c->fsgid);
+	cur.fsgid = c->fsgid;
+	if (c->fsuid != cur.fsuid) {
+		syscall(SYS_setfsuid, c->fsuid);
+		/* a non-zero fsuid drops the filesystem capabilities from the effective set */
+		cur.eff = ~0ULL;
+	}
+	cur.fsuid = c->fsuid;
 	if (capset_eff(c->same_userns ? c->cap_eff : 0) < 0)
 		return -errno;
-	umask(c->umask & 0777);
+	if ((c->umask & 0777) != cur.umask)
+		umask(c->umask & 0777);
+	cur.umask = c->umask & 0777;
 	return 0;
 }
 
 void creds_leave(void)
 {
-	syscall(SYS_setfsuid, 0);
-	syscall(SYS_setfsgid, 0);
+	if (cur.fsuid != 0)
+		syscall(SYS_setfsuid, 0);
+	if (cur.fsgid != 0)
+		syscall(SYS_setfsgid, 0);
+	if (cur.fsuid != 0)
+		cur.eff = 0; /* unknown after the switch back: capset below sets it for sure */
+	cur.fsuid = 0;
+	cur.fsgid = 0;
 	capset_eff(~0ULL);
-	syscall(SYS_setgroups, 0, NULL);
-	umask(022);
+	if (cur.ngroups)
+		syscall(SYS_setgroups, 0, NULL);
+	cur.ngroups = 0;
+	if (cur.umask != 022)
+		umask(022);
+	cur.umask = 022;
 }

@@ -152,6 +152,9 @@ int main(void)
 	if (receive_listener(&s) < 0)
 		return 0;
 	close(SOCK);
+	char ns[64];
+	snprintf(ns, sizeof ns, "%d/ns/user", s.first_pid);
+	s.same_userns = s.first_pid > 0 && fstatat(s.hostproc, ns, &st, 0) == 0 && (unsigned long)st.st_ino == s.userns;
 	join_uts(&s);
 	serve(&s);
 	return 0;

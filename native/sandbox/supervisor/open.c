@@ -44,6 +44,9 @@
 #ifndef PROC_SUPER_MAGIC
 #define PROC_SUPER_MAGIC 0x9fa0
 #endif
+#ifndef SYSFS_MAGIC
+#define SYSFS_MAGIC 0x62656572
+#endif
 
 #define VALID_OPEN (O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | FASYNC | \
 		    O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_SYNC | O_PATH | __O_TMPFILE)
@@ -149,49 +152,79 @@ static int caller_dirs(struct sup *s, pid_t pid, const struct open_req *q, int *
 struct opened {
 	int fd;
 	int err;
-	char where[PATH_MAX]; /* the file as the container names it (readlink inside its root) */
+	char where[PATH_MAX]; /* the file as the container names it; "" when no rule needs it */
 	long fstype;
+	int scoped; /* resolved with RESOLVE_IN_ROOT: cannot have left the caller's mounts */
 };
 
 /* Inside the caller's root, as the caller: the open itself. */
-static void open_as_caller(struct sup *s, int root, int base, const struct creds *c, const struct open_req *q, struct opened *o)
+/* Absolute paths: openat2(RESOLVE_IN_ROOT) from the caller's root, no
+ * chroot needed; the kernel refuses magic links there (EXDEV), and those
+ * take the chroot path. Nothing resolved this way can leave the caller's
+ * mount tree: no "..", no absolute symlink and no magic link gets out. */
+static int open_scoped(int root, const struct open_req *q, struct open_how how)
 {
-	o->fd = -1;
-	o->err = 0;
-	if (fchdir(root) < 0 || chroot(".") < 0) {
-		o->err = errno;
-		return;
-	}
-	int r = creds_enter(c);
-	if (r < 0) {
-		o->err = -r;
-	} else {
-		/* O_NONBLOCK: a fifo or a device must not block the supervisor; cleared below */
-		struct open_how how = q->how;
-		if (!(how.flags & O_PATH))
-			how.flags |= O_NONBLOCK | O_NOCTTY;
-		how.flags |= O_CLOEXEC;
-		int dir = base >= 0 ? base : AT_FDCWD;
-		o->fd = (int)syscall(SYS_openat2, dir, q->path, &how, sizeof how);
-		o->err = o->fd < 0 ? errno : 0;
+	if (q->path[0] != '/' || (q->how.resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT)))
+		return -EXDEV;
+	how.resolve |= RESOLVE_IN_ROOT;
+	int fd = (int)syscall(SYS_openat2, root, q->path, &how, sizeof how);
+	return fd >= 0 ? fd : -errno;
+}
+
+/* Relative paths (and magic links): chrooted into the caller's root, from its cwd or dirfd. */
+static int open_chrooted(struct sup *s, int root, int base, const struct open_req *q, const struct open_how *how, const struct creds *c)
+{
+	if (fchdir(root) < 0 || chroot(".") < 0)
+		return -errno;
+	int fd = creds_enter(c);
+	if (fd == 0) {
+		fd = (int)syscall(SYS_openat2, base >= 0 ? base : AT_FDCWD, q->path, how, sizeof *how);
+		if (fd < 0)
+			fd = -errno;
 	}
 	creds_leave();
-	/* what was opened, named from inside the caller's root (d_path is relative to ours) */
-	struct statfs sfs;
-	o->where[0] = 0;
-	o->fstype = 0;
-	if (o->fd >= 0) {
-		char link[64];
-		snprintf(link, sizeof link, "self/fd/%d", o->fd);
-		ssize_t n = readlinkat(s->hostproc, link, o->where, sizeof o->where - 1);
-		o->where[n > 0 ? n : 0] = 0;
-		if (fstatfs(o->fd, &sfs) == 0)
-			o->fstype = (long)sfs.f_type;
-	}
 	/* back to the host's root: we are root with CAP_SYS_CHROOT again */
 	if (fchdir(s->hostroot) < 0 || chroot(".") < 0) {
 		audit_error(s, "cannot leave the container's root: %s", strerror(errno));
 		_exit(1);
+	}
+	return fd;
+}
+
+/* The open itself, in the caller's root, as the caller. */
+static void open_as_caller(struct sup *s, int root, int base, const struct creds *c, const struct open_req *q, struct opened *o)
+{
+	/* O_NONBLOCK: a fifo or a device must not block the supervisor; cleared below */
+	struct open_how how = q->how;
+	if (!(how.flags & O_PATH))
+		how.flags |= O_NONBLOCK | O_NOCTTY;
+	how.flags |= O_CLOEXEC;
+	int fd = -EXDEV;
+	o->scoped = 0;
+	if (q->path[0] == '/') {
+		int r = creds_enter(c);
+		fd = r < 0 ? r : open_scoped(root, q, how);
+		creds_leave();
+		o->scoped = fd != -EXDEV;
+	}
+	if (fd == -EXDEV && !o->scoped)
+		fd = open_chrooted(s, root, base, q, &how, c);
+	o->fd = fd >= 0 ? fd : -1;
+	o->err = fd >= 0 ? 0 : -fd;
+	o->where[0] = 0;
+	o->fstype = 0;
+	if (o->fd < 0)
+		return;
+	struct statfs sfs;
+	if (fstatfs(o->fd, &sfs) == 0)
+		o->fstype = (long)sfs.f_type;
+	/* the name inside the container: d_path from the host's root stops at
+	 * the container's mount namespace root, which pivot_root made its "/" */
+	if (s->paths_anywhere || o->fstype == PROC_SUPER_MAGIC || o->fstype == SYSFS_MAGIC) {
+		char link[64];
+		snprintf(link, sizeof link, "self/fd/%d", o->fd);
+		ssize_t n = readlinkat(s->hostproc, link, o->where, sizeof o->where - 1);
+		o->where[n > 0 ? n : 0] = 0;
 	}
 }
 
@@ -279,8 +312,14 @@ static int internal_file(long fstype, const char *where)
  * mounts. A path through another process's /proc/<pid>/root (a host pid
  * namespace, or a /proc mounted from elsewhere) would otherwise reach the
  * host's files: the magic link leaves any root. */
-static int inside_container(struct sup *s, pid_t pid, int fd, long fstype, const char *where)
+static int inside_container(struct sup *s, pid_t pid, int fd, long fstype, char *where)
 {
+	if (!where[0]) {
+		char link[64];
+		snprintf(link, sizeof link, "self/fd/%d", fd);
+		ssize_t n = readlinkat(s->hostproc, link, where, PATH_MAX - 1);
+		where[n > 0 ? n : 0] = 0;
+	}
 	if (internal_file(fstype, where))
 		return 1;
 	char p[64];
@@ -356,7 +395,7 @@ int handle_open(struct sup *s, const struct seccomp_notif *n, struct seccomp_not
 	int err = refused_path(s, &q, o.where);
 	if (err)
 		why = "policy path";
-	else if (!inside_container(s, n->pid, fd, o.fstype, o.where))
+	else if (!o.scoped && !inside_container(s, n->pid, fd, o.fstype, o.where))
 		why = "outside the container's mounts", err = EPERM;
 	if (why) {
 		close(fd);
@@ -383,11 +422,9 @@ int handle_open(struct sup *s, const struct seccomp_notif *n, struct seccomp_not
 			fd = view;
 		}
 	}
-	if (!(q.how.flags & (O_NONBLOCK | O_PATH))) {
-		int fl = fcntl(fd, F_GETFL);
-		if (fl >= 0)
-			fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
-	}
+	/* F_SETFL sets exactly the changeable status flags: the caller's, without our O_NONBLOCK */
+	if (!(q.how.flags & (O_NONBLOCK | O_PATH)) && fd == o.fd)
+		fcntl(fd, F_SETFL, (int)(q.how.flags & (O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME)));
 	int replied = inject(s, n, fd, (q.how.flags & O_CLOEXEC) != 0);
 	close(fd);
 	return replied;

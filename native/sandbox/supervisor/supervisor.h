@@ -50,9 +50,11 @@ struct sup {
 	char sysname[65], release[65], version[65];
 	struct path_rule paths[MAX_PATH_RULES];
 	int npaths;
+	int paths_anywhere; /* a path rule outside /proc and /sys: name every opened file */
 	struct mounts mounts;
 	pid_t first_pid;       /* the process that sent the listener */
 	unsigned long userns;  /* inode of our user namespace */
+	int same_userns;       /* the container's processes share it */
 };
 
 /* table.c */

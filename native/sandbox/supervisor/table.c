@@ -70,6 +70,8 @@ int table_load(struct sup *s, const uint8_t *msg, size_t len)
 				break;
 			}
 			s->paths[s->npaths++] = (struct path_rule){ .prefix = prefix, .len = strlen(prefix), .deny = deny, .err = (uint16_t)err };
+			if (strncmp(prefix, "/proc", 5) && strncmp(prefix, "/sys", 4))
+				s->paths_anywhere = 1;
 			break;
 		}
 		case BERTH_PLAN_SANDBOX_UNAME:
