@@ -86,7 +86,9 @@ function accept(e: LogEntry, q: LogQuery): boolean {
 }
 
 /** Reads from fd at offset to its end, complete lines only; returns the entries and the offset after the last newline. */
-function readLines(fd: number, offset: number, q: LogQuery, buf: Buffer): { entries: LogEntry[]; offset: number; eof: boolean } {
+function readLines(fd: number, offset: number, q: LogQuery, _scratch: Buffer): { entries: LogEntry[]; offset: number; eof: boolean } {
+  // a fresh block per read: entries point into it (no copy per line), so it is not reused
+  const buf = Buffer.allocUnsafe(BLOCK);
   const len = readSync(fd, buf, 0, buf.length, offset);
   if (len === 0) return { entries: [], offset, eof: true };
   const entries: LogEntry[] = [];
@@ -95,8 +97,7 @@ function readLines(fd: number, offset: number, q: LogQuery, buf: Buffer): { entr
     const nl = buf.indexOf(0x0a, at);
     if (nl < 0 || nl >= len) break;
     if (nl > at) {
-      // the entry's bytes are copied out: the block buffer is reused
-      const e = parseEntry(Buffer.from(buf.subarray(at, nl)));
+      const e = parseEntry(buf.subarray(at, nl));
       if (e && accept(e, q)) entries.push(e);
     }
     at = nl + 1;
