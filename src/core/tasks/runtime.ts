@@ -10,7 +10,16 @@ import { runtimeRoot } from './paths.js';
 
 export interface RuntimeResult { stdout: string; stderr: string }
 
-/** Runs `<runtime> [args] --root <root> <argv>`; a non-zero exit throws with the runtime's stderr. */
+/**
+ * Runs `<runtime> [args] --root <root> <argv>`; a non-zero exit throws with the runtime's stderr.
+ *
+ * stdin gets bytes only when there is input (an empty write fails too), and
+ * a runtime that exits without reading it (EPIPE on our end) is judged by
+ * its exit status: an 'error' on a stream nobody listens to is thrown out of
+ * the event loop and kills the whole core. It did, under load: a `pause`
+ * that exited before its empty stdin was written dropped the connection of
+ * the Metrics call that followed (and of every other caller).
+ */
 export function runRuntime(task: Pick<TaskRecord, 'runtimePath' | 'runtimeArgs' | 'shimState' | 'id'>, argv: string[], what: string, input?: string): Promise<RuntimeResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(task.runtimePath, [...task.runtimeArgs, '--root', runtimeRoot(task.shimState), ...argv], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -24,6 +33,7 @@ export function runRuntime(task: Pick<TaskRecord, 'runtimePath' | 'runtimeArgs' 
       const message = stderr.trim().split('\n').filter(Boolean).pop() ?? `exit status ${String(code)}`;
       reject(new BerthError('failed-precondition', `cannot ${what} task ${task.id}: ${message}`));
     });
-    child.stdin.end(input ?? '');
+    child.stdin.on('error', () => { /* the runtime left without reading: its exit status tells */ });
+    if (input === undefined) child.stdin.end(); else child.stdin.end(input);
   });
 }
