@@ -21,6 +21,8 @@ struct jlog {
 	int max_file;
 	int last_errno; /* last write failure (ENOSPC …); the container keeps running */
 	unsigned errors; /* entries lost to write failures; each next entry tries again */
+	uint32_t generation; /* rotations so far (renames or, with max_file 1, truncations) */
+	uint64_t inode; /* of the file fd writes, 0 when there is none (LOG_POS) */
 };
 
 enum ev_kind { EV_LISTEN = 1, EV_SIGNAL, EV_STREAM, EV_CONN, EV_SINK, EV_DEAD };
@@ -113,6 +115,8 @@ struct shim {
 int jlog_open(struct jlog *l, const char *path, long long max_size, int max_file);
 void jlog_close(struct jlog *l);
 void jlog_entry(struct jlog *l, const char *stream, const char *p, size_t n, int newline);
+/* Appends a LOG_POS record: where the log stands now (protocol.ts). */
+void jlog_pos(const struct jlog *l, struct wbuf *b);
 uint64_t now_ns(void);
 void format_time(uint64_t ns, char *out, size_t n);
 

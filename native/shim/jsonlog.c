@@ -1,6 +1,8 @@
 /* Docker's json-file log format: {"log":"…","stream":"stdout","time":"…"}\n,
  * with rotation at max-size keeping max-file files (name, name.1, …). */
 #include "internal.h"
+#include "../executor/wire.h"
+#include <berth/shim.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -36,12 +38,34 @@ int jlog_open(struct jlog *l, const char *path, long long max_size, int max_file
 	l->max_file = max_file < 1 ? 1 : max_file;
 	l->last_errno = 0;
 	l->errors = 0;
+	l->generation = 0;
+	l->inode = 0;
 	l->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (l->fd < 0 || !l->path)
 		return -1;
 	struct stat st;
-	l->size = fstat(l->fd, &st) == 0 ? st.st_size : 0;
+	int ok = fstat(l->fd, &st) == 0;
+	l->size = ok ? st.st_size : 0;
+	l->inode = ok ? (uint64_t)st.st_ino : 0;
 	return 0;
+}
+
+static void wbuf_u64(struct wbuf *b, uint64_t v)
+{
+	wbuf_u32(b, (uint32_t)v);
+	wbuf_u32(b, (uint32_t)(v >> 32));
+}
+
+/* The inode names the file across renames (name -> name.1 …), so a reader
+ * finds it among the rotated files; the generation tells it whether a
+ * rotation came after (with max_file 1 the same inode is emptied). */
+void jlog_pos(const struct jlog *l, struct wbuf *b)
+{
+	wbuf_rec(b, SHIM_REC_LOG_POS);
+	wbuf_u32(b, l->generation);
+	wbuf_u64(b, l->fd >= 0 ? l->inode : 0);
+	wbuf_u64(b, (uint64_t)l->size);
+	wbuf_u32(b, l->max_size > 0 ? (uint32_t)l->max_file : 0);
 }
 
 void jlog_close(struct jlog *l)
@@ -57,8 +81,10 @@ static void rotate(struct jlog *l)
 {
 	if (l->max_file <= 1) {
 		/* one file only: start it again, as docker does */
-		if (ftruncate(l->fd, 0) == 0)
+		if (ftruncate(l->fd, 0) == 0) {
 			l->size = 0;
+			l->generation++;
+		}
 		return;
 	}
 	size_t n = strlen(l->path) + 16;
@@ -71,7 +97,8 @@ static void rotate(struct jlog *l)
 		rename(from, to);
 	}
 	snprintf(to, n, "%s.1", l->path);
-	rename(l->path, to);
+	if (rename(l->path, to) == 0)
+		l->generation++;
 	int fd = open(l->path, O_WRONLY | O_CREAT | O_APPEND | O_TRUNC | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		l->last_errno = errno;
@@ -80,6 +107,8 @@ static void rotate(struct jlog *l)
 	close(l->fd);
 	l->fd = fd;
 	l->size = 0;
+	struct stat st;
+	l->inode = fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
 struct sbuf {

@@ -151,6 +151,7 @@ static void reply_state(struct shim *sh, struct conn *c, struct proc *p, const c
 		wbuf_rec(&b, SHIM_REC_LOG_ERROR);
 		wbuf_str(&b, msg);
 	}
+	jlog_pos(&p->log, &b);
 	reply(sh, c, &b);
 }
 
@@ -408,8 +409,15 @@ static void do_attach(struct shim *sh, struct conn *c, struct proc *p, const cha
 		reply_error(sh, c, "cannot attach to the stdin of %s: it has no open stdin", name);
 		return;
 	}
+	/* the seam (protocol.ts): the log's position and the unfinished lines,
+	 * taken between two reads of the output, as the attacher starts */
 	struct wbuf b;
 	wbuf_init(&b, SHIM_REP_OK);
+	jlog_pos(&p->log, &b);
+	wbuf_rec(&b, SHIM_REC_PENDING_STDOUT);
+	wbuf_bytes(&b, p->out.buf ? p->out.buf : "", p->out.buf ? p->out.len : 0);
+	wbuf_rec(&b, SHIM_REC_PENDING_STDERR);
+	wbuf_bytes(&b, p->err.buf ? p->err.buf : "", p->err.buf ? p->err.len : 0);
 	conn_send(sh, c, &b);
 	wbuf_free(&b);
 	if (c->kind != EV_CONN)

@@ -30,6 +30,28 @@ export interface AttachExit {
   exitedAt: bigint;
 }
 
+/** Where a json-file log stood at a moment (protocol.ts, LOG_POS). */
+export interface LogPosition {
+  /** rotations so far */
+  generation: number;
+  /** the file being written (found by it among name, name.1 …); 0n: no log file */
+  inode: bigint;
+  /** its length then, whole entries */
+  offset: number;
+  /** 0: never rotated; 1: rotation empties the file; N: N files kept */
+  maxFile: number;
+}
+
+/**
+ * The process's output up to the attach, as the shim saw it when it took the
+ * attacher: the log up to `log`, then `pending` (lines not complete yet, not
+ * logged yet); the first output frame follows them.
+ */
+export interface AttachSeam {
+  log: LogPosition | undefined;
+  pending: { stdout: Buffer; stderr: Buffer };
+}
+
 export interface Attachment extends AsyncIterable<AttachChunk> {
   /** Sends bytes to the process's stdin; resolves once handed to the socket. */
   write(data: string | Uint8Array): Promise<void>;
@@ -39,6 +61,8 @@ export interface Attachment extends AsyncIterable<AttachChunk> {
   close(): void;
   /** The exit, when the process exits while attached; undefined when detached first. */
   readonly exit: Promise<AttachExit | undefined>;
+  /** What came before the first output frame (an attach with logs starts there). */
+  readonly seam: AttachSeam;
 }
 
 /** Largest STDIN frame sent: the shim reads one frame at a time. */
@@ -52,6 +76,7 @@ class AttachConnection implements Attachment {
   private ended = false;
   private settleExit!: (e: AttachExit | undefined) => void;
   readonly exit: Promise<AttachExit | undefined>;
+  seam: AttachSeam = { log: undefined, pending: { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) } };
 
   constructor(private readonly sock: Socket) {
     this.exit = new Promise((resolve) => { this.settleExit = resolve; });
@@ -128,6 +153,23 @@ class AttachConnection implements Attachment {
   }
 }
 
+/** The seam records of a LOG_POS-carrying reply (ATTACH's OK, STATE). */
+export function logPositionOf(m: ShimMessage): LogPosition | undefined {
+  const p = findRecord(m, 'LOG_POS');
+  if (!p) return undefined;
+  return { generation: p.generation, inode: p.inode, offset: Number(p.offset), maxFile: p.maxFile };
+}
+
+function seamOf(ok: ShimMessage): AttachSeam {
+  return {
+    log: logPositionOf(ok),
+    pending: {
+      stdout: Buffer.from(findRecord(ok, 'PENDING_STDOUT')?.data ?? Buffer.alloc(0)),
+      stderr: Buffer.from(findRecord(ok, 'PENDING_STDERR')?.data ?? Buffer.alloc(0)),
+    },
+  };
+}
+
 function attachRequest(o: AttachOptions): Buffer {
   const records: ShimEntry[] = [{
     type: 'STREAMS',
@@ -152,7 +194,7 @@ export function openAttachment(socketPath: string, o: AttachOptions): Promise<At
       for (const m of msgs) {
         if (accepted) { conn.onFrame(m); continue; }
         accepted = true;
-        if (m.type === ShimReply.OK) { resolve(conn); continue; }
+        if (m.type === ShimReply.OK) { conn.seam = seamOf(m); resolve(conn); continue; }
         const message = findRecord(m, 'MESSAGE')?.message ?? 'shim refused to attach';
         reject(new BerthError(/no such exec/.test(message) ? 'not-found' : 'failed-precondition', message));
         sock.destroy();

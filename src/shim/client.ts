@@ -10,7 +10,7 @@ import { native, type NativeAddon } from '../common/native.js';
 import { FrameReader } from '../runtime/plan/wire.js';
 import { encodeShimMessage, decodeShimMessage, findRecord, type ShimEntry, type ShimMessage } from './codec.js';
 import { ShimReply, ShimRequest, type ShimStatusName } from './protocol.js';
-import { openAttachment, type AttachOptions, type Attachment } from './attach.js';
+import { logPositionOf, openAttachment, type AttachOptions, type Attachment, type LogPosition } from './attach.js';
 
 export interface ShimState {
   pid: number;
@@ -22,6 +22,8 @@ export interface ShimState {
   logErrors: number;
   /** the last log write error, when there was one */
   logError?: string;
+  /** where the init's log stands (its generation moves with each rotation) */
+  log?: LogPosition;
 }
 
 export interface ShimExit {
@@ -99,6 +101,8 @@ export class ShimClient {
     };
     const logError = findRecord(m, 'LOG_ERROR')?.message;
     if (logError !== undefined) state.logError = logError;
+    const log = logPositionOf(m);
+    if (log) state.log = log;
     return state;
   }
 

@@ -14,7 +14,7 @@ import type { RecordSpec } from '../runtime/plan/format.js';
 
 /** Requests, core → shim. Records each one carries are listed after it. */
 export const ShimRequest = {
-  STATE: 1, // → STATE
+  STATE: 1, // → STATE (of the init, with the LOG_POS of its log)
   START: 2, // `<runtime> start ID` → OK
   KILL: 3, // SIGNAL, ALL: `<runtime> kill [--all] ID SIG` → OK
   EXEC: 4, // EXEC_ID, PROCESS, [STDIN], [LOG], [TERMINAL]: `<runtime> exec --detach …` → STATE of the exec
@@ -23,11 +23,20 @@ export const ShimRequest = {
   CLOSE_STDIN: 7, // [EXEC_ID]: close the shim's end of that process's stdin → OK
   DELETE: 8, // `<runtime> delete ID`, then the shim's state (exit record included) is removed → OK
   SHUTDOWN: 9, // the shim exits once the container is deleted → OK, or ERROR while it exists
-  ATTACH: 10, // [EXEC_ID], STREAMS: → OK, then the connection carries ShimAttachFrame frames both ways
+  ATTACH: 10, // [EXEC_ID], STREAMS: → OK {LOG_POS, PENDING_STDOUT, PENDING_STDERR}, then ShimAttachFrame frames both ways
   DELETE_EXEC: 11, // EXEC_ID: forget an exited exec (its files in the state dir; its log stays) → OK
 } as const;
 
 /**
+ * The seam of an attach with logs. The shim reads a chunk of output, logs
+ * the lines it completes and sends the chunk to attachers in one step of
+ * one loop, so at the moment it registers an attacher the process's output
+ * so far is exactly: its json-file log up to LOG_POS, then the bytes of a
+ * line not yet complete (PENDING_*, per stream; logged once the line ends);
+ * the attacher's first frame starts right after them. A reader replays the
+ * log up to LOG_POS (the files rotated before it included), the pending
+ * bytes, then the frames: nothing missed, nothing repeated.
+ *
  * Frames on an attach connection after its OK. Shim → client: STDOUT and
  * STDERR {DATA} as the process writes (a pty's output is STDOUT), then EXIT
  * {EXIT_STATUS, EXIT_TIME} when the process has exited, and the shim closes.
@@ -45,7 +54,7 @@ export const ShimAttachFrame = {
 export const ShimReply = {
   OK: 101,
   ERROR: 102, // MESSAGE
-  STATE: 103, // PID, STATUS, EXIT_STATUS, EXIT_TIME, LOG_ERRORS, [LOG_ERROR]
+  STATE: 103, // PID, STATUS, EXIT_STATUS, EXIT_TIME, LOG_ERRORS, [LOG_ERROR], LOG_POS
   EXIT: 104, // EXIT_STATUS, EXIT_TIME
 } as const;
 
@@ -68,6 +77,13 @@ export const ShimRecords = {
   OPEN_STDIN: { tag: 16, fields: [['open', 'u32']], doc: "EXEC: 1: the exec's stdin is a pipe the shim holds (fed by attachers, closed by CLOSE_STDIN)" },
   LOG_ERRORS: { tag: 17, fields: [['count', 'u32']], doc: "entries the container's log could not take (a full disk); the container keeps running" },
   LOG_ERROR: { tag: 18, fields: [['message', 'str']], doc: "the last log write error, lowercase (absent when there was none)" },
+  LOG_POS: {
+    tag: 19,
+    fields: [['generation', 'u32'], ['inode', 'u64'], ['offset', 'u64'], ['maxFile', 'u32']],
+    doc: 'where the json-file log stands: generation counts rotations so far, inode names the file being written, offset is its length (whole entries); maxFile 0: never rotated, 1: rotation empties that file, N: N files kept (the inode moves to name.1 …)',
+  },
+  PENDING_STDOUT: { tag: 20, fields: [['data', 'bytes']], doc: 'ATTACH: stdout bytes of a line not complete yet, so not in the log yet' },
+  PENDING_STDERR: { tag: 21, fields: [['data', 'bytes']], doc: 'ATTACH: stderr bytes of a line not complete yet, so not in the log yet' },
 } as const satisfies Record<string, RecordSpec>;
 
 export type ShimRecordName = keyof typeof ShimRecords;

@@ -2,7 +2,9 @@
  * Tasks.Attach on the real kernel: a task created with stdin running `cat`
  * echoes what is written and exits on CloseIO; two attachers see the same
  * output; attach to an exec with stdin; attach after kill -9 and restart of
- * the core; the paused status (frozen behind the core's back) through State.
+ * the core; the paused status (frozen behind the core's back) through State;
+ * attach with logs meeting the live output exactly (the shim's seam): lines
+ * half written for long, fast output, a rotating log.
  * Needs root, runc and `npm run build`.
  */
 import { test } from 'node:test';
@@ -81,8 +83,8 @@ function procSpec(env: Env, args: string[]): Buffer {
   return Buffer.from(JSON.stringify(p));
 }
 
-async function runTask(env: Env, id: string, args: string[], stdin: boolean): Promise<void> {
-  await env.client.containers.Create({ container: { id, image: '', spec: spec(env, args), runtime: { name: '', options: Buffer.alloc(0) }, rootfs: env.rootfs.rootfs, snapshotKey: '', labels: {} } as unknown as Container });
+async function runTask(env: Env, id: string, args: string[], stdin: boolean, labels: Record<string, string> = {}): Promise<void> {
+  await env.client.containers.Create({ container: { id, image: '', spec: spec(env, args), runtime: { name: '', options: Buffer.alloc(0) }, rootfs: env.rootfs.rootfs, snapshotKey: '', labels } as unknown as Container });
   await env.client.tasks.Create({ containerId: id, stdin: stdin ? 'attach' : '' });
   await env.client.tasks.Start({ containerId: id });
 }
@@ -250,3 +252,44 @@ test('attach with logs while output is produced: several attaches at random mome
   }
   await env.client.tasks.Delete({ containerId: id });
 }));
+
+/** Collects both streams of an attach with logs until the process exits. */
+async function attachLogs(env: Env, id: string): Promise<{ out: string; err: string }> {
+  const a = await env.client.attach({ containerId: id, logs: true });
+  let out = '';
+  let err = '';
+  for await (const c of a) { if (c.stream === 'stdout') out += c.data.toString(); else err += c.data.toString(); }
+  assert.equal((await a.exit)?.status, 0);
+  return { out, err };
+}
+
+test('attach with logs inside a line half written for a long while: its start from the shim, its end live, on both streams', { skip }, () => withCore(async (env) => {
+  const id = uid('logs-half');
+  await runTask(env, id, ['sh', '-c', 'echo before; echo e-before >&2; printf "start "; printf "e-start " >&2; sleep 1.5; echo end; echo e-end >&2'], false);
+  await sleep(700); // inside the sleep: "start " is held by the shim, in no log line yet
+  const r = await attachLogs(env, id);
+  assert.equal(r.out, 'before\nstart end\n');
+  assert.equal(r.err, 'e-before\ne-start e-end\n');
+  await env.client.tasks.Delete({ containerId: id });
+}));
+
+for (const maxFile of ['3', '1']) {
+  test(`attach with logs over a log rotating fast (max-size 2k, max-file ${maxFile}): each sees one unbroken run of lines up to the exit`, { skip }, () => withCore(async (env) => {
+    const id = uid(`logs-rot${maxFile}`);
+    // bursts of 200 lines (many rotations each) with short pauses, so the attaches land while it writes
+    await runTask(env, id, ['sh', '-c', 'i=0; while [ $i -lt 3000 ]; do i=$((i+1)); printf "n$i "; echo "x"; [ $((i % 200)) -eq 0 ] && sleep 0.05; done; sleep 0.3'], false,
+      { 'berth.log.max-size': '2k', 'berth.log.max-file': maxFile });
+    const expected = Array.from({ length: 3000 }, (_, k) => `n${k + 1} x\n`).join('');
+    const attaches = [];
+    for (let k = 0; k < 4; k++) {
+      await sleep(Math.floor(Math.random() * 150));
+      attaches.push(attachLogs(env, id));
+    }
+    for (const { out } of await Promise.all(attaches)) {
+      // rotation drops the oldest lines: what is left must be the end of the output, from a line's start, no gap, no repeat
+      assert.ok(out.length > 0 && expected.endsWith(out), `not a suffix of the output: starts ${JSON.stringify(out.slice(0, 40))}, ${out.length} bytes`);
+      assert.ok(out.startsWith('n'), 'starts at a line');
+    }
+    await env.client.tasks.Delete({ containerId: id });
+  }));
+}

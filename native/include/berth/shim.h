@@ -64,5 +64,11 @@
 #define SHIM_REC_LOG_ERRORS 17
 /* the last log write error, lowercase (absent when there was none) — str message */
 #define SHIM_REC_LOG_ERROR 18
+/* where the json-file log stands: generation counts rotations so far, inode names the file being written, offset is its length (whole entries); maxFile 0: never rotated, 1: rotation empties that file, N: N files kept (the inode moves to name.1 …) — u32 generation, u64 inode, u64 offset, u32 maxFile */
+#define SHIM_REC_LOG_POS 19
+/* ATTACH: stdout bytes of a line not complete yet, so not in the log yet — bytes data */
+#define SHIM_REC_PENDING_STDOUT 20
+/* ATTACH: stderr bytes of a line not complete yet, so not in the log yet — bytes data */
+#define SHIM_REC_PENDING_STDERR 21
 
 #endif

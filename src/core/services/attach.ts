@@ -7,9 +7,10 @@
  * its own shim connection, so it works the same after a restart of the
  * core. A caller that cancels detaches; the process carries on.
  *
- * With `logs`, the process's json-file log is replayed first and the live
- * output follows where the log leaves off (tasks/logreplay.ts finds the
- * seam); a stopped process then gets its log and its exit.
+ * With `logs`, the process's json-file log is replayed first, up to where
+ * the shim said it stood when it took the attacher, then the bytes of lines
+ * it held unfinished, then the live output (tasks/logreplay.ts); a stopped
+ * process gets its log and its exit.
  */
 import * as grpc from '@grpc/grpc-js';
 import { BerthError, failedPrecondition, invalidArgument } from '../../common/errors.js';
@@ -17,7 +18,7 @@ import { ShimClient } from '../../shim/client.js';
 import type { AttachRequest, AttachResponse } from '../api/types.js';
 import { toStatus } from '../errors.js';
 import { checkIdentifier } from '../identifiers.js';
-import { readJsonLog, replayUntilLive, type LogChunk } from '../tasks/logreplay.js';
+import { readJsonLog, readLogUntil, replayBeforeSeam, type LogChunk } from '../tasks/logreplay.js';
 import type { TaskManager } from '../tasks/manager.js';
 import { namespaceOf } from './context.js';
 import { timestampOfNs } from './tasks.js';
@@ -39,6 +40,8 @@ class InputQueue {
 /** What an attach reaches: a live process's shim attach, or (logs of a stopped one) its exit. */
 interface Opened {
   attachment?: Attachment;
+  /** the shim of a live attach (a rotating log's generation is asked of it) */
+  shim?: ShimClient;
   /** the process's json-file log */
   log: string;
   /** a stopped process's recorded exit (attach with logs only) */
@@ -63,7 +66,7 @@ async function openFor(tasks: TaskManager, ns: string, req: AttachRequest): Prom
     throw new BerthError('unavailable', `cannot attach to task ${id}: cannot reach its shim: ${(err as Error).message}`, { cause: err });
   }
   const opts = { stdin: req.stdin, stdout: req.stdout, stderr: req.stderr, ...(req.execId !== '' ? { execId: req.execId } : {}) };
-  return { attachment: await shim.attach(opts), log };
+  return { attachment: await shim.attach(opts), shim, log };
 }
 
 export function attachHandler(tasks: TaskManager, log: { debug(msg: string, f?: Record<string, unknown>): void }): grpc.handleBidiStreamingCall<AttachRequest, AttachResponse> {
@@ -91,7 +94,7 @@ export function attachHandler(tasks: TaskManager, log: { debug(msg: string, f?: 
           if (finished) { attachment?.close(); return; }
           call.write({ ...EMPTY, ready: true });
           const logs = req.logs ? { path: opened.log, streams: { stdout: req.stdout, stderr: req.stderr } } : undefined;
-          const done = attachment ? relay(call, attachment, logs) : replayStopped(call, logs!, opened.exit!);
+          const done = attachment && opened.shim ? relay(call, { attachment, shim: opened.shim }, logs) : replayStopped(call, logs!, opened.exit!);
           void done.then(() => finish(), finish);
         });
         return;
@@ -107,13 +110,6 @@ export function attachHandler(tasks: TaskManager, log: { debug(msg: string, f?: 
     call.on('error', () => { finished = true; attachment?.close(); });
   };
 }
-
-/**
- * How long an attach with logs waits for a first live line before it reads
- * the log. A line half written when the attach began is only in the log once
- * finished; a process silent for longer than this loses that line's start.
- */
-const LINE_WAIT_MS = 250;
 
 interface LogsAsked { path: string; streams: Record<'stdout' | 'stderr', boolean> }
 
@@ -134,8 +130,9 @@ async function sendLog(call: AttachCall, chunks: LogChunk[], streams: LogsAsked[
 }
 
 /**
- * The attachment's output, taken as it comes while the log is read (so
- * what was received before the read is known), then handed on in order.
+ * The attachment's output, taken as it comes while the log is read: the
+ * shim drops an attacher that falls far behind, and a long log takes a
+ * while. Handed on in order afterwards.
  */
 class LiveOutput {
   private readonly queue: Chunk[] = [];
@@ -143,8 +140,6 @@ class LiveOutput {
   private stopped = false;
   private ended = false;
   private readonly pumping: Promise<void>;
-  /** called when a line is complete in what was received, or the source ends */
-  private onLine: (() => void) | undefined;
 
   constructor(source: AsyncIterable<Chunk>) {
     this.it = source[Symbol.asyncIterator]();
@@ -154,27 +149,10 @@ class LiveOutput {
   private async pump(): Promise<void> {
     while (!this.stopped) {
       const r = await this.it.next();
-      if (r.done) { this.ended = true; this.onLine?.(); return; }
+      if (r.done) { this.ended = true; return; }
       this.queue.push(r.value);
-      if (r.value.data.includes(0x0a)) this.onLine?.();
     }
   }
-
-  /**
-   * Resolves once a complete line was received (so the log holds the line a
-   * half-written one at the attach became), the source ended, or ms passed.
-   */
-  firstLine(ms: number): Promise<void> {
-    if (this.ended || this.queue.some((c) => c.data.includes(0x0a))) return Promise.resolve();
-    return new Promise((resolve) => {
-      const t = setTimeout(done, ms);
-      function done(): void { clearTimeout(t); resolve(); }
-      this.onLine = () => { this.onLine = undefined; done(); };
-    });
-  }
-
-  /** What has arrived so far. */
-  received(): Chunk[] { return [...this.queue]; }
 
   /** Everything, in order: what was taken, then the rest straight from the source. */
   async *rest(): AsyncGenerator<Chunk> {
@@ -191,15 +169,23 @@ class LiveOutput {
   }
 }
 
+/**
+ * The replay of an attach with logs, from the seam the shim gave with its
+ * OK (tasks/logreplay.ts): the log up to its position, then the lines it
+ * held unfinished. Only a rotating log asks the shim again (its generation).
+ */
+async function replayed(attachment: Attachment, logs: LogsAsked, shim: ShimClient): Promise<LogChunk[]> {
+  const { log, pending } = attachment.seam;
+  if (!log) return replayBeforeSeam([], pending);
+  const generation = async (): Promise<number> => (await shim.state()).log?.generation ?? log.generation;
+  return replayBeforeSeam(await readLogUntil(logs.path, log, generation), pending);
+}
+
 /** Output to the caller until the shim ends the attach (the log first, when asked); then the exit, when there is one. */
-async function relay(call: AttachCall, attachment: Attachment, logs: LogsAsked | undefined): Promise<void> {
+async function relay(call: AttachCall, opened: Required<Pick<Opened, 'attachment' | 'shim'>>, logs: LogsAsked | undefined): Promise<void> {
+  const { attachment } = opened;
   const live = new LiveOutput(attachment);
-  if (logs) {
-    // the log is read once a live line came (or a quiet moment passed): see tasks/logreplay.ts
-    await live.firstLine(LINE_WAIT_MS);
-    const received = live.received();
-    await sendLog(call, replayUntilLive(readJsonLog(logs.path), received), logs.streams);
-  }
+  if (logs) await sendLog(call, await replayed(attachment, logs, opened.shim), logs.streams);
   for await (const chunk of live.rest()) {
     if (call.cancelled) return;
     await send(call, chunk);

@@ -1,29 +1,22 @@
 /**
- * Attach with logs: a process's json-file log replayed, then its live output,
- * meeting without a gap or a repeat.
+ * Attach with logs: a process's json-file log replayed up to the moment the
+ * shim took the attacher, then its live output, meeting exactly.
  *
- * The seam is found from what the shim guarantees (native/shim/stream.c):
- * one loop reads a chunk of output, writes the log entries of the lines it
- * completes, then sends the chunk to attachers. So once the attach is in
- * place, every complete line of live output received before the log is read
- * is already in the log, and the log of each stream is
- *   (output before the attach) + (live output, as far as it was logged).
- * The replay is the log of each stream cut where the live output starts:
- * the latest position at which the log agrees with the live output received
- * so far. A line the process had half written when the attach began is
- * split there: its first part comes from the log, the rest live.
+ * The shim says where the seam is (src/shim/protocol.ts, LOG_POS and
+ * PENDING_*): its log up to a position (a file named by its inode, and a
+ * length), then bytes of lines not complete yet; the first live frame
+ * follows them. This module reads the log up to that position, across
+ * rotated files (name.N … name.1, name).
  *
- * The log is read once a complete live line has come (services/attach.ts
- * waits for one, briefly), so a half-written line is in it.
- *
- * Limits: a line half written at the attach whose end comes only after that
- * wait loses its start (an exact seam needs the shim to say, in its ATTACH
- * reply, where its log stands); the log's bytes are what json-file keeps (invalid UTF-8 becomes
- * U+FFFD), so binary output may not be matched and is then replayed in full;
- * output the shim sent but the core had not read when the log was read can
- * be repeated when it is the same bytes as the line before it.
+ * Rotation renames files while they are read. The files are opened newest
+ * first and held open, so one whose inode is held cannot be another file;
+ * the pass counts only when the log's generation did not move while it ran
+ * (a rotation during it could list a newer file after an older one), and it
+ * is tried again otherwise. The seam's file is then found by its inode; a
+ * log that rotated more than it keeps since the attach (or, with max-file 1,
+ * was emptied) has lost that output, as it would for any reader.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync } from 'node:fs';
 
 export type StreamName = 'stdout' | 'stderr';
 
@@ -32,8 +25,13 @@ export interface LogChunk {
   data: Buffer;
 }
 
-/** How far back from the end of a stream's log the seam is looked for. */
-const SEARCH_WINDOW = 1 << 20;
+/** The shim's LOG_POS (src/shim/attach.ts LogPosition). */
+export interface LogPosition {
+  generation: number;
+  inode: bigint;
+  offset: number;
+  maxFile: number;
+}
 
 /** The log's files, oldest first: name.N … name.1, name (json-file rotation). */
 export function logFiles(path: string): string[] {
@@ -60,53 +58,98 @@ export function parseJsonLog(text: string): LogChunk[] {
   return out;
 }
 
-/** Every entry of the log at path and its rotated files. */
+/** Every entry of the log at path and its rotated files (a stopped process: nothing more comes). */
 export function readJsonLog(path: string): LogChunk[] {
   return logFiles(path).flatMap((f) => {
     try { return parseJsonLog(readFileSync(f, 'utf8')); } catch { return []; }
   });
 }
 
-function concat(chunks: LogChunk[], stream: StreamName): Buffer {
-  return Buffer.concat(chunks.filter((c) => c.stream === stream).map((c) => c.data));
-}
+interface HeldFile { fd: number; inode: bigint; size: number }
 
-/** Whether log[j:] and live agree on their common length. */
-function agrees(log: Buffer, j: number, live: Buffer): boolean {
-  const n = Math.min(log.length - j, live.length);
-  return log.compare(live, 0, n, j, j + n) === 0;
-}
-
-/**
- * Where, in one stream's log, the live output starts: the latest j at
- * which the log holds every complete line received live (they were logged
- * before they were sent) and agrees with the rest. The log's end when no
- * position fits (nothing of the live output is in the log).
- */
-export function seamOf(log: Buffer, live: Buffer): number {
-  const complete = live.lastIndexOf(0x0a) + 1;
-  const lowest = Math.max(0, log.length - complete - SEARCH_WINDOW);
-  for (let j = log.length - complete; j >= lowest; j--) {
-    if (agrees(log, j, live)) return j;
+/** Opens name, name.1, … (newest first) until one is missing; the same file twice (renamed meanwhile) is held once. */
+function openNewestFirst(path: string): HeldFile[] {
+  const held: HeldFile[] = [];
+  for (let i = 0; ; i++) {
+    let fd: number;
+    try { fd = openSync(i === 0 ? path : `${path}.${i}`, 'r'); } catch { break; }
+    const st = fstatSync(fd, { bigint: true });
+    if (held.some((h) => h.inode === st.ino)) { closeSync(fd); continue; }
+    held.push({ fd, inode: st.ino, size: Number(st.size) });
   }
-  return log.length;
+  return held;
+}
+
+function readPrefix(fd: number, n: number): Buffer {
+  const buf = Buffer.allocUnsafe(n);
+  let off = 0;
+  while (off < n) {
+    const r = readSync(fd, buf, off, n - off, off);
+    if (r === 0) break;
+    off += r;
+  }
+  return buf.subarray(0, off);
 }
 
 /**
- * The replay: the log's entries in order, each stream cut at its seam with
- * the live output received so far (`live`, in arrival order).
+ * The bytes of the log before pos, oldest first, read in one pass over the
+ * files as they are now; undefined when the seam's file is not among them.
  */
-export function replayUntilLive(log: LogChunk[], live: LogChunk[]): LogChunk[] {
-  const left: Record<StreamName, number> = {
-    stdout: seamOf(concat(log, 'stdout'), concat(live, 'stdout')),
-    stderr: seamOf(concat(log, 'stderr'), concat(live, 'stderr')),
-  };
-  const out: LogChunk[] = [];
-  for (const e of log) {
-    const n = Math.min(left[e.stream], e.data.length);
-    if (n === 0) continue;
-    out.push(n === e.data.length ? e : { stream: e.stream, data: e.data.subarray(0, n) });
-    left[e.stream] -= n;
+function readBefore(path: string, pos: LogPosition): Buffer[] | undefined {
+  const held = openNewestFirst(path);
+  try {
+    const at = held.findIndex((h) => h.inode === pos.inode);
+    if (at < 0) return undefined;
+    const older = held.slice(at + 1).reverse().map((h) => readPrefix(h.fd, h.size));
+    return [...older, readPrefix(held[at]!.fd, pos.offset)];
+  } finally {
+    for (const h of held) closeSync(h.fd);
+  }
+}
+
+/** Whether the seam's file still holds its bytes before pos, `generation` rotations later. */
+function seamKept(pos: LogPosition, generation: number): boolean {
+  const rotations = generation - pos.generation;
+  if (rotations === 0) return true;
+  // max-file 1 empties the same file; N files: it is at name.<rotations> until rotated away
+  return pos.maxFile > 1 && rotations < pos.maxFile;
+}
+
+/** Passes tried while the log keeps rotating under the reader. */
+const PASSES = 20;
+
+/**
+ * The log's entries before pos (the seam of an attach), oldest first.
+ * `generation` asks the shim where its log's generation is now; it is only
+ * called for a log that rotates. Empty when no log file is there, or when
+ * rotation has dropped the output before the seam.
+ */
+export async function readLogUntil(path: string, pos: LogPosition, generation: () => Promise<number>): Promise<LogChunk[]> {
+  if (pos.inode === 0n) return [];
+  let before = pos.generation;
+  for (let pass = 0; pass < PASSES; pass++) {
+    const bytes = readBefore(path, pos);
+    if (pos.maxFile === 0) return bytes ? parse(bytes) : [];
+    const after = await generation();
+    if (!seamKept(pos, after)) return [];
+    if (after === before) return bytes ? parse(bytes) : [];
+    before = after; // rotated while the files were listed: list them again
+  }
+  return [];
+}
+
+function parse(files: Buffer[]): LogChunk[] {
+  return files.flatMap((b) => parseJsonLog(b.toString('utf8')));
+}
+
+/**
+ * The replay of an attach with logs: the log's entries before the seam,
+ * then the bytes of each stream's line the shim held unfinished.
+ */
+export function replayBeforeSeam(log: LogChunk[], pending: Record<StreamName, Buffer>): LogChunk[] {
+  const out = [...log];
+  for (const stream of ['stdout', 'stderr'] as const) {
+    if (pending[stream].length > 0) out.push({ stream, data: pending[stream] });
   }
   return out;
 }
