@@ -11,6 +11,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_CAPS } from '../../src/daemon/spec/caps.js';
+import { defaultSeccompProfile } from '../../src/runtime/seccomp/default-profile.js';
 
 const SOURCE = String.raw`
 #define _GNU_SOURCE
@@ -27,6 +29,7 @@ const SOURCE = String.raw`
 #include <linux/if_ether.h>
 #include <netinet/in.h>
 #include <sys/mount.h>
+#include <sys/types.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -128,6 +131,22 @@ int main(int argc, char **argv) {
     if (kb == atol(argv[2])) return escaped("saw the host's memory");
     printf("REFUSED meminfo shows %ld kB\n", kb); return 1;
   }
+  /* attempts whose success, if it reached the host, leaves a mark there: the matrix looks for it from the host side */
+  if (!strcmp(t, "sethostname")) return sethostname(argv[2], strlen(argv[2])) ? refused(t) : escaped("set the hostname");
+  if (!strcmp(t, "hostmark")) {
+    /* the host's disk by its numbers, then a file at its root: argv[2] major, argv[3] minor, argv[4] fstype, argv[5] file name */
+    mkdir("/tmp/m4", 0755);
+    unlink("/tmp/blk4");
+    if (mknod("/tmp/blk4", S_IFBLK | 0600, makedev(atoi(argv[2]), atoi(argv[3]))) < 0) return refused("mknod");
+    if (mount("/tmp/blk4", "/tmp/m4", argv[4], 0, 0) < 0) return refused(t);
+    char p[256];
+    snprintf(p, sizeof p, "/tmp/m4/%s", argv[5]);
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) return refused("create the mark");
+    close(fd);
+    umount2("/tmp/m4", MNT_DETACH);
+    return escaped("created a file at the root of the disk");
+  }
   fprintf(stderr, "unknown attempt %s\n", t);
   return 2;
 }
@@ -178,6 +197,28 @@ export function escapeBattery(hostProcess: number): Escape[] {
     { name: '/proc/<host pid>/root traversal', args: ['procroot', String(hostProcess)], hostPid: true },
     { name: 'host memory info', args: ['meminfo', String(hostMemTotalKb())] },
   ];
+}
+
+/**
+ * Attempts with an effect the host can see if they reach it: the host's
+ * hostname, and a file created at the root of the host's disk (mounted by
+ * its device numbers). A container, a sandbox or a VM may let them "work"
+ * inside; the host-side check tells contained from escaped.
+ */
+export interface HostEffects { hostname: string; mark: string; attempts: Escape[] }
+
+export function hostEffectAttempts(tag: string): HostEffects {
+  const dev = rootDevice();
+  const hostname = `berth-esc-${tag}`.slice(0, 60);
+  const mark = `.berth-escape-mark-${tag}`;
+  return {
+    hostname,
+    mark,
+    attempts: [
+      { name: 'sethostname', args: ['sethostname', hostname] },
+      { name: 'create a file on the host disk', args: ['hostmark', String(dev.major), String(dev.minor), dev.fstype, mark] },
+    ],
+  };
 }
 
 let dir: string | undefined;
@@ -233,4 +274,18 @@ export function weaken(config: Record<string, any>, opts: { hostPid?: boolean; m
   for (const m of config.mounts) {
     if (m.destination === '/sys' || m.destination === '/sys/fs/cgroup') m.options = (m.options ?? []).filter((o: string) => o !== 'ro');
   }
+}
+
+/**
+ * What `docker run` gives a container by default, on a `runc spec`-like
+ * config: dockerd's capability set and its seccomp profile for those
+ * capabilities (masked and read-only paths, denied devices: as the config
+ * already has them); optionally the host's pid namespace (`--pid=host`).
+ */
+export function dockerDefaults(config: Record<string, any>, opts: { hostPid?: boolean } = {}): void {
+  const caps = [...DEFAULT_CAPS];
+  config.process.capabilities = { bounding: caps, effective: caps, permitted: caps };
+  config.process.noNewPrivileges = false;
+  config.linux.seccomp = defaultSeccompProfile({ capabilities: caps });
+  if (opts.hostPid) config.linux.namespaces = config.linux.namespaces.filter((n: { type: string }) => n.type !== 'pid');
 }
