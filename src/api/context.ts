@@ -37,13 +37,19 @@ export function readBody(req: IncomingMessage, limit = MAX_JSON_BODY): Promise<B
     if (declared > limit) { reject(new HttpError(413, `request body too large: ${declared} bytes, at most ${limit}`)); return; }
     const chunks: Buffer[] = [];
     let size = 0;
+    // the client half-closed (or went away) mid-body: nothing more will come
+    const cut = (): void => { if (!req.complete) reject(new HttpError(400, 'request body incomplete: the client closed the connection before its end')); };
+    const socket = req.socket;
+    socket.once('end', cut);
+    const settle = (): void => { socket.off('end', cut); };
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > limit) { req.pause(); reject(new HttpError(413, `request body too large: more than ${limit} bytes`)); return; }
+      if (size > limit) { req.pause(); settle(); reject(new HttpError(413, `request body too large: more than ${limit} bytes`)); return; }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on('end', () => { settle(); resolve(Buffer.concat(chunks)); });
+    req.on('error', (err) => { settle(); reject(err); });
+    req.on('close', cut);
   });
 }
 

@@ -14,7 +14,7 @@ import { sendJson, type RequestContext } from './context.js';
 import { plainHijacked } from './hijack.js';
 import { checkTcpNeedsTls, listenOn, readTlsFiles, type ListenAddress, type TlsFiles } from './listeners.js';
 import { Router, splitVersion, type Route } from './router.js';
-import { errorResponse, HttpError } from './status.js';
+import { clientErrorAnswer, errorResponse, HttpError, rawJsonResponse } from './status.js';
 import { API_VERSION, negotiate } from './version.js';
 
 export interface ApiServerOptions {
@@ -36,6 +36,14 @@ export interface ApiServer {
   handle(req: IncomingMessage, res: ServerResponse): void;
 }
 
+/**
+ * Connection limits: a client has 10 s to send its headers (slow loris
+ * gets a 408), checked every second; the body has no deadline (image
+ * loads and `docker cp` uploads may take long) and hijacked streams are
+ * off the parser. Headers are capped at node's 16 KiB (431 beyond).
+ */
+const LIMITS = { headersTimeout: 10_000, requestTimeout: 0, connectionsCheckingInterval: 1000, keepAliveTimeout: 5000, maxHeaderSize: 16 * 1024 };
+
 export function createApiServer(opts: ApiServerOptions): ApiServer {
   const router = new Router(opts.routes);
   const shutdown = new AbortController();
@@ -54,6 +62,10 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (status >= 500) opts.log.error('request failed', { request: where, status, error: message });
     else opts.log.debug('request refused', { request: where, status, error: message });
     if (res.headersSent) { res.destroy(); return; }
+    // a body left unread (refused early, or too large) is not drained: the connection ends with the answer
+    const req = res.req as IncomingMessage | undefined;
+    const hasBody = req !== undefined && (req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? '0') > 0);
+    if (hasBody && !req.complete) res.setHeader('Connection', 'close');
     sendJson(res, status, { message });
   };
 
@@ -110,9 +122,9 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
     if (addr.kind === 'tcp') {
       const files = readTlsFiles(opts.tls!);
       // client certificates are required and checked against --tlscacert, as dockerd --tlsverify
-      return createHttpsServer({ ...files, requestCert: true, rejectUnauthorized: true }, handle);
+      return createHttpsServer({ ...files, ...LIMITS, requestCert: true, rejectUnauthorized: true }, handle);
     }
-    return createHttpServer(handle);
+    return createHttpServer(LIMITS, handle);
   };
 
   return {
@@ -122,10 +134,22 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
       for (const addr of addresses) {
         const server = makeServer(addr);
         server.on('upgrade', handleUpgrade);
-        server.on('clientError', (_err, socket) => {
+        server.on('clientError', (err: Error & { code?: string }, socket) => {
           if (plainHijacked.has(socket)) return; // the stream's owner ends it
-          if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"message":"malformed HTTP request"}\n');
-          else socket.destroy();
+          const answer = clientErrorAnswer(err);
+          opts.log.debug('connection refused', { status: answer.status, error: answer.message, code: err.code });
+          const reply = (): void => { if (socket.writable) socket.end(rawJsonResponse(answer.status, answer.message)); else socket.destroy(); };
+          // an earlier pipelined request still being answered goes out first: its client is owed that answer
+          const current = (socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage;
+          // (a request whose own body broke is not waited for: its handler waits for that body)
+          const earlier = current && current.req.complete && !current.writableFinished && !current.destroyed;
+          if (earlier) current.once('finish', reply).once('close', reply);
+          else reply();
+        });
+        // CONNECT is no method of the Engine API: without this node drops the connection unanswered
+        server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+          socket.on('error', () => socket.destroy());
+          socket.end(rawJsonResponse(405, `method CONNECT not allowed on ${req.url ?? '/'}`));
         });
         await listenOn(server, addr, opts.socketGroup);
         servers.push({ server, addr });

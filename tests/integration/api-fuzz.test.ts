@@ -81,7 +81,7 @@ before(async () => {
   process.env.BERTH_REGISTRY_TIMEOUT_MS ??= '3000';
   dir = mkdtempSync('/tmp/f-');
   l = layout(dir);
-  b = await ready(spawnBerthd(l));
+  b = await ready(spawnBerthd(l, process.env.BERTH_FUZZ_DEBUG ? ['--log-level', 'debug'] : []));
   ok(['import', '--change', 'CMD ["sh"]', '--change', 'ENV PATH=/bin', buildImage(), 'busybox:latest']);
   ensureTargets();
 });
@@ -161,6 +161,7 @@ test('berthd answers hostile requests with 4xx JSON errors, never hangs, crashes
   if (fdsAfter > fdsBefore + 5) failures.push(`file descriptors: ${fdsBefore} before, ${fdsAfter} after`);
 
   console.log(`api fuzz: seed ${seed}, ${sent} cases, statuses ${JSON.stringify(Object.fromEntries([...statuses].sort((a, b) => a[0] - b[0])))}, fds ${fdsBefore} -> ${fdsAfter}`);
+  if (failures.length > 0 && process.env.BERTH_FUZZ_DEBUG) console.log(b.stderr().slice(-20_000));
   assert.deepEqual(failures, [], `seed ${seed} (replay with BERTH_FUZZ_SEED=${seed}):\n${failures.join('\n')}`);
   assert.ok(sent > 100, `only ${sent} cases ran`);
 });

@@ -8,6 +8,7 @@ import type { ContainersBackend, ContainerWaitCondition } from '../backend.js';
 import { readJsonObject, sendJson, sendNoContent, type RequestContext } from '../context.js';
 import { boolParam, intParam, parseFilters } from '../query.js';
 import type { Route } from '../router.js';
+import { checkShape, CONTAINER_CREATE, CONTAINER_UPDATE } from '../shapes.js';
 
 /** `t` in seconds: absent → the container's own StopTimeout. */
 function stopOptions(ctx: RequestContext): { timeout?: number; signal?: string } {
@@ -42,6 +43,7 @@ export function containerRoutes(b: ContainersBackend): Route[] {
       method: 'POST', path: '/containers/create', handler: async (ctx) => {
         const body = await readJsonObject(ctx.req, 'the container config');
         if (body === undefined) throw invalidArgument('config cannot be empty in order to create a container');
+        checkShape(body, CONTAINER_CREATE);
         const name = ctx.query.get('name') ?? undefined;
         sendJson(ctx.res, 201, await b.create(body, name === '' ? undefined : name, ctx.query.get('platform') ?? ''));
       },
@@ -88,7 +90,9 @@ export function containerRoutes(b: ContainersBackend): Route[] {
     },
     {
       method: 'POST', path: '/containers/{id}/update', handler: async (ctx) => {
-        sendJson(ctx.res, 200, await b.update(ctx.params.id!, (await readJsonObject(ctx.req, 'the update')) ?? {}));
+        const body = (await readJsonObject(ctx.req, 'the update')) ?? {};
+        checkShape(body, CONTAINER_UPDATE);
+        sendJson(ctx.res, 200, await b.update(ctx.params.id!, body));
       },
     },
     {

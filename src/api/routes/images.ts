@@ -82,6 +82,8 @@ function create(backend: ImagesBackend) {
       return;
     }
     if (fromSrc !== '') {
+      // the docker CLI sends '-' (the body) or the URL it was given; anything else names nothing fetchable
+      if (fromSrc !== '-' && !/^https?:\/\/[^/\s]+/i.test(fromSrc)) throw invalidArgument(`invalid fromSrc ${JSON.stringify(fromSrc.slice(0, 200))}: use '-' (the request body) or an http(s) URL`);
       await streamed(ctx, (out) => backend.importImage({
         src: fromSrc, body: bodyOf(ctx), repo: q.get('repo') ?? '', tag: q.get('tag') ?? '', changes: q.getAll('changes'),
         message: q.get('message') ?? '', platform,

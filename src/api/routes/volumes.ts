@@ -23,7 +23,10 @@ export function parseVolumeCreate(body: Record<string, unknown> | undefined): Vo
     if (typeof v !== 'string') throw invalidArgument(`invalid volume create request: ${k} must be a string`);
     return v;
   };
-  return { Name: str('Name'), Driver: str('Driver'), DriverOpts: stringMap(b, 'DriverOpts'), Labels: stringMap(b, 'Labels') };
+  const name = str('Name');
+  // a name is a directory name under the data root: the kernel takes at most 255 bytes
+  if (name !== undefined && Buffer.byteLength(name) > 255) throw invalidArgument(`invalid volume create request: Name is ${Buffer.byteLength(name)} bytes long, at most 255`);
+  return { Name: name, Driver: str('Driver'), DriverOpts: stringMap(b, 'DriverOpts'), Labels: stringMap(b, 'Labels') };
 }
 
 export function volumeRoutes(backend: VolumesBackend): Route[] {

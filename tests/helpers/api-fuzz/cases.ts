@@ -21,6 +21,8 @@ export interface FuzzCase {
   mentions?: string[];
   /** a HEAD request: answers carry no body */
   head?: boolean;
+  /** the request reaches a registry that is down on purpose: 502–504 are its answers */
+  upstream?: boolean;
 }
 
 /** Real objects a case may aim at, so handlers get past "no such container". */
@@ -101,7 +103,7 @@ const bodyCase: Gen = (r, _routes, t) => {
   const path = shape.path.replace('{id}', shape.path.startsWith('/networks') ? (t.network ?? 'x') : shape.path.startsWith('/exec') ? (t.exec ?? 'x') : (t.container ?? 'x'));
   const text = JSON.stringify(body);
   return one(`${shape.method} ${path} ${fields.join(',')}=${text.slice(0, 300)}`, request(shape.method, path, { 'Content-Type': 'application/json', Connection: 'close' }, text),
-    { mentions: fields.length === 1 ? fields : undefined });
+    { mentions: fields.length === 1 ? fields : undefined, upstream: shape.path === '/auth' });
 };
 
 /** Malformed JSON, with every content type, to the routes that read a JSON body. */
@@ -109,7 +111,8 @@ const jsonCase: Gen = (r, _routes, t) => {
   const shape = r.pick(BODIES);
   const path = shape.path.replace('{id}', t.container ?? 'x');
   const bad = malformedJson(r, JSON.stringify(shape.base()));
-  return one(`${shape.method} ${path} malformed ${bad.toString().slice(0, 120)}`, request(shape.method, path, { 'Content-Type': r.chance(0.8) ? 'application/json' : r.pick(CONTENT_TYPES), Connection: 'close' }, bad));
+  return one(`${shape.method} ${path} malformed ${bad.toString().slice(0, 120)}`, request(shape.method, path, { 'Content-Type': r.chance(0.8) ? 'application/json' : r.pick(CONTENT_TYPES), Connection: 'close' }, bad),
+    { upstream: shape.path === '/auth' });
 };
 
 /** Unknown paths and methods. */
@@ -155,8 +158,8 @@ const hugeCase: Gen = (r) => r.pick<() => FuzzCase>([
   () => one('1 MB header', request('GET', '/_ping', { 'X-Big': 'a'.repeat(1024 * 1024) }), { mayClose: true }),
   () => one('10k headers', Buffer.from(`GET /_ping HTTP/1.1\r\n${Array.from({ length: 10_000 }, (_, i) => `X-H${i}: v`).join('\r\n')}\r\n\r\n`), { mayClose: true }),
   () => one('100k filters', request('GET', `/containers/json?filters=${encodeURIComponent(manyFilters(100_000))}`, {}), { mayClose: true }),
-  () => one('huge X-Registry-Auth', request('POST', '/images/create?fromImage=127.0.0.1:1/x&tag=1', { 'X-Registry-Auth': 'e'.repeat(12_000), Connection: 'close' }), { mayClose: true }),
-  () => one('bad X-Registry-Auth', request('POST', '/images/create?fromImage=127.0.0.1:1/x&tag=1', { 'X-Registry-Auth': r.pick(['!!!', 'bnVsbA', 'W10', 'eyJ1c2VybmFtZSI6MX0']), Connection: 'close' })),
+  () => one('huge X-Registry-Auth', request('POST', '/images/create?fromImage=127.0.0.1:1/x&tag=1', { 'X-Registry-Auth': 'e'.repeat(12_000), Connection: 'close' }), { mayClose: true, upstream: true }),
+  () => one('bad X-Registry-Auth', request('POST', '/images/create?fromImage=127.0.0.1:1/x&tag=1', { 'X-Registry-Auth': r.pick(['!!!', 'bnVsbA', 'W10', 'eyJ1c2VybmFtZSI6MX0']), Connection: 'close' }), { upstream: true }),
 ])();
 
 /** Several requests in one write: each answered, in order. */
