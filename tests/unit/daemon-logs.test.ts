@@ -39,7 +39,8 @@ test('tail reaches back across rotated files; since/until and stream filters app
     assert.deepEqual(await collect(p, { ...all, tail: 4 }), ['a1', 'b2', 'c3', 'c4']);
     assert.deepEqual(await collect(p, { ...all, tail: 0 }), []);
     assert.deepEqual(await collect(p, { ...all, stderr: false }), ['a0', 'b2', 'c3']);
-    assert.deepEqual(await collect(p, { ...all, sinceNs: timeNs(T(2)), untilNs: timeNs(T(4)) }), ['b2', 'c3']);
+    assert.deepEqual(await collect(p, { ...all, sinceNs: timeNs(T(2)), untilNs: timeNs(T(4)) }), ['b2', 'c3', 'c4']); // until is inclusive, as in dockerd
+    assert.deepEqual(await collect(p, { ...all, sinceNs: timeNs(T(2)), untilNs: timeNs(T(4)) - 1n }), ['b2', 'c3']);
   } finally { rmSync(dir, { recursive: true, force: true }); }
 });
 

@@ -19,7 +19,7 @@ export interface LogQuery {
   stderr: boolean;
   /** only entries at or after this time (ns since the epoch) */
   sinceNs?: bigint;
-  /** only entries before this time (ns since the epoch) */
+  /** only entries at or before this time (ns since the epoch) */
   untilNs?: bigint;
   /** the last N lines only; undefined: all */
   tail?: number;
@@ -81,7 +81,8 @@ function accept(e: LogEntry, q: LogQuery): boolean {
   if (q.sinceNs === undefined && q.untilNs === undefined) return true;
   const t = timeNs(e.time);
   if (q.sinceNs !== undefined && t < q.sinceNs) return false;
-  if (q.untilNs !== undefined && t >= q.untilNs) return false;
+  // inclusive at both ends, as dockerd's json-file reader (an entry stamped exactly `until` is shown)
+  if (q.untilNs !== undefined && t > q.untilNs) return false;
   return true;
 }
 
