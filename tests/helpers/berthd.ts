@@ -5,9 +5,11 @@
  * its exec-root and killed at the end.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { networkInstance } from '../../src/daemon/network/setup.js';
 import { liveMatching } from './core.js';
 import { REPO, isRoot } from './runtime.js';
 
@@ -18,6 +20,7 @@ export const skipBerthd = !isRoot || !existsSync(berthdBin) || !existsSync(join(
 export interface Berthd {
   proc: ChildProcess;
   sock: string;
+  layout: Layout;
   exited: Promise<number | null>;
   stderr: () => string;
 }
@@ -34,7 +37,7 @@ export function spawnBerthd(l: Layout, extra: string[] = []): Berthd {
   let stderr = '';
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); });
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code, signal) => resolve(code ?? (signal ? -1 : null))));
-  return { proc, sock: l.sock, exited, stderr: () => stderr };
+  return { proc, sock: l.sock, layout: l, exited, stderr: () => stderr };
 }
 
 export interface Answer { status: number; headers: Record<string, string | string[] | undefined>; body: string }
@@ -66,9 +69,75 @@ export async function ready(b: Berthd, timeoutMs = 30_000): Promise<Berthd> {
   throw new Error(`berthd did not answer within ${timeoutMs} ms: ${b.stderr()}`);
 }
 
+/**
+ * Stops berthd (SIGTERM by default) and, once it is gone, removes what its
+ * network instance left in the kernel: nothing restarts a test's berthd, so
+ * a kill -9 would otherwise leave its bridges, tables and veths on the host.
+ * After a SIGTERM with no container namespace alive, berthd itself must have
+ * left nothing: anything found then is a leak, cleaned and then reported.
+ */
 export async function stop(b: Berthd, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
   if (b.proc.exitCode === null && b.proc.signalCode === null) b.proc.kill(signal);
-  return b.exited;
+  const code = await b.exited;
+  const left = networkLeftovers(b.layout);
+  const held = left.netns.filter(nsHeld);
+  cleanNetwork(left);
+  const leaked = [...left.netns.filter((n) => !held.includes(n)).map((n) => `netns ${n}`),
+    ...(held.length === 0 ? [...left.bridges.map((x) => `bridge ${x}`), ...left.tables.map((x) => `table ${x}`), ...left.veths.map((x) => `veth ${x}`)] : [])];
+  if (signal === 'SIGTERM' && code === 0 && leaked.length > 0) throw new Error(`berthd left network objects behind after SIGTERM: ${leaked.join(', ')}`);
+  return code;
+}
+
+/** The kernel objects of one berthd's network instance (by its exec-root and state DB). */
+export interface NetworkLeftovers { bridges: string[]; tables: string[]; veths: string[]; netns: string[] }
+
+const linkExists = (name: string): boolean => existsSync(`/sys/class/net/${name}`);
+
+function masterOf(link: string): string {
+  try { return /INTERFACE=(\S+)/.exec(readFileSync(`/sys/class/net/${link}/master/uevent`, 'utf8'))?.[1] ?? ''; } catch { return ''; }
+}
+
+/** Bridges and veths the instance's state DB names (user networks' bridges, endpoints' veths). */
+function recorded(dataRoot: string): { bridges: string[]; veths: string[] } {
+  const file = join(dataRoot, 'daemon', 'state.db');
+  if (!existsSync(file)) return { bridges: [], veths: [] };
+  const db = new Database(file, { readonly: true, fileMustExist: true });
+  try {
+    const rec = (sql: string): Record<string, unknown>[] => {
+      try { return (db.prepare(sql).all() as { record: string }[]).map((r) => JSON.parse(r.record) as Record<string, unknown>); } catch { return []; }
+    };
+    return { bridges: rec('SELECT record FROM networks').map((n) => String(n.bridge ?? '')).filter(Boolean), veths: rec('SELECT record FROM net_endpoints').map((e) => String(e.veth ?? '')).filter(Boolean) };
+  } finally { db.close(); }
+}
+
+export function networkLeftovers(l: Layout): NetworkLeftovers {
+  const inst = networkInstance(l.execRoot);
+  const rec = recorded(l.dataRoot);
+  const bridges = [...new Set([inst.bridge, ...rec.bridges])].filter(linkExists);
+  const listed = spawnSync('nft', ['list', 'tables'], { encoding: 'utf8' }).stdout ?? '';
+  const tables = [`inet ${inst.table}`, `ip ${inst.table}-nat`, `bridge ${inst.table}`].filter((t) => listed.split('\n').includes(`table ${t}`));
+  const links = existsSync('/sys/class/net') ? readdirSync('/sys/class/net') : [];
+  const veths = [...new Set([...rec.veths.filter(linkExists), ...links.filter((n) => n.startsWith('vb') && bridges.includes(masterOf(n)))])];
+  const dir = join(l.execRoot, 'netns');
+  const netns = existsSync(dir) ? readdirSync(dir).map((n) => join(dir, n)) : [];
+  return { bridges, tables, veths, netns };
+}
+
+/** A namespace file some live process is in (a container still running). */
+function nsHeld(file: string): boolean {
+  let ino: number;
+  try { ino = statSync(file).ino; } catch { return false; }
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try { if (statSync(`/proc/${pid}/ns/net`).ino === ino && ino !== statSync('/proc/self/ns/net').ino) return true; } catch { /* gone */ }
+  }
+  return false;
+}
+
+export function cleanNetwork(left: NetworkLeftovers): void {
+  for (const v of left.veths) spawnSync('ip', ['link', 'del', v]);
+  for (const br of left.bridges) spawnSync('ip', ['link', 'del', br]);
+  for (const t of left.tables) spawnSync('nft', ['delete', 'table', ...t.split(' ')]);
+  for (const n of left.netns) { spawnSync('umount', ['-l', n]); rmSync(n, { force: true }); }
 }
 
 /** Pids of the berth-core serving this layout (started by berthd). */

@@ -8,18 +8,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { corePids, docker, layout, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
-import { networkInstance } from '../../src/daemon/network/setup.js';
+import { corePids, docker, layout, networkLeftovers, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
 
 const skip = skipBerthd;
 let dir: string;
 let l: Layout;
 let b: Berthd;
-let inst: { bridge: string; table: string };
 /** the test host: a namespace file with a veth to the host (10.250.N.1 host side, .2 inside) */
 let hostNs = '';
 let hostVeth = '';
@@ -87,22 +86,25 @@ function fetchFrom(ns: string | undefined, ip: string, port: number): string {
   return r.stdout;
 }
 
-/** What berthd leaves in the kernel: its veths and bridges, its rules, its netns files, its listening sockets. */
+/**
+ * What this berthd leaves in the kernel: its bridges, veths and their
+ * addresses, its rules, its netns files, its listening sockets (only this
+ * instance's: other berthds may run on the host meanwhile).
+ */
 function footprint(pid: number | undefined): Record<string, number> {
-  const links = sh('ip', ['-o', 'link']).split('\n').filter((x) => / (vb[0-9a-f]{12}|br-[0-9a-f]{12})[@:]/.test(x)).length;
-  const addrs = sh('ip', ['-o', 'addr']).split('\n').filter((x) => / (br-[0-9a-f]{12}|vb[0-9a-f]{12}) /.test(x)).length;
-  const nft = [`inet ${inst.table}`, `ip ${inst.table}-nat`, `bridge ${inst.table}`].map((t) => spawnSync('nft', ['list', 'table', ...t.split(' ')], { encoding: 'utf8' }).stdout.split('\n').filter((x) => / dnat | masquerade| drop/.test(x)).length)
+  const left = networkLeftovers(l);
+  const ours = new Set([...left.bridges, ...left.veths]);
+  const addrs = sh('ip', ['-o', 'addr']).split('\n').filter((x) => ours.has(x.split(/\s+/)[1] ?? '')).length;
+  const nft = left.tables.map((t) => spawnSync('nft', ['list', 'table', ...t.split(' ')], { encoding: 'utf8' }).stdout.split('\n').filter((x) => / dnat | masquerade| drop/.test(x)).length)
     .reduce((a, c) => a + c, 0);
-  const ns = existsSync(join(l.execRoot, 'netns')) ? readdirSync(join(l.execRoot, 'netns')).length : 0;
   const sockets = pid ? sh('ss', ['-lntupH']).split('\n').filter((x) => x.includes(`pid=${pid},`)).length : 0;
-  return { links, addrs, nft, ns, sockets };
+  return { bridges: left.bridges.length, veths: left.veths.length, addrs, tables: left.tables.length, nft, ns: left.netns.length, sockets };
 }
 
 before(async () => {
   if (skip) return;
   dir = mkdtempSync('/tmp/n-');
   l = layout(dir);
-  inst = networkInstance(l.execRoot);
   b = await ready(spawnBerthd(l));
   ok(['import', '--change', 'CMD ["sh"]', '--change', 'ENV PATH=/bin', buildImage(), 'busybox:latest']);
   // the test host: its own namespace, reached from the host through a veth
@@ -124,14 +126,15 @@ after(async () => {
   if (ids.length > 0) docker(b.sock, ['rm', '-f', ...ids]);
   docker(b.sock, ['network', 'prune', '-f']);
   listener?.kill('SIGKILL');
-  await stop(b);
-  for (const pid of corePids(l)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-  spawnSync('ip', ['link', 'del', hostVeth]);
-  spawnSync('umount', ['-l', hostNs]);
-  for (const t of [`inet ${inst.table}`, `ip ${inst.table}-nat`, `bridge ${inst.table}`]) spawnSync('nft', ['delete', 'table', ...t.split(' ')]);
-  spawnSync('ip', ['link', 'del', inst.bridge]);
-  spawnSync('umount', ['-R', '-l', l.execRoot]);
-  rmSync(dir, { recursive: true, force: true });
+  try {
+    await stop(b); // removes the instance's network objects, and fails on any berthd left itself
+  } finally {
+    for (const pid of corePids(l)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+    spawnSync('ip', ['link', 'del', hostVeth]);
+    spawnSync('umount', ['-l', hostNs]);
+    spawnSync('umount', ['-R', '-l', l.execRoot]);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a published port answers on 127.0.0.1, from a test host on the host address, and in inspect/ps', { skip }, async () => {
@@ -160,12 +163,15 @@ test('UDP publishing, ranges and -P', { skip }, async () => {
   const echo = spawn('nsenter', [`--net=${ns}`, process.execPath, '-e',
     "const s=require('dgram').createSocket('udp4');s.on('message',(m,r)=>s.send(Buffer.concat([Buffer.from('echo:'),m]),r.port,r.address));s.bind(5000)"], { stdio: 'ignore' });
   try {
-    await new Promise((r) => setTimeout(r, 500));
+    // sent again every 300 ms until the echo server (a Node start, slow on a loaded host) answers
     const reply = await new Promise<string>((resolve) => {
       const s = createSocket('udp4');
-      const t = setTimeout(() => { s.close(); resolve(''); }, 3000);
-      s.on('message', (m) => { clearTimeout(t); s.close(); resolve(String(m)); });
-      s.send('udp-hello', p, '127.0.0.1');
+      const send = (): void => s.send('udp-hello', p, '127.0.0.1');
+      const again = setInterval(send, 300);
+      const t = setTimeout(() => { clearInterval(again); s.close(); resolve(''); }, 10_000);
+      s.on('message', (m) => { clearTimeout(t); clearInterval(again); s.close(); resolve(String(m)); });
+      s.on('error', () => undefined); // port unreachable before the server binds
+      send();
     });
     assert.equal(reply, 'echo:udp-hello');
   } finally { echo.kill('SIGKILL'); }
@@ -206,6 +212,29 @@ test('user networks: reach by IP inside, isolated across, --internal has no way 
   assert.deepEqual(ok(['network', 'ls', '--format', '{{.Name}}']).split('\n').sort(), ['bridge', 'host', 'none']);
 });
 
+test('a removed network stays in a stopped container\'s settings; its start fails naming it, as with dockerd', { skip }, () => {
+  ok(['network', 'create', 'gone1']);
+  const id2 = ok(['network', 'create', 'gone2']);
+  ok(['create', '--name', 'never', '--network', 'gone1', 'busybox', 'true']);
+  ok(['run', '-d', '--name', 'ran', '--network', 'gone2', 'busybox', 'true']);
+  ok(['wait', 'ran']);
+  ok(['network', 'rm', 'gone1', 'gone2']);
+  assert.equal(ok(['inspect', '-f', '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{$v.NetworkID}}{{end}}', 'ran']), `gone2 ${id2}`);
+  // never started: named by name, and a network made again under it is found; once run: named by ID
+  assert.match(fails(['start', 'never']), /network gone1 not found/);
+  assert.match(fails(['start', 'ran']), new RegExp(`network ${id2} not found`));
+  assert.equal(ok(['inspect', '-f', '{{.State.Status}}', 'ran']), 'exited');
+  ok(['network', 'create', 'gone1']);
+  ok(['start', 'never']);
+  assert.equal(ok(['wait', 'never']), '0');
+  assert.match(ok(['inspect', '-f', '{{.NetworkSettings.Networks.gone1.NetworkID}}', 'never']), /^[0-9a-f]{64}$/);
+  // disconnect takes the stale endpoint away
+  ok(['network', 'disconnect', 'gone2', 'ran']);
+  assert.equal(ok(['inspect', '-f', '{{len .NetworkSettings.Networks}}', 'ran']), '0');
+  ok(['rm', 'never', 'ran']);
+  ok(['network', 'rm', 'gone1']);
+});
+
 test('--network container:x shares the namespace; host sees the host; hosts and resolv.conf', { skip }, () => {
   ok(['run', '-d', '--name', 'base', '--add-host', 'gw:host-gateway', 'busybox', 'sleep', '60']);
   const ip = ok(['inspect', '-f', '{{.NetworkSettings.IPAddress}}', 'base']);
@@ -229,10 +258,14 @@ test('nothing is left after creates, kill -9 of berthd and of the core, restarts
   b.proc.kill('SIGKILL');
   await b.exited;
   for (const pid of corePids(l)) process.kill(pid, 'SIGKILL');
+  // a veth that lost its bridge (up, no master): the next berthd's reconcile takes it away
+  const stray = `vb${randomBytes(6).toString('hex')}`;
+  sh('ip', ['-batch', '-'], `link add ${stray} type veth peer name vp${stray.slice(2)}\nlink set ${stray} up\n`);
   // the kernel rules keep answering while berthd is away
   await new Promise((r) => setTimeout(r, 300));
   assert.match(fetchFrom(hostNs, `10.250.${subnet}.1`, p), /hello from berth/);
   b = await ready(spawnBerthd(l));
+  assert.equal(existsSync(`/sys/class/net/${stray}`), false, 'the stray veth is reconciled away');
   assert.match(fetchFrom(undefined, '127.0.0.1', p), /hello from berth/);
   assert.ok(footprint(b.proc.pid).sockets >= 1, 'the proxy is back after the restart');
   ok(['rm', '-f', 'l1', 'l2']);

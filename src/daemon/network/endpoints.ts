@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { BerthError, failedPrecondition, invalidArgument } from '../../common/errors.js';
+import { BerthError, failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import { emptySettings, networkMode, type NetworkAttacher, type NetworkAttachment } from '../containers/network.js';
 import type { ContainerRecord } from '../containers/types.js';
@@ -42,6 +42,11 @@ export interface EndpointOptions {
 }
 
 export interface EndpointConfig { Aliases?: string[] | null; Links?: string[] | null; IPAMConfig?: { IPv4Address?: string } | null }
+
+/** A removed network as a stopped container's settings still show it: its name and ID, nothing else. */
+const goneNetwork = (e: EndpointRecord): NetworkRecord => ({
+  Id: e.network, Name: e.networkName ?? e.network, Created: '', Driver: 'bridge', Internal: false, Attachable: false, IpamConfig: [], Options: {}, Labels: {}, bridge: '',
+});
 
 const isRunning = (c: ContainerRecord): boolean => c.State.Status === 'running' || c.State.Status === 'paused';
 const modeIsOwnNetwork = (mode: string): boolean => mode !== 'host' && mode !== 'none' && !mode.startsWith('container:');
@@ -97,7 +102,7 @@ export class NetworkEndpoints implements NetworkAttacher {
       throw invalidArgument(ip !== '' ? 'user specified IP address is supported on user defined networks only' : 'network-scoped alias is supported only for containers in user defined networks');
     }
     if (ip !== '') poolOf(net.IpamConfig[0]!) && allocate(poolOf(net.IpamConfig[0]!), new Set(), ip); // inside the subnet
-    const e: EndpointRecord = { container: c.ID, network: net.Id, aliases: [...aliases], ipv4Address: ip, links: [...(cfg?.Links ?? [])], endpointId: '', ip: '', mac: '', veth: '', ifname: '' };
+    const e: EndpointRecord = { container: c.ID, network: net.Id, networkName: net.Name, aliases: [...aliases], ipv4Address: ip, links: [...(cfg?.Links ?? [])], endpointId: '', ip: '', mac: '', veth: '', ifname: '' };
     this.m.store.saveEndpoint(e);
     return e;
   }
@@ -107,6 +112,7 @@ export class NetworkEndpoints implements NetworkAttacher {
     await this.release(c);
     if (mode === 'host') return { host: true, ip: '', settings: this.settings(c) };
     if (mode.startsWith('container:')) return this.joinContainer(c, mode.slice('container:'.length));
+    if (modeIsOwnNetwork(mode)) this.resolveNetworks(c);
     const requests = mode === 'none' ? [] : portRequests(c.HostConfig.PortBindings, c.Config.ExposedPorts, c.HostConfig.PublishAllPorts === true);
     let proxies: PortProxy[] = [];
     let published: Published[] = [];
@@ -157,6 +163,26 @@ export class NetworkEndpoints implements NetworkAttacher {
     try { this.m.syncRules(); } catch (err) { this.o.log.warn('cannot rewrite the network rules', { id: c.ID, error: (err as Error).message }); }
   }
 
+  /**
+   * Before a start, each endpoint's network must still exist (nothing is made
+   * otherwise). As with dockerd: an endpoint that never held an address finds
+   * a network of its name made again; any other names its network by ID.
+   */
+  private resolveNetworks(c: ContainerRecord): void {
+    for (const e of this.m.store.endpoints({ container: c.ID })) {
+      if (this.m.tryFind(e.network)) continue;
+      const again = !e.attached && e.networkName ? this.m.tryFind(e.networkName) : undefined;
+      if (!again || again.Driver !== 'bridge') throw notFound(`network ${!e.attached && e.networkName ? e.networkName : e.network} not found`);
+      this.m.store.deleteEndpoint(c.ID, e.network);
+      this.m.store.saveEndpoint({ ...e, network: again.Id });
+    }
+  }
+
+  /** An endpoint of c whose network is gone, named by ref (its network's name or ID). */
+  private staleEndpoint(c: ContainerRecord, ref: string): EndpointRecord | undefined {
+    return this.m.store.endpoints({ container: c.ID }).find((e) => !this.m.tryFind(e.network) && (e.networkName === ref || e.network === ref || (ref.length >= 12 && e.network.startsWith(ref))));
+  }
+
   /** The container was removed: its endpoints go with it. */
   removed(id: string): void {
     this.m.store.forget(id);
@@ -171,7 +197,7 @@ export class NetworkEndpoints implements NetworkAttacher {
     const veth = vethName(c.ID, net.Id);
     const mtu = net.Options[OPT_MTU] && net.Options[OPT_MTU] !== '1500' ? Number(net.Options[OPT_MTU]) : undefined;
     addVeth({ veth, bridge: net.bridge, netns, ifname, ip, prefix: prefixOf(net), mac: macFor(ip), gateway: defaultRoute && !net.Internal ? gatewayOf(net) : undefined, mtu });
-    Object.assign(e, { ip, mac: macFor(ip), veth, ifname, endpointId: randomBytes(32).toString('hex') });
+    Object.assign(e, { ip, mac: macFor(ip), veth, ifname, endpointId: randomBytes(32).toString('hex'), attached: true });
     this.m.store.saveEndpoint(e);
     this.m.setVeth(net.Id, veth, true);
   }
@@ -297,9 +323,9 @@ export class NetworkEndpoints implements NetworkAttacher {
       const n = this.m.tryFind(mode);
       on = n ? [{ network: n, dnsNames: null }] : [];
     } else {
-      on = this.m.store.endpoints({ container: c.ID }).flatMap((e) => {
+      on = this.m.store.endpoints({ container: c.ID }).map((e) => {
         const n = this.m.tryFind(e.network);
-        return n ? [{ network: n, endpoint: e, dnsNames: this.dnsNames(c, e) }] : [];
+        return n ? { network: n, endpoint: e, dnsNames: this.dnsNames(c, e) } : { network: goneNetwork(e), endpoint: e, dnsNames: null };
       });
     }
     return networkSettings({ on, sandbox: sb, exposed: c.Config.ExposedPorts, published: sb?.ports ?? [] });
@@ -336,14 +362,23 @@ export class NetworkEndpoints implements NetworkAttacher {
   }
 
   async disconnect(netRef: string, ref: string, force: boolean): Promise<void> {
-    const net = this.m.find(netRef);
     let c: ContainerRecord | undefined;
     try { c = this.access().find(ref); } catch (err) {
       if (!force) throw err;
       // force: an endpoint left by a container that is gone
-      for (const e of this.m.store.endpoints({ network: net.Id })) if (e.container.startsWith(ref)) { await this.unplug(e); this.m.store.deleteEndpoint(e.container, e.network); }
+      const gone = this.m.find(netRef);
+      for (const e of this.m.store.endpoints({ network: gone.Id })) if (e.container.startsWith(ref)) { await this.unplug(e); this.m.store.deleteEndpoint(e.container, e.network); }
       return;
     }
+    // a stopped container's endpoint on a removed network: only the row is left to take away
+    const stale = isRunning(c) ? undefined : this.staleEndpoint(c, netRef);
+    if (stale) {
+      this.m.store.deleteEndpoint(c.ID, stale.network);
+      c.NetworkSettings = this.settings(c);
+      this.access().save(c);
+      return;
+    }
+    const net = this.m.find(netRef);
     if (net.Driver === 'host') throw failedPrecondition('container cannot be disconnected from host network or connected to host network');
     const e = this.m.store.endpoints({ container: c.ID, network: net.Id })[0];
     if (!e) throw failedPrecondition(`container ${c.ID} is not connected to network ${net.Name}`);

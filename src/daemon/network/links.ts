@@ -67,11 +67,25 @@ export function addVeth(p: VethPlan): void {
   }
 }
 
-/** Host ends of veths plugged into one of `bridges`. */
+/**
+ * Host ends of veths plugged into one of `bridges`, and `vb` veths that lost
+ * their bridge (it was deleted under them: a crash, a kill -9, a hand's `ip
+ * link del`) — nobody's endpoint any more. A masterless one is taken only
+ * when up: a veth being made right now by another berthd is still down
+ * between its `link add` and its `master … up`.
+ */
 export function vethsOn(bridges: ReadonlySet<string>): string[] {
   let names: string[] = [];
   try { names = readdirSync('/sys/class/net'); } catch { return []; }
-  return names.filter((n) => n.startsWith(VETH_PREFIX) && bridges.has(masterOf(n)));
+  return names.filter((n) => {
+    if (!n.startsWith(VETH_PREFIX)) return false;
+    const master = masterOf(n);
+    return master === '' ? isUp(n) : bridges.has(master);
+  });
+}
+
+function isUp(link: string): boolean {
+  try { return (Number(readFileSync(`/sys/class/net/${link}/flags`, 'utf8').trim()) & 1) === 1; } catch { return false; }
 }
 
 function masterOf(link: string): string {

@@ -11,6 +11,7 @@ import type { EventBus } from '../events.js';
 import type { StateDb } from '../state/db.js';
 import { completeConfig, pickSubnet, poolOf, type AddressPool, type IpamConfig } from './ipam.js';
 import { formatCidr, overlaps, parseCidr, type Cidr } from './ipv4.js';
+import { warnForwardDrops } from './forward.js';
 import { deleteLink, ensureBridge } from './links.js';
 import { applyNft, flushText, rulesetText, type BridgeRules, type PortRule } from './nft.js';
 import { NetworkStore, type NetworkRecord } from './store.js';
@@ -99,6 +100,8 @@ export class NetworkManager {
     }
     sysctl('net.ipv4.ip_forward', '1');
     for (const n of this.store.networks()) if (n.Driver === 'bridge') this.upBridge(n);
+    const t = this.o.instance.table;
+    warnForwardDrops(this.o.log, [t, `${t}-nat`], this.store.networks().map((n) => n.bridge).filter((b) => b !== ''));
   }
 
   private upBridge(n: NetworkRecord): void {
@@ -169,13 +172,17 @@ export class NetworkManager {
     return { Id: id, Warning: '' };
   }
 
-  /** Removes a user network; 409 while a running container is on it. */
+  /**
+   * Removes a user network; 409 while a running container is on it. Stopped
+   * containers keep their endpoint rows, as dockerd keeps them in their
+   * NetworkSettings: their next start fails naming the network, and `network
+   * disconnect` takes the row away (endpoints.ts).
+   */
   remove(ref: string): void {
     const n = this.find(ref);
     if (PREDEFINED.includes(n.Name as typeof PREDEFINED[number])) throw new BerthError('permission-denied', `${n.Name} is a pre-defined network and cannot be removed`);
     const active = this.store.endpoints({ network: n.Id }).filter((e) => e.ip !== '');
     if (active.length > 0) throw failedPrecondition(`error while removing network: network ${n.Name} id ${n.Id} has active endpoints`);
-    for (const e of this.store.endpoints({ network: n.Id })) this.store.deleteEndpoint(e.container, e.network);
     this.store.deleteNetwork(n.Id);
     deleteLink(n.bridge);
     this.syncRules();

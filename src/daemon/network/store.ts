@@ -28,6 +28,14 @@ export interface NetworkRecord {
 export interface EndpointRecord {
   container: string;
   network: string;
+  /**
+   * the network's name when the endpoint was made: a removed network's
+   * stopped containers keep their endpoint (as with Docker), shown under
+   * this name, and one never started finds a network made again by name
+   */
+  networkName?: string;
+  /** the endpoint has held an address once: from then on it names its network by ID */
+  attached?: boolean;
   /** what the user asked for: aliases, a fixed address */
   aliases: string[];
   ipv4Address: string;
