@@ -42,6 +42,20 @@
       "include_dirs": ["native/include"],
       "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-D_GNU_SOURCE"],
       "ldflags": ["-static-libgcc"]
+    },
+    {
+      "target_name": "berth-vm-agent",
+      "type": "executable",
+      "sources": ["<!@(ls -1 native/vm-agent/agent/*.c)", "native/vm-agent/frame.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-D_GNU_SOURCE"],
+      "ldflags": ["-static"]
+    },
+    {
+      "target_name": "berth-vm-keeper",
+      "type": "executable",
+      "sources": ["<!@(ls -1 native/vm-agent/keeper/*.c)", "native/vm-agent/frame.c"],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-D_GNU_SOURCE"],
+      "ldflags": ["-static-libgcc"]
     }
   ]
 }

@@ -12,6 +12,7 @@ const entries = {
   'berth-ctr': 'src/ctr/main.ts',
   'berthd': 'src/daemon/main.ts',
   'berth': 'src/cli/main.ts',
+  'berth-vm': 'src/vm/main.ts',
 };
 
 mkdirSync(join(root, 'dist'), { recursive: true });
@@ -48,6 +49,9 @@ const natives = [
   // berth-sandbox is the same front: its name (argv[0]) selects the sandbox
   ['berth-runtime', join(root, 'bin', 'berth-sandbox')],
   ['berth_addon.node', join(root, 'dist', 'berth_addon.node')],
+  // berth-vm: the static guest agent (the VM's /init) and the per-VM keeper
+  ['berth-vm-agent', join(root, 'bin', 'berth-vm-agent')],
+  ['berth-vm-keeper', join(root, 'bin', 'berth-vm-keeper')],
 ];
 for (const [name, dest] of natives) {
   const src = join(release, name);
@@ -59,7 +63,7 @@ for (const [name, dest] of natives) {
 }
 
 // Node entry points get a small executable in bin/ (bin/ is not in git).
-for (const name of ['berth-core', 'berth-ctr', 'berthd', 'berth']) {
+for (const name of ['berth-core', 'berth-ctr', 'berthd', 'berth', 'berth-vm']) {
   if (!existsSync(join(root, 'dist', `${name}.cjs`))) continue;
   const dest = join(root, 'bin', name);
   // a shell script: the package is "type": "module", so an extensionless node file would be ESM

@@ -1,0 +1,36 @@
+#!/bin/sh
+# Fetches the guest kernel of berth-vm: Debian's cloud kernel (virtio and
+# virtiofs as modules, no 9p), downloaded with apt-get and unpacked with
+# dpkg-deb into /var/cache/berth/vm/<kernel-version>/ without installing it on
+# the host. Idempotent: a complete cache is left alone.
+# Usage: scripts/vm-kernel.sh [package]   (default: what linux-image-cloud-amd64 depends on)
+set -eu
+CACHE=${BERTH_VM_CACHE:-/var/cache/berth/vm}
+PKG=${1:-}
+if [ -z "$PKG" ]; then
+  PKG=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*-cloud-amd64\)$/\1/p' | head -n1)
+fi
+[ -n "$PKG" ] || { echo "vm-kernel: cannot find the cloud kernel package (apt-get update?)" >&2; exit 1; }
+VER=${PKG#linux-image-}
+DEST="$CACHE/$VER"
+if [ -f "$DEST/.complete" ]; then
+  echo "$DEST"
+  exit 0
+fi
+TMP=$(mktemp -d)
+chmod 755 "$TMP"  # apt-get download drops to the _apt user
+trap 'rm -rf "$TMP"' EXIT
+(cd "$TMP" && apt-get download -q "$PKG" >&2)
+mkdir -p "$TMP/x"
+dpkg-deb -x "$TMP"/*.deb "$TMP/x"
+mkdir -p "$CACHE"
+rm -rf "$DEST.partial"
+mkdir -p "$DEST.partial"
+# only what a guest needs: the kernel image, its config, and the modules tree
+mv "$TMP/x/boot" "$DEST.partial/boot"
+mkdir -p "$DEST.partial/lib"
+mv "$TMP/x/lib/modules" "$DEST.partial/lib/modules" 2>/dev/null || mv "$TMP/x/usr/lib/modules" "$DEST.partial/lib/modules"
+touch "$DEST.partial/.complete"
+rm -rf "$DEST"
+mv "$DEST.partial" "$DEST"
+echo "$DEST"

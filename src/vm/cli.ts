@@ -1,0 +1,110 @@
+/**
+ * berth-vm's command line: berth-runtime's grammar (runc 1.1's verbs and
+ * flags, so dockerd, containerd and berth-shim drive it unchanged), parsed
+ * here at the edge; the verbs get a VmContext and plain options.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { BerthError, describeSystemError, exitCodeOf } from '../common/errors.js';
+import { createLogger, fileSink, type Logger } from '../common/log.js';
+import type { VmContext } from './context.js';
+import { DEFAULT_ROOT } from './state.js';
+
+export const VERSION = '0.1.0';
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
+  let code = 0;
+  const program = new Command('berth-vm');
+  program
+    .description('Berth OCI runtime whose containers run in lightweight VMs (runc command line)')
+    .option('--debug', 'enable debug logging', false)
+    .option('--log <path>', 'log file')
+    .addOption(new Option('--log-format <format>', 'log format').choices(['text', 'json']).default('text'))
+    .option('--root <path>', 'root directory for container state', DEFAULT_ROOT)
+    .option('--systemd-cgroup', 'use systemd for cgroups', false)
+    .option('--criu <path>', 'accepted for compatibility')
+    .option('--rootless <value>', 'accepted for compatibility', 'auto')
+    .version(`berth-vm version ${VERSION}\nspec: 1.2.0`, '-v, --version')
+    .exitOverride()
+    .enablePositionalOptions();
+  const context = (): VmContext => {
+    const o = program.opts<{ debug: boolean; log?: string; logFormat: 'text' | 'json'; root: string; systemdCgroup: boolean }>();
+    const log: Logger = createLogger(o.log ? [fileSink(o.log, o.logFormat, o.debug ? 'debug' : 'info')] : [], { runtime: 'berth-vm' });
+    const cwd = process.cwd();
+    return { root: o.root.startsWith('/') ? o.root : `${cwd}/${o.root}`, systemdCgroup: o.systemdCgroup, cwd, log, stdout: process.stdout, stderr: process.stderr, env };
+  };
+  const act = <A extends unknown[]>(fn: (c: VmContext, ...a: A) => Promise<number>) =>
+    async (...a: A): Promise<void> => { code = await fn(context(), ...a); };
+  const cmds = () => import('./commands.js');
+
+  const createFlags = (c: Command): Command => c.argument('<container-id>')
+    .option('-b, --bundle <dir>', 'path to the bundle', '.')
+    .option('--console-socket <path>', 'unix socket that receives the pty master')
+    .option('--pid-file <path>', 'file to write the process id to')
+    .option('--no-pivot', 'accepted for compatibility')
+    .option('--no-new-keyring', 'accepted for compatibility')
+    .option('--preserve-fds <n>', 'accepted for compatibility (not supported across the VM boundary)', '0');
+  type CreateFlags = { bundle: string; consoleSocket?: string; pidFile?: string };
+
+  createFlags(program.command('create').description('create a container in a new VM'))
+    .action(act(async (c, id: string, o: CreateFlags) => { await (await import('./create.js')).createVm(c, id, o); return 0; }));
+  createFlags(program.command('run').description('create and start a container in a new VM'))
+    .option('-d, --detach', 'detach from the container', false)
+    .option('--keep', 'do not delete the container after it exits', false)
+    .option('--no-subreaper', 'accepted for compatibility')
+    .action(act(async (c, id: string, o: CreateFlags & { detach: boolean; keep: boolean }) => (await cmds()).run(c, id, o)));
+  program.command('start').argument('<container-id>').description('start a created container')
+    .action(act(async (c, id: string) => (await cmds()).start(c, id)));
+  program.command('state').argument('<container-id>').description('output the state of a container')
+    .action(act(async (c, id: string) => (await cmds()).state(c, id)));
+  program.command('kill').argument('<container-id>').argument('[signal]', 'signal', 'SIGTERM').description('signal the container process')
+    .option('-a, --all', 'every process of the container', false)
+    .action(act(async (c, id: string, sig: string, o: { all: boolean }) => (await cmds()).kill(c, id, sig, o.all)));
+  program.command('delete').argument('<container-id>').description('delete a container and its VM')
+    .option('-f, --force', 'stop the VM first if it runs', false)
+    .action(act(async (c, id: string, o: { force: boolean }) => (await cmds()).remove(c, id, o.force)));
+  program.command('list').description('list containers')
+    .addOption(new Option('-f, --format <format>').choices(['table', 'json']).default('table'))
+    .option('-q, --quiet', 'ids only', false)
+    .action(act(async (c, o: { format: 'table' | 'json'; quiet: boolean }) => (await cmds()).list(c, o.format, o.quiet)));
+  program.command('ps').passThroughOptions().argument('<container-id>').argument('[ps-args...]')
+    .addOption(new Option('-f, --format <format>').choices(['table', 'json']).default('table'))
+    .action(act(async (c, id: string, _a: string[], o: { format: 'table' | 'json' }) => (await cmds()).ps(c, id, o.format)));
+  program.command('pause').argument('<container-id>').action(act(async (c, id: string) => (await cmds()).pause(c, id, true)));
+  program.command('resume').argument('<container-id>').action(act(async (c, id: string) => (await cmds()).pause(c, id, false)));
+  program.command('events').argument('<container-id>')
+    .option('--stats', 'statistics once', false).option('--interval <d>', 'interval', '5s')
+    .action(act(async (c, id: string, o: { stats: boolean }) => (await cmds()).events(c, id, o.stats)));
+  program.command('exec').passThroughOptions().argument('<container-id>').argument('[command...]')
+    .option('-p, --process <file>', 'process.json to run')
+    .option('--console-socket <path>', 'unix socket that receives the pty master')
+    .option('-t, --tty', 'allocate a pseudo-TTY', false)
+    .option('-d, --detach', 'detach from the process', false)
+    .option('--pid-file <path>', 'file to write the process id to')
+    .option('-e, --env <NAME=value>', 'environment variable', collect, [])
+    .option('--cwd <dir>', 'working directory')
+    .option('-u, --user <uid[:gid]>', 'user')
+    .option('-c, --cap <cap>', 'accepted for compatibility', collect, [])
+    .option('--no-new-privs', 'accepted for compatibility')
+    .option('--preserve-fds <n>', 'accepted for compatibility', '0')
+    .option('--cgroup <path>', 'accepted for compatibility')
+    .option('--ignore-paused', 'accepted for compatibility', false)
+    .action(act(async (c, id: string, command: string[], o: import('./exec.js').ExecOptions) => (await import('./exec.js')).execIn(c, id, command, o)));
+  program.command('spec').description('write a default config.json')
+    .option('-b, --bundle <dir>', 'bundle', '.').option('--rootless', 'rootless', false)
+    .action(act(async (c, o: { bundle: string; rootless: boolean }) => (await import('./spec.js')).writeSpec(c, o.bundle, o.rootless)));
+  program.command('features').description('what this runtime supports')
+    .action(act(async (c) => (await import('./spec.js')).features(c)));
+  program.command('update').argument('<container-id>').allowUnknownOption().description('limits are the VM\'s size: not changed after create')
+    .action(act(async (_c, id: string) => { throw new BerthError('failed-precondition', `cannot update container ${id}: a vm's size is fixed at create`); }));
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    process.stderr.write(`berth-vm: ${describeSystemError(err)}\n`);
+    return err instanceof BerthError ? exitCodeOf(err) : 1;
+  }
+  return code;
+}

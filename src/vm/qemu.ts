@@ -1,0 +1,86 @@
+/**
+ * The command lines of one VM: virtiofsd sharing the container's rootfs, and
+ * qemu's microvm (no firmware tables to walk, no PCI: virtio over MMIO) with
+ * memfd-backed guest RAM (virtiofs needs memory the daemon can map), a
+ * virtio-serial port for the agent, and the kernel's console in a file.
+ */
+import { readFileSync } from 'node:fs';
+
+export interface VmLayout {
+  /** the state directory of the container */
+  dir: string;
+  kernel: string;
+  initramfs: string;
+  rootfs: string;
+  memoryMiB: number;
+  cpus: number;
+  kvm: boolean;
+  /** tap device inside the container's netns, with the guest's MAC */
+  tap?: { name: string; mac: string };
+  /** kernel messages (and the agent's) to console.log: BERTH_VM_DEBUG=1 */
+  debug?: boolean;
+}
+
+export const paths = (dir: string) => ({
+  agentSocket: `${dir}/agent.sock`,
+  controlSocket: `${dir}/control.sock`,
+  virtiofsdSocket: `${dir}/fs.sock`,
+  console: `${dir}/console.log`,
+  log: `${dir}/vm.log`,
+  plan: `${dir}/keeper.plan`,
+  create: `${dir}/create.msg`,
+});
+
+export const ROOTFS_TAG = 'rootfs';
+
+/** The host TSC in kHz: under TCG, microvm's guest stalls calibrating it unless told. */
+export function hostTscKhz(cpuinfo = readFileSync('/proc/cpuinfo', 'utf8')): number {
+  const m = /^cpu MHz\s*:\s*([\d.]+)/m.exec(cpuinfo);
+  return m ? Math.round(Number(m[1]) * 1000) : 2_000_000;
+}
+
+export function kernelCmdline(tscKhz: number, debug = false): string {
+  return [
+    'console=ttyS0', ...(debug ? ['loglevel=7'] : ['quiet', 'loglevel=4']), 'panic=-1', 'rdinit=/init',
+    `tsc_early_khz=${tscKhz}`, 'tsc=reliable', 'no_timer_check', 'noreplace-smp',
+    'reboot=t', 'pci=off', 'i8042.noaux', 'i8042.nokbd', 'cryptomgr.notests', 'random.trust_cpu=on',
+  ].join(' ');
+}
+
+export function virtiofsdArgs(virtiofsd: string, l: VmLayout): string[] {
+  return [
+    virtiofsd, `--socket-path=${paths(l.dir).virtiofsdSocket}`,
+    '-o', `source=${l.rootfs}`, '-o', 'cache=auto', '-o', 'xattr', '-o', 'sandbox=chroot',
+    '--thread-pool-size=1',
+  ];
+}
+
+export function qemuArgs(qemu: string, l: VmLayout, tscKhz: number): string[] {
+  const p = paths(l.dir);
+  const mem = `${l.memoryMiB}M`;
+  const args = [
+    qemu,
+    '-M', 'microvm,memory-backend=mem,x-option-roms=off,isa-serial=on,rtc=on',
+    '-accel', l.kvm ? 'kvm' : 'tcg',
+    '-cpu', l.kvm ? 'host' : 'max',
+    '-smp', String(l.cpus),
+    '-m', mem,
+    '-object', `memory-backend-memfd,id=mem,size=${mem},share=on`,
+    '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
+    '-global', 'virtio-mmio.force-legacy=false',
+    '-serial', `file:${p.console}`,
+    '-kernel', l.kernel, '-initrd', l.initramfs, '-append', kernelCmdline(tscKhz, l.debug),
+    '-chardev', `socket,id=fs,path=${p.virtiofsdSocket}`,
+    '-device', `vhost-user-fs-device,chardev=fs,tag=${ROOTFS_TAG}`,
+    '-device', 'virtio-serial-device,max_ports=2',
+    '-chardev', `socket,id=agent,path=${p.agentSocket}`,
+    '-device', 'virtserialport,chardev=agent,name=berth.agent',
+  ];
+  if (l.tap) {
+    args.push(
+      '-netdev', `tap,id=net0,ifname=${l.tap.name},script=no,downscript=no`,
+      '-device', `virtio-net-device,netdev=net0,mac=${l.tap.mac}`,
+    );
+  }
+  return args;
+}
