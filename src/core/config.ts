@@ -46,10 +46,14 @@ export function bundledRuntimePath(): string {
   }
 }
 
-/** berth-sandbox (issue 7) sits next to berth-runtime when this installation built it. */
+/** berth-sandbox (issue 7) and berth-vm (issue 8) sit next to berth-runtime when this installation built them. */
 function bundledSandbox(): Record<string, RuntimeEntry> {
-  const path = join(dirname(bundledRuntimePath()), 'berth-sandbox');
-  return existsSync(path) ? { 'berth-sandbox': { path, args: [] } } : {};
+  const out: Record<string, RuntimeEntry> = {};
+  for (const name of ['berth-sandbox', 'berth-vm']) {
+    const path = join(dirname(bundledRuntimePath()), name);
+    if (existsSync(path)) out[name] = { path, args: [] };
+  }
+  return out;
 }
 
 export function defaultConfig(): CoreConfig {
