@@ -1,6 +1,8 @@
 // Runs the test tiers with Node's test runner: unit (no root), integration
-// (real kernel, as root), e2e (real engines: dockerd, containerd).
-//   node scripts/test.mjs unit|integration|e2e|all [--only pattern]
+// (real kernel, as root), e2e (real engines: dockerd, containerd), chaos
+// (kill -9 of every Berth process and a full disk under load; bounded by
+// BERTH_CHAOS_SECONDS, 60 by default, longer by hand).
+//   node scripts/test.mjs unit|integration|e2e|chaos|all [--only pattern]
 import { readdirSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +12,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tier = process.argv[2] ?? 'all';
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt > 0 ? process.argv[onlyAt + 1] : undefined;
-const tiers = tier === 'all' ? ['unit', 'integration', 'e2e'] : [tier];
+const tiers = tier === 'all' ? ['unit', 'integration', 'e2e', 'chaos'] : [tier];
 
 function walk(dir) {
   let out = [];
