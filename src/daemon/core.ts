@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { unavailable } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
@@ -93,4 +94,50 @@ export async function connectCore(plan: CorePlan, log: Logger, waitMs = 20_000):
   const client = new CoreClient(plan.address);
   await client.waitForReady(5000);
   return client;
+}
+
+/**
+ * False only when nothing listens at the unix socket (missing or refused):
+ * a core that is busy still accepts connections, so it is never taken for
+ * dead; anything else (a slow accept) counts as alive.
+ */
+function listening(address: string, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(address);
+    const done = (alive: boolean): void => { s.destroy(); resolve(alive); };
+    s.setTimeout(timeoutMs, () => done(true));
+    s.on('connect', () => done(true));
+    s.on('error', (err: NodeJS.ErrnoException) => done(err.code !== 'ENOENT' && err.code !== 'ECONNREFUSED'));
+  });
+}
+
+/**
+ * Keeps the core up while berthd runs, as dockerd does its containerd: a
+ * core killed under berthd would otherwise leave every container call
+ * failing with "cannot reach berth-core" until berthd itself restarts. Two
+ * checks in a row with nothing listening start a new core at the address
+ * (its tasks come back through their shims; the core's lock refuses a
+ * second one beside a live core). Returns the function that stops watching.
+ */
+export function superviseCore(plan: CorePlan, log: Logger, everyMs = 1000): () => void {
+  let stopped = false;
+  let misses = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async (): Promise<void> => {
+    if (await listening(plan.address)) misses = 0;
+    else if (++misses >= 2 && !stopped) {
+      misses = 0;
+      try {
+        const started = startCore(plan);
+        log.warn('berth-core was gone: started it again', { address: plan.address, pid: started.pid });
+        await waitForCore(plan, started, 20_000);
+      } catch (err) {
+        log.error('cannot restart berth-core', { address: plan.address, error: (err as Error).message });
+      }
+    }
+    if (!stopped) { timer = setTimeout(() => void tick(), everyMs); timer.unref(); }
+  };
+  timer = setTimeout(() => void tick(), everyMs);
+  timer.unref();
+  return () => { stopped = true; clearTimeout(timer); };
 }

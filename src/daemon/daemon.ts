@@ -11,7 +11,7 @@ import { checkTcpNeedsTls, createApiServer, readTlsFiles, engineRoutes, parseHos
 import type { Logger, LogSink } from '../common/log.js';
 import type { CoreClient } from '../core/client.js';
 import type { DaemonConfig } from './config.js';
-import { connectCore } from './core.js';
+import { connectCore, superviseCore } from './core.js';
 import { EventBus } from './events.js';
 import { ENGINE_NAMESPACE } from './namespace.js';
 import { CoreInventory, type Inventory } from './inventory.js';
@@ -37,6 +37,7 @@ export interface DaemonOptions {
 
 export class Daemon {
   private stopped = false;
+  private unsuperviseCore?: () => void;
   /** the daemon's containers (set once started) */
   containers?: ContainerService;
   /** the daemon's networks (set once started) */
@@ -72,8 +73,12 @@ export class Daemon {
       const db = openStateDb(join(config.dataRoot, 'daemon', 'state.db'));
       undo.push(() => db.close());
       const id = daemonId(db);
-      const core = (await connectCore(corePlan(config, opts.binDir), log)).withNamespace(ENGINE_NAMESPACE);
+      const plan = corePlan(config, opts.binDir);
+      const core = (await connectCore(plan, log)).withNamespace(ENGINE_NAMESPACE);
       undo.push(() => core.close());
+      // a core killed under berthd is started again, until berthd stops
+      const unsupervise = superviseCore(plan, log.with({ component: 'core' }));
+      undo.push(unsupervise);
       const events = new EventBus();
       const credentials = new CredentialMemory();
       const images = new DaemonImages({ core, events, credentials, log: log.with({ component: 'images' }) });
@@ -101,6 +106,7 @@ export class Daemon {
       undo.push(() => { void api.close(); });
       const daemon = new Daemon(config, opts, events, db, id, core, inventory, api);
       daemon.containers = containerService;
+      daemon.unsuperviseCore = unsupervise;
       daemon.health = health;
       // the view is rebuilt (exits recorded, restart policies applied) before the API answers
       await containerService.restore().catch((err: unknown) => log.error('container restore failed', { error: (err as Error).message }));
@@ -142,6 +148,7 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.unsuperviseCore?.();
     this.containers?.close();
     await this.networking?.stop().catch(() => undefined);
     await this.dns?.close().catch(() => undefined);
