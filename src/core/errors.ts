@@ -35,10 +35,22 @@ export function kindOfCode(code: Code): ErrorKind {
   return fromCode.get(code) ?? 'internal';
 }
 
+/**
+ * The longest message a status carries. It travels in an HTTP/2 trailer
+ * (grpc-message), and a trailer past the peer's header-list limit is dropped
+ * with the whole response, leaving the caller waiting: a 100 KB image name
+ * echoed in "not found" did exactly that.
+ */
+export const MAX_STATUS_DETAILS = 4096;
+
+function capped(message: string): string {
+  return message.length <= MAX_STATUS_DETAILS ? message : `${message.slice(0, MAX_STATUS_DETAILS - 15)}… (truncated)`;
+}
+
 /** What a server sends for a thrown error. */
 export function toStatus(err: unknown): Partial<StatusObject> {
-  if (err instanceof BerthError) return { code: toCode[err.kind], details: err.message, metadata: new Metadata() };
-  return { code: Code.INTERNAL, details: describeSystemError(err), metadata: new Metadata() };
+  if (err instanceof BerthError) return { code: toCode[err.kind], details: capped(err.message), metadata: new Metadata() };
+  return { code: Code.INTERNAL, details: capped(describeSystemError(err)), metadata: new Metadata() };
 }
 
 /** The BerthError a client sees for a failed call; `code` keeps the gRPC code. */
