@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { imageRows, displayPorts } from '../../src/cli/format/contexts.js';
 import { tabwrite } from '../../src/cli/format/tabwriter.js';
-import { ago, ellipsis, humanDuration, humanSize, parseBytes, parseGoDuration, shortId } from '../../src/cli/format/units.js';
+import { ago, ellipsis, humanDuration, humanSize, parseBytes, parseGoDuration, parseTimeFlag, shortId } from '../../src/cli/format/units.js';
 import { chooseHost, parseHost, DEFAULT_HOST } from '../../src/cli/host.js';
 import { StdcopyDecoder } from '../../src/common/stdcopy.js';
 import { compareVersions } from '../../src/cli/client.js';
@@ -80,4 +80,12 @@ test('event lines: nanosecond time, type, action, id, sorted attributes', () => 
   try {
     assert.equal(eventLine(JSON.parse(raw) as Record<string, unknown>, raw), '2025-11-29T16:15:17.123456789Z container start abc (image=busybox, name=web)\n');
   } finally { if (prevTz === undefined) delete process.env.TZ; else process.env.TZ = prevTz; }
+});
+
+test('time flags keep a timestamp\'s nanoseconds, as the docker CLI sends them', () => {
+  assert.equal(parseTimeFlag('2026-11-29T17:28:48.123456789Z'), '1795973328.123456789');
+  assert.equal(parseTimeFlag('2026-11-29T17:28:48.5+01:00'), '1795969728.500000000');
+  assert.equal(parseTimeFlag('2026-11-29T17:28:48Z'), '1795973328.000000000');
+  assert.equal(parseTimeFlag('1795973328.25'), '1795973328.25');
+  assert.equal(parseTimeFlag('10s', 1_000_000), '990');
 });

@@ -107,7 +107,10 @@ export function parseTimeFlag(value: string, nowMs = Date.now()): string {
   if (dur !== undefined) return ((nowMs - dur) / 1000).toFixed(9).replace(/\.?0+$/, '');
   const t = Date.parse(value);
   if (Number.isNaN(t)) throw new Error(`invalid time ${JSON.stringify(value)}`);
-  return String(Math.floor(t / 1000));
+  // seconds.nanoseconds as the docker CLI sends them: Date keeps only
+  // milliseconds, and `logs --since <a line's timestamp>` must be exact
+  const frac = /T\d{2}:\d{2}:\d{2}\.(\d+)/.exec(value)?.[1] ?? '';
+  return `${Math.floor(t / 1000)}.${frac.slice(0, 9).padEnd(9, '0')}`;
 }
 
 /** A Go duration ("1h30m", "10s", "500ms") in milliseconds, or undefined. */
