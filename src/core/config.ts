@@ -9,6 +9,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { invalidArgument, wrap } from '../common/errors.js';
 import type { Level } from '../common/log.js';
+import { setLayerSizeLimit } from './unpack/apply.js';
 
 export interface RuntimeEntry { path: string; args: string[] }
 
@@ -26,12 +27,15 @@ export interface CoreConfig {
   insecureRegistries: string[];
   /** the fast path: tasks of Berth's own berth-runtime are planned in-process (config `fast-path`, default true) */
   fastPath: boolean;
+  /** most uncompressed bytes of one image layer (config `max-layer-size`, default 64 GiB): a decompression bomb is refused there */
+  maxLayerSize: number;
 }
 
 export const DEFAULT_ADDRESS = '/run/berth/core.sock';
 export const DEFAULT_ROOT = '/var/lib/berth/core';
 export const DEFAULT_STATE = '/run/berth/core';
 export const DEFAULT_RUNTIME = 'berth-runtime';
+export const DEFAULT_MAX_LAYER_SIZE = 64 * 2 ** 30;
 const LEVELS: Level[] = ['debug', 'info', 'warning', 'error'];
 
 /** bin/berth-runtime of this installation: walk up from this module to a dir with bin/berth-runtime. */
@@ -63,6 +67,7 @@ export function defaultConfig(): CoreConfig {
     runtimes: { [DEFAULT_RUNTIME]: { path: bundledRuntimePath(), args: [] }, ...bundledSandbox() },
     snapshotter: 'overlayfs', insecureRegistries: [],
     fastPath: true,
+    maxLayerSize: DEFAULT_MAX_LAYER_SIZE,
   };
 }
 
@@ -126,6 +131,10 @@ export function parseConfigFile(file: string, text: string, base: CoreConfig = d
         if (typeof v !== 'boolean') throw invalidArgument(`invalid config ${file}: fast-path must be true or false`);
         out.fastPath = v;
         break;
+      case 'max-layer-size':
+        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) throw invalidArgument(`invalid config ${file}: max-layer-size must be a positive number of bytes`);
+        out.maxLayerSize = v;
+        break;
       default: throw invalidArgument(`invalid config ${file}: unknown key ${JSON.stringify(key)}`);
     }
   }
@@ -142,5 +151,7 @@ export function loadConfig(file: string | undefined, overrides: ConfigOverrides)
   }
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) (config as unknown as Record<string, unknown>)[k] = v;
   if (overrides.logLevel !== undefined) config.logLevel = level('--log-level', overrides.logLevel);
+  // every path that applies layers (pull, load, import) takes its limit from here
+  setLayerSizeLimit(config.maxLayerSize);
   return config;
 }

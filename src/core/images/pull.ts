@@ -30,7 +30,7 @@ import {
   isIndexMediaType, isManifestMediaType, type Descriptor, type ImageConfig, type ImageIndex, type ImageManifest, type Platform,
 } from '../oci/types.js';
 import { SNAPSHOT_DIFF_ID_LABEL, type Snapshotter } from '../snapshots/types.js';
-import { applyLayer } from '../unpack/apply.js';
+import { applyLayer, layerSizeLimit } from '../unpack/apply.js';
 import { copyBlob, fetchSmallBlob } from './blobs.js';
 import { chainIds } from './chainid.js';
 import { runLimited } from './limit.js';
@@ -130,6 +130,38 @@ function deferred(): Deferred {
   return d;
 }
 
+/**
+ * An image config is JSON read whole into memory: Docker's largest real ones
+ * are well under 1 MiB; 8 MiB leaves room and refuses a config made to
+ * exhaust memory.
+ */
+const MAX_CONFIG_BYTES = 8 << 20;
+/**
+ * Layers one manifest may list: overlay mounts a layer per lower directory
+ * and Docker refuses images deeper than 128 layers, so no image that works
+ * elsewhere has more; a manifest of ten thousand would cost as many
+ * snapshots (and requests) before anything could fail.
+ */
+const MAX_LAYERS = 128;
+/** The content store addresses blobs by sha256 only; any other algorithm (sha512:, md5:) is refused before a fetch. */
+const SHA256 = /^sha256:[0-9a-f]{64}$/;
+
+/** A descriptor's digest and size, checked before anything is fetched by it. */
+function checkDescriptor(d: Descriptor | undefined, what: string, maxSize: number): void {
+  if (!d || typeof d.digest !== 'string') throw invalidArgument(`${what} has no digest`);
+  if (!SHA256.test(d.digest)) throw invalidArgument(`${what} has digest ${JSON.stringify(d.digest.slice(0, 80))}: only sha256 digests are supported`);
+  if (typeof d.size !== 'number' || !Number.isSafeInteger(d.size) || d.size < 0) throw invalidArgument(`${what} ${d.digest} has an invalid size ${JSON.stringify(d.size)}`);
+  if (d.size > maxSize) throw invalidArgument(`${what} ${d.digest} of ${d.size} bytes is larger than the ${maxSize} allowed`);
+}
+
+/** The manifest's config and layers, checked: count, digests, sizes. */
+function checkManifest(m: ImageManifest, digest: string, name: string): void {
+  if (!m.config || !Array.isArray(m.layers)) throw invalidArgument(`cannot pull ${name}: manifest ${digest} has no config or layers`);
+  if (m.layers.length > MAX_LAYERS) throw invalidArgument(`cannot pull ${name}: manifest ${digest} lists ${m.layers.length} layers, more than the ${MAX_LAYERS} allowed`);
+  checkDescriptor(m.config, `cannot pull ${name}: config`, MAX_CONFIG_BYTES);
+  m.layers.forEach((l, i) => checkDescriptor(l, `cannot pull ${name}: layer ${i}`, layerSizeLimit()));
+}
+
 function parseJson<T>(body: Buffer, what: string): T {
   try { return JSON.parse(body.toString('utf8')) as T; } catch (err) {
     throw invalidArgument(`${what} is not valid JSON: ${(err as Error).message}`);
@@ -183,8 +215,13 @@ class PullRun {
     const target = await this.remote.resolve(this.ref);
     this.emit({ status: 'resolved', digest: target.digest, mediaType: target.mediaType, total: target.size });
     const manifestDesc = await this.selectManifest(target, name);
-    const manifest = parseJson<ImageManifest>(await this.manifestBlob(manifestDesc, (b) => manifestLabels(parseJson<ImageManifest>(b, `manifest ${manifestDesc.digest}`))), `manifest ${manifestDesc.digest}`);
-    if (!manifest.config || !Array.isArray(manifest.layers)) throw invalidArgument(`cannot pull ${name}: manifest ${manifestDesc.digest} has no config or layers`);
+    const manifest = parseJson<ImageManifest>(await this.manifestBlob(manifestDesc, (b) => {
+      // checked before it is stored: a manifest of ten thousand layers would be ten thousand labels
+      const m = parseJson<ImageManifest>(b, `manifest ${manifestDesc.digest}`);
+      checkManifest(m, manifestDesc.digest, name);
+      return manifestLabels(m);
+    }), `manifest ${manifestDesc.digest}`);
+    checkManifest(manifest, manifestDesc.digest, name);
     const config = await this.config(manifest.config, name);
     const diffIds = config.rootfs?.diff_ids ?? [];
     if (diffIds.length !== manifest.layers.length) {
@@ -209,6 +246,7 @@ class PullRun {
       const index = parseJson<ImageIndex>(b, `index ${target.digest}`);
       if (!Array.isArray(index.manifests)) throw invalidArgument(`cannot pull ${name}: index ${target.digest} has no manifests`);
       chosen = selectManifest(index, this.opts.platform, name);
+      checkDescriptor(chosen, `cannot pull ${name}: manifest`, Number.MAX_SAFE_INTEGER);
       const i = index.manifests.findIndex((d) => d.digest === chosen!.digest);
       return { [`${GC_REF_CONTENT_PREFIX}m.${i}`]: chosen.digest };
     });
@@ -219,7 +257,7 @@ class PullRun {
     this.hold('content', desc.digest);
     const body = this.deps.content.has(this.ns, desc.digest)
       ? await this.deps.content.readBlob(this.ns, desc.digest)
-      : await fetchSmallBlob(this.remote, this.repo, desc);
+      : await fetchSmallBlob(this.remote, this.repo, desc, MAX_CONFIG_BYTES);
     await this.deps.content.writeBlob(this.ns, body, desc.digest);
     const config = parseJson<ImageConfig>(body, `config ${desc.digest}`);
     if (!config.rootfs || !Array.isArray(config.rootfs.diff_ids)) throw invalidArgument(`cannot pull ${name}: config ${desc.digest} has no rootfs.diff_ids`);

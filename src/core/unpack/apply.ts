@@ -29,7 +29,18 @@ export interface ApplyOptions {
   allowDevices?: boolean;
   /** the layer's digest, for messages */
   digest?: string;
+  /** most uncompressed bytes a layer may have (a decompression bomb stops here); default: layerSizeLimit() */
+  maxSize?: number;
 }
+
+/**
+ * The default of ApplyOptions.maxSize: the core's `max-layer-size`, set once
+ * from its config (config.ts) so every path that applies layers (pull, load,
+ * import) has it without each passing it down.
+ */
+let defaultMaxSize = 64 * 2 ** 30;
+export function setLayerSizeLimit(bytes: number): void { defaultMaxSize = bytes; }
+export function layerSizeLimit(): number { return defaultMaxSize; }
 
 export interface ApplyResult {
   /** "sha256:<hex>" of the uncompressed tar */
@@ -48,14 +59,22 @@ interface ApplyState {
   opts: ApplyOptions;
   /** paths (relative, "/"-joined) this layer wrote: an opaque directory keeps them */
   written: Set<string>;
-  /** directory times, set last (writing a child changes its directory's mtime) */
-  dirTimes: Array<{ path: string; mtime: number }>;
+  /**
+   * directory times, set last (writing a child changes its directory's
+   * mtime); keyed by path so a layer naming one directory a million times
+   * holds one record, not a million
+   */
+  dirTimes: Map<string, number>;
 }
 
-async function* hashed(src: AsyncIterable<Buffer>, hash: ReturnType<typeof createHash>, count: { n: number }): AsyncGenerator<Buffer> {
+/** Thrown when a layer's uncompressed bytes pass the limit: a decompression bomb, or a layer this core will not hold. */
+export class LayerTooLarge extends Error {}
+
+async function* hashed(src: AsyncIterable<Buffer>, hash: ReturnType<typeof createHash>, count: { n: number }, max: number): AsyncGenerator<Buffer> {
   for await (const chunk of src) {
-    hash.update(chunk);
     count.n += chunk.length;
+    if (count.n > max) throw new LayerTooLarge(`uncompressed size passes the limit of ${max} bytes (max-layer-size)`);
+    hash.update(chunk);
     yield chunk;
   }
 }
@@ -64,17 +83,21 @@ export async function applyLayer(input: Readable, opts: ApplyOptions): Promise<A
   const layer = opts.digest !== undefined && opts.digest !== '' ? `layer ${opts.digest}` : 'layer';
   const hash = createHash('sha256');
   const count = { n: 0 };
-  const state: ApplyState = { opts, written: new Set(), dirTimes: [] };
+  const max = opts.maxSize ?? defaultMaxSize;
+  const state: ApplyState = { opts, written: new Set(), dirTimes: new Map() };
   let current = '';
   try {
-    for await (const entry of readTar(hashed(decompress(input, opts.mediaType), hash, count))) {
+    for await (const entry of readTar(hashed(decompress(input, opts.mediaType), hash, count, max))) {
       current = entry.name;
+      // a size field past the limit is refused before a byte of its body is written
+      if (entry.size > max) throw new LayerTooLarge(`entry ${entry.name} claims ${entry.size} bytes, past the limit of ${max} bytes (max-layer-size)`);
       await applyEntry(state, entry);
     }
     current = '';
-    for (const d of state.dirTimes.reverse()) utimesSync(d.path, d.mtime, d.mtime);
+    for (const [path, mtime] of [...state.dirTimes].reverse()) utimesSync(path, mtime, mtime);
   } catch (err) {
     input.destroy();
+    if (err instanceof LayerTooLarge) throw invalidArgument(`${layer}: ${err.message}`);
     if (err instanceof EntryRefused) throw invalidArgument(`${layer} entry ${current}: ${err.message}`);
     if (err instanceof BerthError) throw err;
     if (typeof (err as NodeJS.ErrnoException).code === 'string' && (err as NodeJS.ErrnoException).syscall !== undefined) {
@@ -157,7 +180,7 @@ function setAttributes(s: ApplyState, path: string, e: TarEntry): void {
       if (code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') throw err;
     }
   }
-  if (e.type === 'directory') s.dirTimes.push({ path, mtime: e.mtime });
+  if (e.type === 'directory') { s.dirTimes.delete(path); s.dirTimes.set(path, e.mtime); }
   else if (e.type === 'symlink') lutimesSync(path, e.mtime, e.mtime);
   else utimesSync(path, e.mtime, e.mtime);
 }
