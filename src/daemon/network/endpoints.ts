@@ -16,9 +16,9 @@ import type { DnsRegistry } from './dns.js';
 import { hostsText, resolvText, upstreamServers } from './etcfiles.js';
 import { allocate, poolOf } from './ipam.js';
 import { intToIp, ipToInt } from './ipv4.js';
-import { addVeth, deleteLink, macFor, nextIfname, vethName } from './links.js';
+import { addNetnsWithVeth, addVeth, deleteLink, macFor, nextIfname, vethName } from './links.js';
 import { OPT_MTU, type NetworkManager } from './manager.js';
-import { createNetns, netnsPath, removeNetns } from './netns.js';
+import { createNetns, isNsMount, netnsFile, netnsPath, removeNetns } from './netns.js';
 import type { PortRule } from './nft.js';
 import { candidates, portRequests, type PortRequest, type Published } from './ports.js';
 import { openProxy, type PortProxy } from './proxy.js';
@@ -124,14 +124,17 @@ export class NetworkEndpoints implements NetworkAttacher {
     this.proxies.set(c.ID, proxies);
     const path = netnsPath(this.o.execRoot, c.ID);
     try {
-      createNetns(path);
-      this.m.store.saveSandbox({ container: c.ID, netns: path, ports: published });
       const eps = this.m.store.endpoints({ container: c.ID });
+      // the usual case, a new namespace with one endpoint at least: made with its first veth in one child
+      const fresh = eps.length > 0 && !isNsMount(path);
+      if (fresh) netnsFile(path);
+      else createNetns(path);
+      this.m.store.saveSandbox({ container: c.ID, netns: path, ports: published });
       const taken: string[] = [];
       for (const [i, e] of eps.entries()) {
         const ifname = nextIfname(taken);
         taken.push(ifname);
-        this.plug(c, e, this.m.find(e.network), path, ifname, i === 0);
+        this.plug(c, e, this.m.find(e.network), path, ifname, i === 0, fresh && i === 0);
       }
       this.publishPorts(c);
       this.m.syncRules();
@@ -190,13 +193,15 @@ export class NetworkEndpoints implements NetworkAttacher {
 
   // ---- endpoints ----
 
-  private plug(c: ContainerRecord, e: EndpointRecord, net: NetworkRecord, netns: string, ifname: string, defaultRoute: boolean): void {
+  /** One endpoint plugged (newNetns: the namespace file is still empty, made here with it). */
+  private plug(c: ContainerRecord, e: EndpointRecord, net: NetworkRecord, netns: string, ifname: string, defaultRoute: boolean, newNetns = false): void {
     const pool = poolOf(net.IpamConfig[0]!);
     const used = new Set(this.m.store.endpoints({ network: net.Id }).filter((x) => x.ip !== '' && x.container !== c.ID).map((x) => ipToInt(x.ip)));
     const ip = intToIp(allocate(pool, used, e.ipv4Address || undefined));
     const veth = vethName(c.ID, net.Id);
     const mtu = net.Options[OPT_MTU] && net.Options[OPT_MTU] !== '1500' ? Number(net.Options[OPT_MTU]) : undefined;
-    addVeth({ veth, bridge: net.bridge, netns, ifname, ip, prefix: prefixOf(net), mac: macFor(ip), gateway: defaultRoute && !net.Internal ? gatewayOf(net) : undefined, mtu });
+    const plan = { veth, bridge: net.bridge, netns, ifname, ip, prefix: prefixOf(net), mac: macFor(ip), gateway: defaultRoute && !net.Internal ? gatewayOf(net) : undefined, mtu };
+    if (newNetns) addNetnsWithVeth(plan); else addVeth(plan);
     Object.assign(e, { ip, mac: macFor(ip), veth, ifname, endpointId: randomBytes(32).toString('hex'), attached: true });
     this.m.store.saveEndpoint(e);
     this.m.setVeth(net.Id, veth, true);

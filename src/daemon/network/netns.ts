@@ -19,11 +19,16 @@ export function netnsPath(execRoot: string, id: string): string {
   return join(netnsDir(execRoot), id);
 }
 
+/** The empty file a namespace is bound on, and its directory. */
+export function netnsFile(path: string): void {
+  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, 'a'));
+}
+
 /** Makes the namespace file (idempotent: an existing mount is kept) with loopback up. */
 export function createNetns(path: string): void {
   if (isNsMount(path)) return;
-  mkdirSync(join(path, '..'), { recursive: true, mode: 0o700 });
-  closeSync(openSync(path, 'a'));
+  netnsFile(path);
   try {
     run('unshare', [`--net=${path}`, 'true'], `cannot make network namespace ${path}`);
     ipBatch(['link set lo up'], `cannot bring up loopback in ${path}`, path);
