@@ -166,7 +166,8 @@ static int setup(struct shim *sh, char *msg, size_t n)
 		return snprintf(msg, n, "cannot make pipes: %s", strerror(errno)), -1;
 	char pidfile[4096], console[4096];
 	snprintf(pidfile, sizeof pidfile, "%s/init.pid", o->state_dir);
-	snprintf(console, sizeof console, "%s/console.sock", o->state_dir);
+	/* next to our socket, whose path is kept short: the state dir may not fit in sun_path */
+	snprintf(console, sizeof console, "%s.tty", o->socket);
 	const char *argv[] = { "create", "--bundle", o->bundle, "--pid-file", pidfile,
 			       o->terminal ? "--console-socket" : o->id, console, o->id, NULL };
 	if (!o->terminal)

@@ -92,8 +92,13 @@ static int console_listen(const char *path)
 {
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	if (fd < 0 || strlen(path) >= sizeof a.sun_path)
+	if (fd < 0)
 		return -1;
+	if (strlen(path) >= sizeof a.sun_path) {
+		close(fd);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	strcpy(a.sun_path, path);
 	unlink(path);
 	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 1) < 0) {

@@ -296,7 +296,8 @@ static void do_exec(struct shim *sh, struct conn *c, const struct wmsg *m)
 	}
 	snprintf(pfile, sizeof pfile, "%s/exec-%s.json", sh->o.state_dir, id);
 	snprintf(pidfile, sizeof pidfile, "%s/exec-%s.pid", sh->o.state_dir, id);
-	snprintf(console, sizeof console, "%s/exec-%s.console", sh->o.state_dir, id);
+	/* next to our socket (short), not in the state dir: a unix socket path must fit in sun_path */
+	snprintf(console, sizeof console, "%s.x%.12s", sh->o.socket, id);
 	if (log_path && *log_path)
 		snprintf(lpath, sizeof lpath, "%s", log_path);
 	else
