@@ -6,6 +6,7 @@
  * bytes are stdcopy frames (stdcopy.ts); with one they are raw.
  */
 import type { Duplex } from 'node:stream';
+import { invalidArgument } from '../common/errors.js';
 import type { RequestContext } from './context.js';
 
 export const RAW_STREAM = 'application/vnd.docker.raw-stream';
@@ -53,4 +54,44 @@ export function hijack(ctx: RequestContext, contentType: string = RAW_STREAM): H
   plainHijacked.add(socket);
   socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\nConnection: close\r\n\r\n`);
   return { socket, upgraded: false };
+}
+
+/** The next bytes a paused socket gives; an error when it ends first. */
+function nextBytes(socket: Duplex): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const finish = (err: Error | undefined, chunk?: Buffer): void => {
+      socket.off('readable', onReadable);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      if (err) reject(err); else resolve(chunk!);
+    };
+    const onReadable = (): void => { const c = socket.read() as Buffer | null; if (c !== null) finish(undefined, c); };
+    const onEnd = (): void => finish(invalidArgument('request body incomplete: the connection closed before its end'));
+    socket.on('readable', onReadable);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+    onReadable();
+  });
+}
+
+/**
+ * The JSON body of an upgraded request (exec start's {"Detach","Tty"}).
+ * Node's parser stops at the headers of an `Upgrade` request, so its body
+ * arrives in `head` and on the socket, in front of the stream's input: it is
+ * taken off here (Content-Length bytes) and the rest stays the input.
+ */
+export async function readUpgradedJsonObject(ctx: RequestContext, what: string, limit = 1 << 20): Promise<Record<string, unknown> | undefined> {
+  const up = ctx.upgrade!;
+  const want = Number(ctx.req.headers['content-length'] ?? '0');
+  if (!Number.isSafeInteger(want) || want <= 0) return undefined;
+  if (want > limit) throw invalidArgument(`request body too large: ${want} bytes, at most ${limit}`);
+  let got = up.head;
+  while (got.length < want) got = Buffer.concat([got, await nextBytes(up.socket)]);
+  up.head = got.subarray(want);
+  const text = got.subarray(0, want).toString('utf8');
+  if (text.trim() === '') return undefined;
+  let v: unknown;
+  try { v = JSON.parse(text); } catch (err) { throw invalidArgument(`invalid JSON: ${(err as Error).message}`); }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw invalidArgument(`invalid JSON: ${what} must be an object`);
+  return v as Record<string, unknown>;
 }

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import { invalidArgument } from '../../common/errors.js';
 import type { AttachedProcess, ContainerStreamsBackend, LogRecord, OutputChunk, PathStat } from '../backend.js';
 import { readJsonObject, sendJson, type RequestContext } from '../context.js';
-import { hijack, MULTIPLEXED_STREAM, RAW_STREAM } from '../hijack.js';
+import { hijack, MULTIPLEXED_STREAM, RAW_STREAM, readUpgradedJsonObject } from '../hijack.js';
 import { boolParam, intParam, timestampParam } from '../query.js';
 import type { Route } from '../router.js';
 import { encodeFrames, STDERR, STDOUT } from '../stdcopy.js';
@@ -173,7 +173,8 @@ export function containerStreamRoutes(b: ContainerStreamsBackend): Route[] {
     },
     {
       method: 'POST', path: '/exec/{id}/start', handler: async (ctx) => {
-        const cfg = (await readJsonObject(ctx.req, 'the exec start config')) ?? {};
+        // an upgraded request's body is not parsed by Node: it arrives ahead of the stream's input
+        const cfg = (ctx.upgrade ? await readUpgradedJsonObject(ctx, 'the exec start config') : await readJsonObject(ctx.req, 'the exec start config')) ?? {};
         const p = await b.execStart(ctx.params.id!, { detach: cfg.Detach === true, tty: cfg.Tty === true });
         if (p === undefined) {
           ctx.res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': 0 });
