@@ -3,6 +3,7 @@
  * stdout/stderr (demultiplexed unless the container has a TTY), our stdin to
  * the connection (raw mode on a TTY), the terminal size to the daemon.
  */
+import { spawnSync } from 'node:child_process';
 import type { Duplex } from 'node:stream';
 import { StdcopyDecoder } from '../common/stdcopy.js';
 
@@ -24,6 +25,9 @@ export function pump(conn: Duplex, opts: StreamOptions): Promise<void> {
   if (opts.stdin) {
     if (opts.tty && process.stdin.isTTY) {
       process.stdin.setRawMode(true);
+      // libuv's raw mode keeps output post-processing (ONLCR): the container's pty already
+      // sends \r\n, so turn it off as docker's raw mode does (restored with the mode)
+      spawnSync('stty', ['-opost'], { stdio: ['inherit', 'ignore', 'ignore'] });
       restore = (): void => { process.stdin.setRawMode(false); };
     }
     process.stdin.on('data', (d: Buffer) => { conn.write(d); });
