@@ -10,7 +10,7 @@ import { parseFilters } from '../../src/api/index.js';
 import { decodeRegistryAuth } from '../../src/api/routes/images.js';
 import type { ImageView } from '../../src/daemon/images/catalog.js';
 import { containersUsing, tagsOf } from '../../src/daemon/images/catalog.js';
-import { globMatch, imageMatches, matchingTags, summary } from '../../src/daemon/images/list.js';
+import { globMatch, imageMatches, matchingDigests, matchingTags, summary } from '../../src/daemon/images/list.js';
 import { humanSize, progressBar } from '../../src/daemon/images/progress.js';
 import { PullTranslator, PushTranslator } from '../../src/daemon/images/pull-progress.js';
 import { familiarOf, formatFamiliar, formatFull, looksLikeId, parseRef, shortId, withDefaultTag } from '../../src/daemon/images/reference.js';
@@ -125,6 +125,11 @@ test('list filters: dangling, label and label!, reference narrowing the tags, ti
   const ref = parseFilters('{"reference":["127.*/*"]}');
   assert.ok(imageMatches(v, ref, {}));
   assert.deepEqual(matchingTags(v, ref), ['127.0.0.1:5000/bb:1']);
+  // digests follow the tags let through: no extra `<none>` row for another repository
+  const digests = [`127.0.0.1:5000/bb@sha256:${HEX}`, `busybox@sha256:${HEX}`];
+  assert.deepEqual(matchingDigests(digests, ['127.0.0.1:5000/bb:1'], parseFilters('{"reference":["127.0.0.1:5000/bb:1"]}')), [digests[0]]);
+  assert.deepEqual(matchingDigests(digests, [], parseFilters('{"reference":["busybox"]}')), [digests[1]]);
+  assert.deepEqual(matchingDigests(digests, [], parseFilters(null)), digests);
   assert.ok(!imageMatches(v, parseFilters('{"reference":["nginx"]}'), {}));
   assert.ok(globMatch('busy*', 'busybox') && !globMatch('busy*', 'x/busybox'));
   assert.ok(!imageMatches(v, parseFilters(null), { before: Date.parse('2024-01-01T00:00:00Z') }));

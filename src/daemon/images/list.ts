@@ -19,6 +19,17 @@ export function matchingTags(view: ImageView, f: Filters): string[] {
   return tags.filter((n) => f.get('reference').some((p) => globMatch(p, n) || globMatch(p, familiarRepo(parseRef(n)))));
 }
 
+/**
+ * The repo digests shown under a `reference` filter: those it matches and
+ * those of the repositories of the tags it let through. Others would make
+ * the docker CLI print an extra `<none>` row for the same image.
+ */
+export function matchingDigests(digests: string[], tags: string[], f: Filters): string[] {
+  if (!f.has('reference')) return digests;
+  const repos = new Set(tags.map((t) => familiarRepo(parseRef(t))));
+  return digests.filter((n) => repos.has(familiarRepo(parseRef(n))) || f.get('reference').some((p) => globMatch(p, n) || globMatch(p, familiarRepo(parseRef(n)))));
+}
+
 function referenceMatches(view: ImageView, f: Filters): boolean {
   if (matchingTags(view, f).length > 0) return true;
   // digest references (repo@sha256:…) match by their repository
@@ -52,7 +63,7 @@ export function imageMatches(view: ImageView, f: Filters, times: { before?: numb
   return true;
 }
 
-export function summary(view: ImageView, containers: number, sharedSize: boolean, tags: string[] = tagsOf(view)): Record<string, unknown> {
+export function summary(view: ImageView, containers: number, sharedSize: boolean, tags: string[] = tagsOf(view), f?: Filters): Record<string, unknown> {
   const d = view.doc;
   return {
     Containers: sharedSize ? containers : -1,
@@ -60,7 +71,7 @@ export function summary(view: ImageView, containers: number, sharedSize: boolean
     Id: view.id,
     Labels: d.Config.Labels ?? {},
     ParentId: '',
-    RepoDigests: d.RepoDigests ?? [],
+    RepoDigests: f ? matchingDigests(d.RepoDigests ?? [], tags, f) : d.RepoDigests ?? [],
     RepoTags: tags,
     SharedSize: sharedSize ? 0 : -1,
     Size: d.Size,

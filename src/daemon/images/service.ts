@@ -112,7 +112,7 @@ export class DaemonImages implements ImagesBackend {
     return views
       .filter((v) => imageMatches(v, args.filters, { before, since }))
       .sort((a, b) => Date.parse(b.doc.Created) - Date.parse(a.doc.Created))
-      .map((v) => summary(v, containersUsing(v, containers).length, args.sharedSize, matchingTags(v, args.filters)));
+      .map((v) => summary(v, containersUsing(v, containers).length, args.sharedSize, matchingTags(v, args.filters), args.filters));
   }
 
   async inspect(name: string): Promise<Record<string, unknown>> {
