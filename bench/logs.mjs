@@ -44,7 +44,8 @@ async function oneRound(name, cli, round) {
   const tail = await cli(['logs', '--tail', '3', c]);
   const full = Math.floor(bytes / (LINE.length + 1));
   const partial = bytes - full * (LINE.length + 1);
-  const expect = partial > 0 ? `${LINE}\n${LINE}\n${LINE.slice(0, partial)}\n` : `${LINE}\n${LINE}\n${LINE}\n`;
+  // the last line is cut by head -c and has no newline: logs prints it as written
+  const expect = partial > 0 ? `${LINE}\n${LINE}\n${LINE.slice(0, partial)}` : `${LINE}\n${LINE}\n${LINE}\n`;
   if (tail.stdout !== expect) throw new Error(`${name}: logs --tail 3 gave ${JSON.stringify(tail.stdout)}`);
   const path = (await cli(['inspect', '--format', '{{.LogPath}}', c])).stdout.trim();
   const size = logSize(path);
