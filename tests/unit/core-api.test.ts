@@ -29,7 +29,8 @@ test('every Tasks method is declared', () => {
 test('config file: runtimes are added to berth-runtime, unknown keys refused', () => {
   const c = parseConfigFile('c.json', JSON.stringify({ 'log-level': 'debug', runtimes: { runc: { path: '/usr/sbin/runc', args: ['--debug'] } } }));
   assert.equal(c.logLevel, 'debug');
-  assert.deepEqual(Object.keys(c.runtimes).sort(), ['berth-runtime', 'runc']);
+  // berth-sandbox and berth-vm join when this installation built them
+  assert.deepEqual(Object.keys(c.runtimes).filter((n) => n !== 'berth-sandbox' && n !== 'berth-vm').sort(), ['berth-runtime', 'runc']);
   assert.deepEqual(c.runtimes.runc, { path: '/usr/sbin/runc', args: ['--debug'] });
   assert.throws(() => parseConfigFile('c.json', '{"adress":"/x"}'), /unknown key "adress"/);
   assert.throws(() => parseConfigFile('c.json', '{"default-runtime":"crun"}'), /default-runtime crun is not in runtimes/);
