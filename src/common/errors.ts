@@ -52,6 +52,8 @@ export function describeSystemError(err: unknown): string {
       ESRCH: 'no such process',
       ENOTEMPTY: 'directory not empty',
       ETIMEDOUT: 'timed out',
+      // better-sqlite3's code when the database's disk is full (a WAL or page that cannot grow)
+      SQLITE_FULL: 'no space left on device (database full)',
     };
     return words[e.code] ?? e.code.toLowerCase();
   }

@@ -33,11 +33,12 @@ export function busyboxTar(dir: string): string {
 export type Outcome<T> = { ok: true; value: T } | { ok: false; transient: boolean; status: number; message: string };
 
 /**
- * Failures a user would retry: nothing listening, the connection cut, or a
- * berthd whose core is away for the moment.
+ * Failures a user would retry: nothing listening, the connection cut, a
+ * berthd whose core is away for the moment, or the CLI's default API version
+ * (its /_ping went unanswered while berthd was down, so it did not negotiate).
  */
 export function transient(message: string): boolean {
-  return /ECONNREFUSED|ENOENT|ECONNRESET|EPIPE|socket hang up|timed out|Cannot connect to the Docker daemon|error during connect|connection reset|connection refused|unexpected EOF|: EOF|cannot reach berth-core|berth-core.*(unavailable|not ready)|UNAVAILABLE|Connection dropped|No connection established|already in progress|received 50[23]/i.test(message);
+  return /ECONNREFUSED|ENOENT|ECONNRESET|EPIPE|socket hang up|timed out|Cannot connect to the Docker daemon|error during connect|connection reset|connection refused|unexpected EOF|: EOF|cannot reach berth-core|berth-core.*(unavailable|not ready)|UNAVAILABLE|Connection dropped|No connection established|already in progress|received 50[23]|is too new/i.test(message);
 }
 
 export interface Http { status: number; body: Buffer }

@@ -19,6 +19,8 @@ import type { StateDb } from '../state/db.js';
 import { hostsFile } from '../spec/index.js';
 import { containerDir, createContainer, preciseIso, runtimeOptions, specFor, type CreateDeps } from './create.js';
 import { generateName, normalizeName } from './names.js';
+import { freeLogSpaceForRemoval } from './logspace.js';
+import { dropOrphans } from './orphans.js';
 import { networkMode, type NetworkAttacher } from './network.js';
 import { BACKOFF_START_MS, nextBackoff, restartOnDaemonStart, shouldRestart, validatePolicy } from './restart.js';
 import { parseSignal } from './signals.js';
@@ -66,6 +68,8 @@ export class ContainerService {
   private readonly notify = new EventEmitter();
   private readonly runs = new Map<string, Run>();
   private readonly backoff = new Map<string, number>();
+  /** ids whose removal runs now */
+  private readonly removals = new Set<string>();
   private readonly pendingRestarts = new Map<string, NodeJS.Timeout>();
   private readonly startHooks: StartHook[] = [];
   private generation = 0;
@@ -438,11 +442,23 @@ export class ContainerService {
 
   async remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void> {
     const c = this.get(ref);
-    if (c.State.Status === 'removing' && !opts.force) throw failedPrecondition(`removal of container ${c.ID} is already in progress`);
+    // 'removing' is only in progress while a removal runs here: one cut short (the core killed
+    // under it, berthd killed) left the state behind, and a new rm finishes it
+    if (c.State.Status === 'removing' && !opts.force && this.removals.has(c.ID)) throw failedPrecondition(`removal of container ${c.ID} is already in progress`);
+    this.removals.add(c.ID);
+    try {
+      await this.removeNow(c, opts);
+    } finally {
+      this.removals.delete(c.ID);
+    }
+  }
+
+  private async removeNow(c: ContainerRecord, opts: { force: boolean; volumes: boolean }): Promise<void> {
     if (this.running(c) && !opts.force) {
       throw failedPrecondition(`You cannot remove a ${c.State.Status} container ${c.ID}. Stop the container before attempting removal or force remove`);
     }
     this.cancelRestart(c.ID);
+    if (freeLogSpaceForRemoval(c.LogPath)) this.o.log.warn('disk nearly full: emptied the logs of the container being removed', { id: c.ID });
     if (this.running(c)) {
       c.State.StoppedByUser = true;
       this.save(c);
@@ -518,6 +534,8 @@ export class ContainerService {
         this.o.log.error('cannot restore container', { id: c.ID, error: (err as Error).message });
       }
     }
+    await dropOrphans(this.o.core, (id) => this.store.get(id) !== undefined, this.o.config, this.o.log)
+      .catch((err: unknown) => this.o.log.error('cannot remove what unfinished creates left', { error: (err as Error).message }));
   }
 
   private async restoreOne(c: ContainerRecord, t: Process | undefined): Promise<void> {
