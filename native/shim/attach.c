@@ -1,6 +1,9 @@
 /* Attach streams: a process's output fanned out to its attachers as it is
  * read (the log gets it too, whatever happens to the log), and attachers'
- * input written to the process's stdin without ever blocking the loop. */
+ * input written to the process's stdin without ever blocking the loop.
+ * An attacher gets every byte: while one is more than ATTACH_HIGH_WATER
+ * behind, its streams are not read (stream.c), so the process waits on a
+ * full pipe, as with docker; one that leaves lets them go at once. */
 #include "internal.h"
 #include "../executor/wire.h"
 #include <berth/shim.h>
@@ -14,11 +17,16 @@
 /* Input the process has not read yet; past this an attacher is cut off. */
 #define MAX_STDIN_QUEUE (1u << 20)
 
+static unsigned stream_bit(const struct stream *s)
+{
+	return s == &s->proc->err ? ATTACH_STDERR : ATTACH_STDOUT;
+}
+
 void attach_output(struct shim *sh, struct stream *s, const char *p, size_t n)
 {
 	struct proc *pr = s->proc;
 	int err = s == &pr->err;
-	unsigned want = err ? ATTACH_STDERR : ATTACH_STDOUT;
+	unsigned want = stream_bit(s);
 	for (struct conn *c = sh->conns, *nx; c; c = nx) {
 		nx = c->next;
 		if (c->state != C_ATTACH || c->p != pr || !(c->streams & want) || c->closing)
@@ -30,6 +38,30 @@ void attach_output(struct shim *sh, struct stream *s, const char *p, size_t n)
 		conn_send(sh, c, &b);
 		wbuf_free(&b);
 	}
+}
+
+int attach_backlogged(struct shim *sh, const struct stream *s)
+{
+	unsigned want = stream_bit(s);
+	for (struct conn *c = sh->conns; c; c = c->next)
+		if (c->state == C_ATTACH && c->p == s->proc && (c->streams & want) && !c->closing && c->outlen > ATTACH_HIGH_WATER)
+			return 1;
+	return 0;
+}
+
+void attach_resume(struct shim *sh, struct proc *p)
+{
+	struct stream *ss[2] = { &p->out, &p->err };
+	for (int i = 0; i < 2; i++) {
+		struct stream *s = ss[i];
+		if (!s->paused || s->fd < 0 || attach_backlogged(sh, s))
+			continue;
+		/* back in the poll set: level-triggered, so what waits in the pipe wakes it */
+		s->paused = 0;
+		stream_watch(sh, s);
+	}
+	/* an exited process whose pipes are empty by now: nothing would wake them */
+	exit_ready(sh, p);
 }
 
 /* The process has exited and its output is read: attachers get EXIT and go. */

@@ -1,6 +1,7 @@
 /* Client connections, all non-blocking in the one epoll loop: a client that
- * connects and says nothing, a WAIT parked for minutes or an attacher that
- * reads slowly never holds up the container, its log or other clients. */
+ * connects and says nothing or a WAIT parked for minutes never holds up the
+ * container, its log or other clients. An attacher that reads slowly slows
+ * the output of its process (attach.c), and nothing else. */
 #include "internal.h"
 #include "../executor/wire.h"
 #include <berth/shim.h>
@@ -16,8 +17,9 @@
 #define REQUEST_TIMEOUT_NS (5ull * 1000000000ull)
 /* A request (an exec's process JSON) or one stdin frame is far below this. */
 #define MAX_FRAME (4u << 20)
-/* An attacher this far behind is dropped rather than letting the shim grow. */
-#define MAX_BACKLOG (1u << 20)
+/* Backpressure keeps an attacher near ATTACH_HIGH_WATER; this is the bound
+ * that holds whatever happens: past it a connection is dropped. */
+#define MAX_BACKLOG (8u << 20)
 
 void later_free(struct shim *sh, void *p)
 {
@@ -56,6 +58,7 @@ void conn_close(struct shim *sh, struct conn *c)
 {
 	if (c->kind != EV_CONN)
 		return;
+	struct proc *held = c->state == C_ATTACH ? c->p : NULL;
 	for (struct conn **pp = &sh->conns; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
@@ -69,6 +72,9 @@ void conn_close(struct shim *sh, struct conn *c)
 	free(c->out);
 	c->in = c->out = NULL;
 	later_free(sh, c);
+	/* an attacher that leaves holds its process's output back no more */
+	if (held)
+		attach_resume(sh, held);
 }
 
 /* Sends queued bytes; 0 while the connection lives. */
@@ -94,7 +100,9 @@ static int flush(struct shim *sh, struct conn *c)
 		return -1;
 	}
 	watch(sh, c, EPOLL_CTL_MOD);
-	return 0;
+	if (c->state == C_ATTACH && c->outlen <= ATTACH_LOW_WATER)
+		attach_resume(sh, c->p);
+	return c->kind == EV_CONN ? 0 : -1;
 }
 
 void conn_send(struct shim *sh, struct conn *c, struct wbuf *b)
@@ -213,5 +221,7 @@ int conn_sweep(struct shim *sh)
 		if (!next || c->deadline < next)
 			next = c->deadline;
 	}
-	return next ? (int)((next - now) / 1000000ull) + 1 : -1;
+	int ms = next ? (int)((next - now) / 1000000ull) + 1 : -1;
+	int exits = exit_sweep(sh);
+	return exits >= 0 && (ms < 0 || exits < ms) ? exits : ms;
 }

@@ -38,6 +38,7 @@ struct stream {
 	struct jlog *log;
 	size_t len;
 	char *buf; /* LINE_MAX_BYTES, allocated on first data */
+	int paused; /* out of the poll set while an attacher is too far behind (backpressure) */
 };
 
 /* Where attachers' input goes: written without blocking, the rest queued. */
@@ -65,6 +66,11 @@ struct conn {
 	unsigned streams; /* ATTACH_STDIN | ATTACH_STDOUT | ATTACH_STDERR */
 	struct conn *next;
 };
+/* Backpressure (attach.c): past HIGH queued for an attacher its streams are
+ * not read; below LOW they are read again. A connection holds at most HIGH
+ * plus one read of each stream, and never more than MAX_BACKLOG (conn.c). */
+#define ATTACH_HIGH_WATER (1u << 20)
+#define ATTACH_LOW_WATER (256u << 10)
 #define ATTACH_STDIN 1u
 #define ATTACH_STDOUT 2u
 #define ATTACH_STDERR 4u
@@ -76,6 +82,11 @@ struct proc {
 	int exited;
 	int code;
 	uint64_t exit_ns;
+	/* exited, output not all read yet (a stream paused for a slow attacher):
+	 * attachers get EXIT once it is; waiters by exit_deadline at the latest */
+	int exit_pending;
+	int waiters_pending;
+	uint64_t exit_deadline;
 	int master; /* 1 when out.fd is a pty master, -1 without a terminal */
 	struct sink in; /* the shim's end of stdin (a pipe, or a dup of the pty master) */
 	struct stream out, err;
@@ -154,6 +165,10 @@ void later_free(struct shim *sh, void *p);
 /* attach.c */
 void attach_output(struct shim *sh, struct stream *s, const char *p, size_t n);
 void attach_exit(struct shim *sh, struct proc *p);
+/* Whether an attacher of s has more than the high-water mark queued. */
+int attach_backlogged(struct shim *sh, const struct stream *s);
+/* Puts p's paused streams back in the poll set when no attacher holds them back. */
+void attach_resume(struct shim *sh, struct proc *p);
 void attach_input(struct shim *sh, struct conn *c, uint16_t type, const struct wmsg *m);
 void sink_init(struct sink *k, int fd);
 void sink_event(struct shim *sh, struct sink *k);
@@ -167,6 +182,10 @@ void serve_request(struct shim *sh, struct conn *c, const struct wmsg *m);
 void proc_exited(struct shim *sh, struct proc *p, int wstatus);
 struct proc *proc_find(struct shim *sh, const char *id);
 int write_exit_record(struct shim *sh, struct proc *p);
+/* Tells p's waiters and attachers of its exit once its output is read (see proc.exit_pending). */
+void exit_ready(struct shim *sh, struct proc *p);
+/* Answers waiters held past their deadline; returns the ms to the next one, -1 for none. */
+int exit_sweep(struct shim *sh);
 
 /* util */
 void rm_tree(const char *path);

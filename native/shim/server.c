@@ -19,6 +19,11 @@
 #include <termios.h>
 #include <unistd.h>
 
+/* How long waiters wait for an exited process's output to be read, as
+ * dockerd waits for its streams: an attacher stuck for longer does not hold
+ * the exit back (it still gets the rest, then EXIT). */
+#define EXIT_WAIT_NS (2ull * 1000000000ull)
+
 /* Sends the reply; the connection closes once it is out. */
 static void reply(struct shim *sh, struct conn *c, struct wbuf *b)
 {
@@ -200,17 +205,62 @@ void proc_exited(struct shim *sh, struct proc *p, int wstatus)
 		if (strcmp(sh->status, "deleted") != 0)
 			sh->status = "stopped";
 	}
-	/* what the process wrote before exiting is in the pipes now: log it before answering */
+	/* what the process wrote before exiting is in the pipes now: log it before
+	 * answering. A stream paused for a slow attacher is read as it catches up;
+	 * waiters are answered then, or after EXIT_WAIT at the latest. */
 	if (p->out.fd >= 0)
 		stream_pump(sh, &p->out);
 	if (p->err.fd >= 0)
 		stream_pump(sh, &p->err);
+	p->exit_pending = 1;
+	p->waiters_pending = 1;
+	p->exit_deadline = now_ns() + EXIT_WAIT_NS;
+	exit_ready(sh, p);
+}
+
+static void answer_waiters(struct shim *sh, struct proc *p)
+{
+	p->waiters_pending = 0;
 	for (struct conn *c = sh->conns, *nx; c; c = nx) {
 		nx = c->next;
 		if (c->state == C_WAIT && c->p == p && !c->closing)
 			reply_exit(sh, c, p);
 	}
+}
+
+/* Whether a stream has bytes to read now (a pipe or a pty master). */
+static int readable(const struct stream *s)
+{
+	int n = 0;
+	return s->fd >= 0 && ioctl(s->fd, FIONREAD, &n) == 0 && n > 0;
+}
+
+void exit_ready(struct shim *sh, struct proc *p)
+{
+	/* what is still in a pipe comes first: its own poll event brings it back here */
+	if (!p->exit_pending || p->out.paused || p->err.paused || readable(&p->out) || readable(&p->err))
+		return;
+	p->exit_pending = 0;
+	if (p->waiters_pending)
+		answer_waiters(sh, p);
 	attach_exit(sh, p);
+}
+
+int exit_sweep(struct shim *sh)
+{
+	uint64_t now = now_ns(), next = 0;
+	for (struct proc *p = sh->procs; p; p = p->next) {
+		if (!p->waiters_pending || !p->exit_pending)
+			continue;
+		if (p->exit_deadline <= now) {
+			/* an attacher that stopped reading does not hide the exit from the core */
+			answer_waiters(sh, p);
+			continue;
+		}
+		if (!next || p->exit_deadline < next)
+			next = p->exit_deadline;
+	}
+	return next ? (int)((next - now) / 1000000ull) + 1 : -1;
 }
 
 static int valid_exec_id(const char *id)
@@ -426,7 +476,7 @@ static void do_attach(struct shim *sh, struct conn *c, struct proc *p, const cha
 	c->state = C_ATTACH;
 	c->p = p;
 	c->streams = (in ? ATTACH_STDIN : 0) | (out ? ATTACH_STDOUT : 0) | (err ? ATTACH_STDERR : 0);
-	if (p->exited)
+	if (p->exited && !p->exit_pending)
 		attach_exit(sh, p);
 }
 
@@ -525,7 +575,7 @@ void serve_request(struct shim *sh, struct conn *c, const struct wmsg *m)
 	case SHIM_REQ_WAIT:
 		if (!p) {
 			reply_error(sh, c, "cannot wait for exec %s in container %s: no such exec", id, sh->o.id);
-		} else if (p->exited) {
+		} else if (p->exited && !p->waiters_pending) {
 			reply_exit(sh, c, p);
 		} else {
 			/* parked; still watched, so a client that leaves is dropped at once */

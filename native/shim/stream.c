@@ -18,6 +18,7 @@ void stream_init(struct stream *s, int fd, const char *name, struct proc *p, str
 	s->log = log;
 	s->len = 0;
 	s->buf = NULL;
+	s->paused = 0;
 }
 
 int stream_watch(struct shim *sh, struct stream *s)
@@ -68,14 +69,31 @@ void stream_close(struct shim *sh, struct stream *s)
 		close(s->fd);
 	}
 	s->fd = -1;
+	s->paused = 0;
+}
+
+/* Backpressure: while an attacher of s is too far behind, s is not read, so
+ * the process blocks on a full pipe instead of the attacher losing output.
+ * Level-triggered epoll wakes it again once attach_resume puts it back. */
+static void pause_stream(struct shim *sh, struct stream *s)
+{
+	epoll_ctl(sh->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	s->paused = 1;
 }
 
 int stream_pump(struct shim *sh, struct stream *s)
 {
 	char buf[8192];
+	struct proc *p = s->proc;
 	for (;;) {
 		if (s->fd < 0)
 			return 0;
+		if (s->paused)
+			return 1;
+		if (attach_backlogged(sh, s)) {
+			pause_stream(sh, s);
+			return 1;
+		}
 		ssize_t r = read(s->fd, buf, sizeof buf);
 		if (r > 0) {
 			/* attachers get it whether or not the log could take it */
@@ -85,10 +103,13 @@ int stream_pump(struct shim *sh, struct stream *s)
 		}
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0 && errno == EAGAIN)
+		if (r < 0 && errno == EAGAIN) {
+			exit_ready(sh, p);
 			return 1;
+		}
 		/* EOF, or EIO from a pty master whose slave side is gone */
 		stream_close(sh, s);
+		exit_ready(sh, p);
 		return 0;
 	}
 }

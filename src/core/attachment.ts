@@ -49,6 +49,13 @@ export interface CoreAttachment extends AsyncIterable<CoreAttachChunk> {
 
 export type AttachCall = grpc.ClientDuplexStream<Partial<AttachRequest>, AttachResponse>;
 
+/**
+ * Chunks (up to 8 KiB each) held for a consumer that is not iterating before
+ * the call is paused: gRPC's flow control then stops the core, the core stops
+ * reading the shim, and the shim stops reading the process (backpressure).
+ */
+const HIGH_WATER = 128;
+
 class CallAttachment implements CoreAttachment {
   private readonly chunks: CoreAttachChunk[] = [];
   private waiting: { resolve: (r: IteratorResult<CoreAttachChunk>) => void; reject: (e: Error) => void } | undefined;
@@ -71,6 +78,7 @@ class CallAttachment implements CoreAttachment {
     const c: CoreAttachChunk = { stream: r.stream === 'stderr' ? 'stderr' : 'stdout', data: r.data };
     if (this.waiting) { const w = this.waiting; this.waiting = undefined; w.resolve({ value: c, done: false }); return; }
     this.chunks.push(c);
+    if (this.chunks.length >= HIGH_WATER && !this.call.isPaused()) this.call.pause();
   }
 
   onEnd(err?: Error): void {
@@ -84,6 +92,7 @@ class CallAttachment implements CoreAttachment {
 
   private next(): Promise<IteratorResult<CoreAttachChunk>> {
     const c = this.chunks.shift();
+    if (this.chunks.length < HIGH_WATER / 4 && this.call.isPaused() && !this.ended) this.call.resume();
     if (c) return Promise.resolve({ value: c, done: false });
     if (this.failure) return Promise.reject(this.failure);
     if (this.ended) return Promise.resolve({ value: undefined, done: true });

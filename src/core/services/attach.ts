@@ -129,13 +129,18 @@ async function sendLog(call: AttachCall, chunks: LogChunk[], streams: LogsAsked[
   }
 }
 
+/** Live output held while the log is replayed; past it the shim holds the process back. */
+const LIVE_CAP = 4 << 20;
+
 /**
- * The attachment's output, taken as it comes while the log is read: the
- * shim drops an attacher that falls far behind, and a long log takes a
- * while. Handed on in order afterwards.
+ * The attachment's output, taken as it comes while the log is read (a long
+ * log takes a while; the process carries on meanwhile, up to LIVE_CAP
+ * bytes, then the shim's backpressure slows it). Handed on in order
+ * afterwards.
  */
 class LiveOutput {
   private readonly queue: Chunk[] = [];
+  private queued = 0;
   private readonly it: AsyncIterator<Chunk>;
   private stopped = false;
   private ended = false;
@@ -147,10 +152,11 @@ class LiveOutput {
   }
 
   private async pump(): Promise<void> {
-    while (!this.stopped) {
+    while (!this.stopped && this.queued < LIVE_CAP) {
       const r = await this.it.next();
       if (r.done) { this.ended = true; return; }
       this.queue.push(r.value);
+      this.queued += r.value.data.length;
     }
   }
 
