@@ -146,7 +146,9 @@ async function lifecycle(d: Driver, e: Entry): Promise<void> {
     const c = checkLog(mid.value);
     if (c.gaps.length > 0) e.problems.push(`logs while running: ${c.gaps.slice(0, 3).join('; ')}`);
   } else e.problems.push(`logs: ${mid.message}`);
-  const stopped = await retrying(() => d.stop(e.name));
+  let stopped = await retrying(() => d.stop(e.name));
+  // a shim killed under the stop: the user tries again, once
+  if (!stopped.ok && gone()) stopped = await sleep(1000).then(() => retrying(() => d.stop(e.name)));
   if (!stopped.ok) e.problems.push(`stop: ${stopped.message}`);
   const code = await retrying(() => d.exitCode(e.name));
   if (code.ok) e.exitCode = code.value; else e.problems.push(`inspect: ${code.message}`);
@@ -229,11 +231,13 @@ async function listAll(): Promise<Listed[]> {
   return JSON.parse(r.value.body.toString()) as Listed[];
 }
 
-async function activeSnapshots(): Promise<string[]> {
+/** The core's active snapshots and its containers, in berthd's namespace. */
+async function coreObjects(): Promise<{ snapshots: string[]; containers: string[] }> {
   const core = new CoreClient(join(l.execRoot, 'core.sock')).withNamespace('berthd');
   try {
     const { info } = await core.snapshots.List({ snapshotter: 'overlayfs', filters: [] });
-    return info.filter((s) => s.kind.toLowerCase().includes('active')).map((s) => s.name);
+    const { containers } = await core.containers.List({ filters: [] });
+    return { snapshots: info.filter((s) => s.kind.toLowerCase().includes('active')).map((s) => s.name), containers: containers.map((c) => c.id) };
   } finally { core.close(); }
 }
 
@@ -258,7 +262,10 @@ async function unowned(owners: Set<string>): Promise<string[]> {
     if (ids.some((id) => !owners.has(id))) out.push(`shim ${p} (${ids.join(',')})`);
   }
   for (const id of idsIn(join(l.execRoot, 'core', 'berthd'))) if (!owners.has(id)) out.push(`state dir ${id}`);
-  for (const s of await activeSnapshots()) if (!owners.has(s)) out.push(`snapshot ${s}`);
+  const inCore = await coreObjects();
+  for (const s of inCore.snapshots) if (!owners.has(s)) out.push(`snapshot ${s}${known.has(s) ? '' : ' (an id no client was told)'}`);
+  for (const c of inCore.containers) if (!owners.has(c)) out.push(`core container ${c}`);
+  for (const id of idsIn(join(l.dataRoot, 'containers'))) if (!owners.has(id)) out.push(`container dir ${id}`);
   const veths = instanceVeths(l);
   if (veths.length > owners.size) out.push(`${veths.length} veths for ${owners.size} containers: ${veths.join(' ')}`);
   return out;
