@@ -219,6 +219,11 @@ export class ContainerService {
     this.runs.delete(id);
     const c = this.store.get(id);
     if (!c) return;
+    // the code is kept before the task (the core's copy of it) is deleted: a berthd killed in
+    // between finds it at restore (FinishedAt after StartedAt) instead of reporting 255
+    c.State.ExitCode = info.code;
+    c.State.FinishedAt = nowIso();
+    this.save(c);
     await this.deleteTask(id).catch((err: unknown) => this.o.log.warn('cannot delete the exited task', { id, error: (err as Error).message }));
     await this.o.network.detach(c).catch(() => undefined);
     const runMs = Date.now() - run.startedMs;
@@ -551,7 +556,8 @@ export class ContainerService {
     }
     if (c.State.Status === 'running' || c.State.Status === 'paused') {
       // the run ended while berthd was away: its code from the core, or 255 when the task is gone
-      const code = t && t.status === 'STOPPED' ? t.exitStatus : 255;
+      const kept = Date.parse(c.State.FinishedAt) >= Date.parse(c.State.StartedAt) ? c.State.ExitCode : 255;
+      const code = t && t.status === 'STOPPED' ? t.exitStatus : kept;
       const oom = t?.oomKilled === true;
       await this.deleteTask(c.ID).catch(() => undefined);
       await this.o.network.detach(c).catch(() => undefined);
