@@ -83,7 +83,8 @@ struct proc {
 	int code;
 	uint64_t exit_ns;
 	/* exited, output not all read yet (a stream paused for a slow attacher):
-	 * attachers get EXIT once it is; waiters by exit_deadline at the latest */
+	 * attachers get EXIT once it is; waiters once attachers have it all, or
+	 * at exit_deadline */
 	int exit_pending;
 	int waiters_pending;
 	uint64_t exit_deadline;

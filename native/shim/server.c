@@ -19,9 +19,9 @@
 #include <termios.h>
 #include <unistd.h>
 
-/* How long waiters wait for an exited process's output to be read, as
- * dockerd waits for its streams: an attacher stuck for longer does not hold
- * the exit back (it still gets the rest, then EXIT). */
+/* How long waiters wait for an exited process's output to reach its
+ * attachers, as dockerd waits for its streams: an attacher stuck for longer
+ * does not hold the exit back (it still gets the rest, then EXIT). */
 #define EXIT_WAIT_NS (2ull * 1000000000ull)
 
 /* Sends the reply; the connection closes once it is out. */
@@ -235,22 +235,35 @@ static int readable(const struct stream *s)
 	return s->fd >= 0 && ioctl(s->fd, FIONREAD, &n) == 0 && n > 0;
 }
 
+/* Whether an attacher of p still has output of it queued. */
+static int attachers_behind(struct shim *sh, struct proc *p)
+{
+	for (struct conn *c = sh->conns; c; c = c->next)
+		if (c->state == C_ATTACH && c->p == p && c->outlen > 0)
+			return 1;
+	return 0;
+}
+
 void exit_ready(struct shim *sh, struct proc *p)
 {
-	/* what is still in a pipe comes first: its own poll event brings it back here */
-	if (!p->exit_pending || p->out.paused || p->err.paused || readable(&p->out) || readable(&p->err))
-		return;
-	p->exit_pending = 0;
-	if (p->waiters_pending)
+	if (p->exit_pending) {
+		/* what is still in a pipe comes first: its own poll event brings it back here */
+		if (p->out.paused || p->err.paused || readable(&p->out) || readable(&p->err))
+			return;
+		p->exit_pending = 0;
+		attach_exit(sh, p);
+	}
+	/* as dockerd does, the exit is told once attachers have the output: a
+	 * core that then deletes the container cuts nobody's output short */
+	if (p->waiters_pending && !p->exit_pending && !attachers_behind(sh, p))
 		answer_waiters(sh, p);
-	attach_exit(sh, p);
 }
 
 int exit_sweep(struct shim *sh)
 {
 	uint64_t now = now_ns(), next = 0;
 	for (struct proc *p = sh->procs; p; p = p->next) {
-		if (!p->waiters_pending || !p->exit_pending)
+		if (!p->waiters_pending)
 			continue;
 		if (p->exit_deadline <= now) {
 			/* an attacher that stopped reading does not hide the exit from the core */
