@@ -47,7 +47,7 @@ function readFileConfig(path: string): FileConfig {
   }
 }
 
-/** The newest kernel unpacked by scripts/vm-kernel.sh: <cache>/<version>/boot/vmlinuz-<version>. */
+/** The newest kernel unpacked by scripts/vm-kernel.sh: <cache>/<version>/boot/vmlinux-<version> or vmlinuz-<version>. */
 export function cachedKernel(cacheDir: string): { kernel: string; modules: string } | undefined {
   let versions: string[];
   try { versions = readdirSync(cacheDir); } catch { return undefined; }
@@ -56,7 +56,10 @@ export function cachedKernel(cacheDir: string): { kernel: string; modules: strin
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const v = complete.at(-1);
   if (!v) return undefined;
-  return { kernel: join(cacheDir, v, 'boot', `vmlinuz-${v}`), modules: join(cacheDir, v, 'lib', 'modules', v) };
+  // the ELF vmlinux (extracted by the script) boots without in-guest decompression; the bzImage otherwise
+  const elf = join(cacheDir, v, 'boot', `vmlinux-${v}`);
+  const kernel = existsSync(elf) ? elf : join(cacheDir, v, 'boot', `vmlinuz-${v}`);
+  return { kernel, modules: join(cacheDir, v, 'lib', 'modules', v) };
 }
 
 /** bin/ of this installation: the bundle runs from dist/, sources from src/vm/. */
