@@ -45,7 +45,11 @@ export class EngineContainers implements ContainersBackend {
 
   async inspect(ref: string, size: boolean): Promise<Record<string, unknown>> {
     const c = this.svc.get(ref);
-    return inspectDocument(c, size ? await this.svc.sizes(c).catch(() => ({ SizeRw: 0, SizeRootFs: 0 })) : undefined);
+    const doc = inspectDocument(c, size ? await this.svc.sizes(c).catch(() => ({ SizeRw: 0, SizeRootFs: 0 })) : undefined);
+    // a running container whose log cannot be written says so in State.Error (it keeps running)
+    const fault = c.State.Status === 'running' ? await this.svc.logFault(c.ID) : '';
+    if (fault !== '') (doc.State as Record<string, unknown>).Error = fault;
+    return doc;
   }
 
   async list(args: ContainerListArgs): Promise<Record<string, unknown>[]> {

@@ -445,6 +445,18 @@ export class ContainerService {
 
   // ---- remove, prune ----
 
+  /**
+   * The core's word on a live task's log ("log: no space left" while the
+   * disk under it is full), "" when it is fine or the core cannot say.
+   */
+  async logFault(id: string): Promise<string> {
+    try {
+      return (await this.o.core.tasks.State({ containerId: id, execId: '' })).process?.reason ?? '';
+    } catch {
+      return '';
+    }
+  }
+
   async remove(ref: string, opts: { force: boolean; volumes: boolean }): Promise<void> {
     const c = this.get(ref);
     // 'removing' is only in progress while a removal runs here: one cut short (the core killed
