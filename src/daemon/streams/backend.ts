@@ -65,11 +65,14 @@ export class EngineStreams implements ContainerStreamsBackend {
     if (opts.follow && !isLive(c) && c.State.Status !== 'restarting') stop.abort();
     const q = { stdout: opts.stdout, stderr: opts.stderr, sinceNs: opts.sinceNs, untilNs: opts.untilNs, tail: opts.tail, follow: opts.follow };
     if (opts.untilNs !== undefined && opts.untilNs <= BigInt(Date.now()) * 1_000_000n) q.follow = false;
+    // following also ends at `until`, as with dockerd
+    const untilTimer = q.follow && opts.untilNs !== undefined ? setTimeout(() => stop.abort(), Number(opts.untilNs / 1_000_000n) - Date.now()) : undefined;
     const ended = this.ended;
     async function* records(): AsyncGenerator<LogRecord[]> {
       try {
         yield* readLog(c.LogPath, q, stop.signal);
       } finally {
+        clearTimeout(untilTimer);
         signal.removeEventListener('abort', onAbort);
         ended.off('ended', onExit);
       }
