@@ -1,43 +1,67 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: install what Berth needs, build it, and run
-# a web server container with berth-runtime, then show it answering.
+# The main job on a fresh Debian 12 machine (as root): install what Berth
+# needs, build it, start berthd, make the default image (the Debian nginx)
+# when absent, run it as `web` with port 8080 published, fetch its page and
+# show `berth ps` and `berth logs web`. Safe to run again: it reuses a running
+# berthd, the cached image and the build, and replaces an old `web`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
-if ! command -v busybox >/dev/null || [ ! -x /bin/busybox ]; then
-  apt-get update -q && apt-get install -y -q --no-install-recommends busybox-static
-fi
-[ -d node_modules ] && [ -x bin/berth-runtime ] || npm ci --no-audit --no-fund
-
-work=$(mktemp -d /tmp/berth-demo.XXXXXX)
-id=berth-demo-$$
 port=${PORT:-8080}
-cleanup() { bin/berth-runtime delete -f "$id" >/dev/null 2>&1 || true; rm -rf "$work"; }
-trap cleanup EXIT
+log=${BERTHD_LOG:-/var/log/berthd.log}
 
-# A busybox root filesystem with a page to serve.
-mkdir -p "$work/rootfs/bin" "$work/rootfs/www"
-cp /bin/busybox "$work/rootfs/bin/busybox"
-for a in sh httpd echo cat ls; do ln -s busybox "$work/rootfs/bin/$a"; done
-echo "<h1>Hello from a Berth container</h1>" > "$work/rootfs/www/index.html"
+# 1. the system packages of .ci/run (the same list), only those missing
+need=$(sed -n 's/^need=(\(.*\))$/\1/p' .ci/run)
+missing=()
+for p in $need; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
 
-# An OCI bundle: the default spec, running httpd in the foreground on the host's network.
-bin/berth-runtime spec --bundle "$work"
-node -e '
-  const fs = require("fs"); const f = process.argv[1]; const c = JSON.parse(fs.readFileSync(f));
-  c.process.terminal = false;
-  c.process.args = ["httpd", "-f", "-p", process.argv[2], "-h", "/www"];
-  c.linux.namespaces = c.linux.namespaces.filter((n) => n.type !== "network");
-  fs.writeFileSync(f, JSON.stringify(c, null, 2));' "$work/config.json" "$port"
+# 2. the node modules and the build
+[ -d node_modules ] || npm ci --no-audit --no-fund
+[ -x bin/berthd ] && [ -f dist/berthd.cjs ] && [ -x bin/berth-shim ] || flock /tmp/berth-build.lock npm run build
 
-bin/berth-runtime run -d --bundle "$work" "$id"
-bin/berth-runtime state "$id"
-for _ in $(seq 50); do
-  if out=$(busybox wget -q -O - "http://127.0.0.1:$port/" 2>/dev/null); then
-    echo "GET http://127.0.0.1:$port/ -> $out"
+berth() { bin/berth "$@"; }
+
+# 3. berthd as a background daemon with its own log; reused when it answers
+if ! berth version >/dev/null 2>&1; then
+  echo "starting berthd (log: $log)"
+  setsid bin/berthd >>"$log" 2>&1 </dev/null &
+  for _ in $(seq 100); do berth version >/dev/null 2>&1 && break; sleep 0.2; done
+  berth version >/dev/null || { echo "berthd did not start; see $log" >&2; tail -20 "$log" >&2; exit 1; }
+fi
+
+# 4. the default image when absent: the Debian nginx root filesystem (cached), its logs on stdout/stderr
+if ! berth image inspect nginx:latest >/dev/null 2>&1; then
+  tar=$(scripts/nginx-image.sh)
+  echo "importing $tar as nginx:latest"
+  berth import \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    -c 'CMD ["sh","-c","ln -sf /dev/stdout /var/log/nginx/access.log && ln -sf /dev/stderr /var/log/nginx/error.log && exec nginx -g \"daemon off;\""]' \
+    -c 'EXPOSE 80' -c 'STOPSIGNAL SIGQUIT' \
+    "$tar" nginx:latest
+fi
+
+# 5. the web server, replacing an old one
+berth rm -f web >/dev/null 2>&1 || true
+berth run -d -p "$port:80" --name web nginx
+
+# 6. its page (busybox wget: busybox-static is in the list), then what berth shows about it
+for _ in $(seq 100); do
+  if page=$(busybox wget -q -O - "http://127.0.0.1:$port/" 2>/dev/null); then
+    echo "GET http://127.0.0.1:$port/ ->"
+    echo "$page"
+    echo
+    berth ps
+    echo
+    echo "berth logs web:"
+    berth logs web
     exit 0
   fi
   sleep 0.1
 done
-echo "the web server did not answer" >&2
+echo "the web server did not answer on port $port" >&2
+berth logs web >&2 || true
 exit 1
