@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { docker, layout, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
-import { busyboxTar, corePid, mountsUnder, shimPids, sleep } from '../helpers/chaos.js';
+import { berthCgroups, busyboxTar, corePid, mountsUnder, shimPids, sleep } from '../helpers/chaos.js';
 import { registrySkip, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const SKOPEO = '/usr/bin/skopeo';
@@ -99,13 +99,23 @@ before(async () => {
 after(async () => {
   if (skip) return;
   if (b) {
-    const ids = docker(b.sock, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
+    const ids = docker(b.sock, ['ps', '-aq', '--no-trunc']).stdout.split('\n').filter(Boolean);
     if (ids.length > 0) docker(b.sock, ['rm', '-f', ...ids]);
     await stop(b);
+    // a removal that failed leaves its processes (which hold the loop mount): killed through their cgroups
+    for (const [id, dirs] of berthCgroups()) {
+      if (!ids.includes(id)) continue;
+      for (const d of dirs) {
+        try { for (const p of readFileSync(join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean)) process.kill(Number(p), 'SIGKILL'); } catch { /* gone */ }
+      }
+    }
   }
   for (const p of [...corePid(l), ...shimPids(l)]) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
   await sleep(300);
-  for (const m of mountsUnder(dir).sort().reverse()) spawnSync('umount', ['-l', m]);
+  for (const m of mountsUnder(dir).sort().reverse()) if (spawnSync('umount', [m]).status !== 0) spawnSync('umount', ['-l', m]);
+  // a lazy unmount keeps the loop device: detach it by its backing file
+  const loops = spawnSync('losetup', ['-j', join(dir, 'disk.img')], { encoding: 'utf8' }).stdout.split('\n').map((x) => x.split(':')[0]!).filter(Boolean);
+  for (const dev of loops) spawnSync('losetup', ['-d', dev]);
   await reg?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
