@@ -3,6 +3,7 @@
  * flags, so dockerd, containerd and berth-shim drive it unchanged), parsed
  * here at the edge; the verbs get a VmContext and plain options.
  */
+import { appendFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { BerthError, describeSystemError, exitCodeOf } from '../common/errors.js';
 import { createLogger, fileSink, type Logger } from '../common/log.js';
@@ -12,6 +13,18 @@ import { DEFAULT_ROOT } from './state.js';
 export const VERSION = '0.1.0';
 
 const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+/**
+ * Engines read the runtime's error from --log (containerd's runc shim takes
+ * the last "error" entry of log.json), so it goes there as runc writes it.
+ */
+function reportToLog(o: { log?: string; logFormat: string }, msg: string): void {
+  if (!o.log) return;
+  const line = o.logFormat === 'json'
+    ? JSON.stringify({ level: 'error', msg, time: new Date().toISOString() })
+    : `time="${new Date().toISOString()}" level=error msg="${msg.replace(/"/g, '\\"')}"`;
+  try { appendFileSync(o.log, `${line}\n`); } catch { /* the caller still has stderr */ }
+}
 
 export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
   let code = 0;
@@ -104,6 +117,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
     process.stderr.write(`berth-vm: ${describeSystemError(err)}\n`);
+    reportToLog(program.opts<{ log?: string; logFormat: string }>(), describeSystemError(err));
     return err instanceof BerthError ? exitCodeOf(err) : 1;
   }
   return code;

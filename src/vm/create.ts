@@ -6,7 +6,7 @@
  * the agent has created the container. Then this process exits, like runc.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { resolve } from 'node:path';
 import { BerthError, failedPrecondition, invalidArgument } from '../common/errors.js';
@@ -128,6 +128,7 @@ export async function createVm(ctx: VmContext, id: string, opts: CreateOptions):
       ...vmSize(spec, cfg.memoryMiB), kvm: vm.accel === 'kvm', debug: Boolean(ctx.env.BERTH_VM_DEBUG), tap: tap ? { name: tap.name, mac: tap.mac } : undefined,
     };
     const p = paths(dir);
+    mkdirSync(p.sockets, { recursive: true, mode: 0o700 });
     const createMsg = createPairs(spec);
     if (tap) createMsg.push(...tap.guestPairs);
     writeFileSync(p.create, encodePairs(createMsg), { mode: 0o600 });

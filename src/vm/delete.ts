@@ -3,11 +3,13 @@
  * their start times, then whatever is left in the cgroup), the tap, the
  * cgroup, the state directory. Safe to repeat and on half-created state.
  */
+import { rmSync } from 'node:fs';
 import type { Logger } from '../common/log.js';
 import { fromPaths } from '../runtime/cgroups/index.js';
 import { isAlive, waitGone } from '../runtime/procfs.js';
 import type { StateStore } from '../runtime/state.js';
 import { removeTap } from './network.js';
+import { paths } from './qemu.js';
 import { loadVm, type ProcRef } from './state.js';
 
 async function stop(p: ProcRef, sig: NodeJS.Signals): Promise<void> {
@@ -37,5 +39,6 @@ export async function cleanupVm(store: StateStore, id: string, log: Logger): Pro
       log.warn('cannot remove the cgroup of the vm', { id, error: String(err) });
     }
   }
+  rmSync(paths(store.dir(id)).sockets, { recursive: true, force: true });
   store.remove(id);
 }

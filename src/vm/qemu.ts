@@ -4,6 +4,7 @@
  * memfd-backed guest RAM (virtiofs needs memory the daemon can map), a
  * virtio-serial port for the agent, and the kernel's console in a file.
  */
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 export interface VmLayout {
@@ -21,10 +22,20 @@ export interface VmLayout {
   debug?: boolean;
 }
 
+/**
+ * Sockets live in a short directory named by a hash of the state directory:
+ * engines nest --root deep enough (containerd's …/moby/<64 hex>/) to pass the
+ * 108 bytes a unix socket path may have.
+ */
+export const SOCKET_ROOT = '/run/berth/vm-s';
+
+export const socketDir = (dir: string): string => `${SOCKET_ROOT}/${createHash('sha256').update(dir).digest('hex').slice(0, 16)}`;
+
 export const paths = (dir: string) => ({
-  agentSocket: `${dir}/agent.sock`,
-  controlSocket: `${dir}/control.sock`,
-  virtiofsdSocket: `${dir}/fs.sock`,
+  sockets: socketDir(dir),
+  agentSocket: `${socketDir(dir)}/agent.sock`,
+  controlSocket: `${socketDir(dir)}/control.sock`,
+  virtiofsdSocket: `${socketDir(dir)}/fs.sock`,
   console: `${dir}/console.log`,
   log: `${dir}/vm.log`,
   plan: `${dir}/keeper.plan`,

@@ -16,6 +16,7 @@ import { makeBundle, removeBundle } from '../helpers/bundle.js';
 import { REPO, isRoot } from '../helpers/runtime.js';
 import { cachedKernel } from '../../src/vm/config.js';
 import { renderVmHeader } from '../../src/vm/header.js';
+import { socketDir } from '../../src/vm/qemu.js';
 
 const BIN = join(REPO, 'bin', 'berth-vm');
 const QEMU = '/usr/bin/qemu-system-x86_64';
@@ -51,7 +52,7 @@ function vm(root: string, args: string[], cwd?: string): Promise<Result> {
 function leftovers(root: string, id: string): string[] {
   const procs = spawnSync('pgrep', ['-af', join(root, id)], { encoding: 'utf8' }).stdout.trim();
   const cgroups = spawnSync('find', ['/sys/fs/cgroup', '-maxdepth', '3', '-type', 'd', '-name', id], { encoding: 'utf8' }).stdout.trim();
-  const files = existsSync(join(root, id)) ? readdirSync(join(root, id)).join(' ') : '';
+  const files = existsSync(join(root, id)) ? readdirSync(join(root, id)).join(' ') : existsSync(socketDir(join(root, id))) ? socketDir(join(root, id)) : '';
   return [procs && `processes: ${procs}`, cgroups && `cgroups: ${cgroups}`, files && `files: ${files}`].filter(Boolean);
 }
 
