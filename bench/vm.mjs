@@ -55,7 +55,7 @@ const pgrep = (pattern) => spawnSync('pgrep', ['-f', pattern], { encoding: 'utf8
 
 function memoryOf(id) {
   const out = {};
-  for (const [name, pat] of [['qemu', `qemu-system.*${root}/${id}/`], ['virtiofsd', `virtiofsd.*${root}/${id}/`], ['keeper', `berth-vm-keeper ${root}/${id}/`]]) {
+  for (const [name, pat] of [['qemu', `qemu-system.*${root}/${id}/`], ['virtiofsd', `virtiofsd.*source=${rootfs}`], ['keeper', `berth-vm-keeper ${root}/${id}/`]]) {
     const pids = pgrep(pat);
     out[name] = {
       rss: pids.reduce((s, p) => s + kib(p, 'status', 'VmRSS'), 0),
