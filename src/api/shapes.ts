@@ -47,6 +47,14 @@ const CONFIG: Fields = {
 
 export const CONTAINER_CREATE: Fields = { ...CONFIG, HostConfig: HOST_CONFIG, NetworkingConfig: { EndpointsConfig: 'object' } };
 export const CONTAINER_UPDATE: Fields = { ...RESOURCES, RestartPolicy: RESTART_POLICY };
+export const EXEC_CREATE: Fields = {
+  AttachStdin: 'bool', AttachStdout: 'bool', AttachStderr: 'bool', DetachKeys: 'string', Tty: 'bool', Env: 'strings',
+  Cmd: 'strslice', Privileged: 'bool', User: 'string', WorkingDir: 'string', ConsoleSize: 'ints',
+};
+export const NETWORK_CREATE: Fields = {
+  Name: 'string', Driver: 'string', Scope: 'string', Internal: 'bool', Attachable: 'bool', Ingress: 'bool', EnableIPv6: 'bool',
+  CheckDuplicate: 'bool', Options: 'map', Labels: 'map', IPAM: { Driver: 'string', Config: 'array', Options: 'map' },
+};
 
 function typeName(v: unknown): string {
   if (Array.isArray(v)) return 'an array';

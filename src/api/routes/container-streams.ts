@@ -8,6 +8,7 @@ import type { Duplex } from 'node:stream';
 import { invalidArgument } from '../../common/errors.js';
 import type { AttachedProcess, ContainerStreamsBackend, LogRecord, OutputChunk, PathStat } from '../backend.js';
 import { readJsonObject, sendJson, type RequestContext } from '../context.js';
+import { checkShape, EXEC_CREATE } from '../shapes.js';
 import { hijack, MULTIPLEXED_STREAM, RAW_STREAM, readUpgradedJsonObject } from '../hijack.js';
 import { boolParam, intParam, timestampParam } from '../query.js';
 import type { Route } from '../router.js';
@@ -168,6 +169,7 @@ export function containerStreamRoutes(b: ContainerStreamsBackend): Route[] {
       method: 'POST', path: '/containers/{id}/exec', handler: async (ctx) => {
         const cfg = await readJsonObject(ctx.req, 'the exec config');
         if (cfg === undefined) throw invalidArgument('exec config cannot be empty');
+        checkShape(cfg, EXEC_CREATE);
         sendJson(ctx.res, 201, await b.execCreate(ctx.params.id!, cfg));
       },
     },

@@ -2,6 +2,7 @@
 import { invalidArgument } from '../../common/errors.js';
 import type { NetworksBackend } from '../backend.js';
 import { readJsonObject, sendJson, sendNoContent } from '../context.js';
+import { checkShape, NETWORK_CREATE } from '../shapes.js';
 import { parseFilters } from '../query.js';
 import type { Route } from '../router.js';
 
@@ -18,6 +19,7 @@ export function networkRoutes(backend: NetworksBackend): Route[] {
       method: 'POST', path: '/networks/create', handler: async (ctx) => {
         const body = await readJsonObject(ctx.req, 'the network create request') ?? {};
         if (typeof body.Name !== 'string') throw invalidArgument('invalid network create request: Name must be a string');
+        checkShape(body, NETWORK_CREATE);
         sendJson(ctx.res, 201, await backend.create(body));
       },
     },

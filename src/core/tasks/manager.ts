@@ -282,7 +282,16 @@ export class TaskManager {
   async kill(ns: string, id: string, signal: number, all: boolean): Promise<void> {
     const t = this.get(ns, id);
     this.live(t, 'kill');
-    await (await this.shim(t)).kill(signal === 0 ? 15 : signal, all);
+    try {
+      await (await this.shim(t)).kill(signal === 0 ? 15 : signal, all);
+    } catch (err) {
+      // the init exited between our look at the task and the runtime's: the
+      // caller raced an exit, which is a state, not a fault (dockerd: 409/304)
+      if (err instanceof BerthError && /container not running|no such process/.test(err.message)) {
+        throw failedPrecondition(`cannot kill task ${id}: it is not running`);
+      }
+      throw err;
+    }
   }
 
   async pause(ns: string, id: string, resume: boolean): Promise<void> {

@@ -325,23 +325,34 @@ export class ContainerService {
       await this.o.core.tasks.Resume({ containerId: c.ID }).catch(() => undefined);
     }
     if (timeout !== 0) {
-      await this.signal(c, sig);
+      if (!await this.signal(c, sig)) return this.settled(exit);
       if (timeout < 0 || await Promise.race([exit.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeout * 1000))])) {
         await exit;
         return;
       }
     }
-    await this.signal(c, SIGKILL);
+    if (!await this.signal(c, SIGKILL)) return this.settled(exit);
     await exit;
   }
 
-  private async signal(c: ContainerRecord, sig: number): Promise<void> {
+  /**
+   * The task ended before our signal reached it: its exit may already have
+   * been handled (then `exit` never settles), so wait for it only briefly.
+   */
+  private async settled(exit: Promise<unknown>): Promise<void> {
+    await Promise.race([exit, new Promise((r) => setTimeout(r, 2000))]);
+  }
+
+  /** Signals the task; false when it was no longer running (an exit raced the call). */
+  private async signal(c: ContainerRecord, sig: number): Promise<boolean> {
     try {
       await this.o.core.tasks.Kill({ containerId: c.ID, execId: '', signal: sig, all: false });
     } catch (err) {
       if (!(err instanceof BerthError && (err.kind === 'not-found' || err.kind === 'failed-precondition'))) throw err;
+      return false;
     }
     this.publish(c, 'kill', { signal: String(sig) });
+    return true;
   }
 
   async kill(ref: string, signal = 'SIGKILL'): Promise<void> {
@@ -353,7 +364,7 @@ export class ContainerService {
       c.State.StoppedByUser = true;
       this.save(c);
     }
-    await this.signal(c, sig);
+    if (!await this.signal(c, sig)) throw failedPrecondition(`Container ${c.ID} is not running`);
   }
 
   async restart(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {

@@ -54,7 +54,7 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is
 /** The exec body as Docker reads it; an empty Cmd is a 400. */
 export function execConfig(body: Record<string, unknown>): ExecConfig {
   const cmd = strings(body.Cmd);
-  if (cmd.length === 0) throw invalidArgument('No exec command specified');
+  if (cmd.length === 0) throw invalidArgument('No exec command specified (Cmd is empty)');
   return {
     Cmd: cmd, Env: strings(body.Env), User: typeof body.User === 'string' ? body.User : '', WorkingDir: typeof body.WorkingDir === 'string' ? body.WorkingDir : '',
     Tty: body.Tty === true, Privileged: body.Privileged === true, AttachStdin: body.AttachStdin === true,

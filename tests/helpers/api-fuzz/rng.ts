@@ -34,8 +34,15 @@ export class Rng {
 }
 
 /** The seed to use: $BERTH_FUZZ_SEED when set, else a fresh one. */
+/**
+ * The run's seed: BERTH_FUZZ_SEED=<n> replays one, =random draws one (for
+ * long runs by hand); unset, a fixed seed, so the suite is reproducible.
+ */
+export const DEFAULT_FUZZ_SEED = 77;
+
 export function fuzzSeed(): number {
   const env = process.env.BERTH_FUZZ_SEED;
   if (env !== undefined && /^[0-9]+$/.test(env)) return Number(env) >>> 0;
-  return Math.floor(Math.random() * 2 ** 32);
+  if (env === 'random') return Math.floor(Math.random() * 2 ** 32);
+  return DEFAULT_FUZZ_SEED;
 }
