@@ -88,13 +88,17 @@ before(async () => {
 
 after(async () => {
   if (skip || !b) return;
-  if (alive()) {
+  // best effort: a listing that fails (the bug under test may be what broke
+  // it) must not keep berthd running and this file's process alive
+  if (alive()) try {
     const ids = names('containers');
     if (ids.size > 0) docker(b.sock, ['rm', '-f', ...ids]);
     const nets = [...names('networks')].filter((n) => !['bridge', 'host', 'none'].includes(ok(['network', 'inspect', '-f', '{{.Name}}', n])));
     if (nets.length > 0) docker(b.sock, ['network', 'rm', ...nets]);
     const vols = names('volumes');
     if (vols.size > 0) docker(b.sock, ['volume', 'rm', '-f', ...vols]);
+  } catch (err) {
+    console.log(`api fuzz cleanup: ${(err as Error).message}`);
   }
   await stop(b);
   for (const pid of corePids(l)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
