@@ -5,48 +5,15 @@
  * synchronous). Applies pending migrations. Rows that describe processes
  * (tasks, execs) commit through volatileTransaction instead.
  */
-import { mkdirSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { BerthError, wrap } from '../../common/errors.js';
+import { openSqlite, sqliteBinding } from '../../common/sqlite.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type Db = Database.Database;
 
-/**
- * The addon's path, found from this module: inside an esbuild bundle the
- * package's own lookup (relative to its source file) no longer works.
- */
-function nativeBinding(): string | undefined {
-  try {
-    return createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
-  } catch {
-    return undefined;
-  }
-}
-
 export function openDatabase(path: string): Db {
-  let db: Db;
-  try {
-    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-    const binding = nativeBinding();
-    db = new Database(path, binding === undefined ? {} : { nativeBinding: binding });
-  } catch (err) {
-    throw wrap(`cannot open metadata database ${path}`, err);
-  }
-  try {
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = FULL');
-    db.pragma('foreign_keys = ON');
-    // another core holding a write lock briefly must not fail a call at once
-    db.pragma('busy_timeout = 5000');
-    migrate(db, path);
-  } catch (err) {
-    db.close();
-    throw err instanceof BerthError ? err : wrap(`cannot open metadata database ${path}`, err);
-  }
-  return db;
+  return openSqlite(path, 'metadata database', (db) => migrate(db, path));
 }
 
 /**
@@ -79,7 +46,7 @@ export function volatileTransaction<A extends unknown[], R>(db: Db, fn: (...args
 
 /** A bare SQLite connection (no journal, no wait for a lock), for the core's lock file. */
 export function openLockDatabase(path: string): Db {
-  const binding = nativeBinding();
+  const binding = sqliteBinding();
   try {
     const db = new Database(path, binding === undefined ? {} : { nativeBinding: binding });
     db.pragma('busy_timeout = 0');
