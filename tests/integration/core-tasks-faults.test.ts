@@ -8,24 +8,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status } from '@grpc/grpc-js';
-import { CoreClient } from '../../src/core/client.js';
 import { CoreCallError } from '../../src/core/errors.js';
 import type { Container, Envelope } from '../../src/core/api/types.js';
-import { defaultConfig, makeBundle, removeBundle, type Bundle } from '../helpers/bundle.js';
-import { REPO } from '../helpers/runtime.js';
-import { RUNC, skip, spawnCore, ready, kill9, alive, liveMatching, type Core } from '../helpers/core.js';
+import { withCoreEnv, specOf, procSpecOf, type CoreEnv } from '../helpers/core-env.js';
+import { RUNC, skip, spawnCore, ready, kill9, alive, liveMatching } from '../helpers/core.js';
 
 
-interface Env {
-  dir: string; address: string; client: CoreClient; rootfs: Bundle; core: Core;
-  start(extraEnv?: Record<string, string>): Promise<Core>;
-  mounts: string[];
-}
+type Env = CoreEnv;
 
 let seq = 0;
 const uid = (name: string): string => `${name}-${process.pid}-${++seq}`;
@@ -37,55 +30,16 @@ function cgroupsOf(id: string): string {
 
 /** A core on temp dirs (runc and a slow-to-create runc in its table); everything is removed afterwards. */
 async function withCore(fn: (env: Env) => Promise<void>): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'berth-faults-it-'));
-  const slow = join(dir, 'slow-runtime');
-  // create waits 1 s before doing its work: a window to kill the shim in
-  writeFileSync(slow, `#!/bin/sh\nfor a; do [ "$a" = create ] && sleep 1; done\nexec ${RUNC} "$@"\n`, { mode: 0o755 });
-  writeFileSync(join(dir, 'config.json'), JSON.stringify({ runtimes: { runc: { path: RUNC }, slow: { path: slow } } }));
-  const address = join(dir, 'core.sock');
-  const rootfs = makeBundle(['true'], 'berth-faults-rootfs-');
-  const cores: Core[] = [];
-  const env: Env = {
-    dir, address, rootfs, mounts: [], client: undefined as unknown as CoreClient, core: undefined as unknown as Core,
-    start: async (extraEnv) => {
-      const c = await ready(spawnCore(dir, address, extraEnv), address);
-      cores.push(c);
-      env.core = c;
-      // a fresh channel: one to the killed core may fail its first call
-      env.client?.close();
-      env.client = new CoreClient(address);
-      await env.client.waitForReady(15_000);
-      return c;
-    },
-  };
-  try {
-    await env.start();
-    await fn(env);
-  } finally {
-    env.client?.close();
-    for (const c of cores) await kill9(c);
-    for (const p of liveMatching(dir)) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
-    await sleep(100);
-    const stateRoot = join(dir, 'state');
-    if (existsSync(stateRoot)) spawnSync('sh', ['-c', `for r in ${stateRoot}/*/*/shim/runtime; do [ -d "$r" ] || continue; for c in "$r"/*; do ${RUNC} --root "$r" delete --force "$(basename "$c")" >/dev/null 2>&1; ${join(REPO, 'bin', 'berth-runtime')} --root "$r" delete --force "$(basename "$c")" >/dev/null 2>&1; done; done`]);
-    for (const m of env.mounts) spawnSync('umount', ['-l', m]);
-    if (process.env.BERTH_KEEP_CORE_LOG) spawnSync('cp', [join(dir, 'core.log'), process.env.BERTH_KEEP_CORE_LOG]);
-    removeBundle(rootfs);
-    rmSync(dir, { recursive: true, force: true });
-  }
+  await withCoreEnv('faults', (dir) => {
+    const slow = join(dir, 'slow-runtime');
+    // create waits 1 s before doing its work: a window to kill the shim in
+    writeFileSync(slow, `#!/bin/sh\nfor a; do [ "$a" = create ] && sleep 1; done\nexec ${RUNC} "$@"\n`, { mode: 0o755 });
+    return { slow: { path: slow } };
+  }, fn);
 }
 
-function spec(env: Env, args: string[]): Buffer {
-  const c = defaultConfig(args);
-  c.root.path = env.rootfs.rootfs;
-  return Buffer.from(JSON.stringify(c));
-}
-
-function procSpec(env: Env, args: string[]): Buffer {
-  const p = JSON.parse(spec(env, []).toString()).process;
-  p.args = args;
-  return Buffer.from(JSON.stringify(p));
-}
+const spec = specOf;
+const procSpec = procSpecOf;
 
 async function newContainer(env: Env, id: string, args: string[], runtime = ''): Promise<void> {
   await env.client.containers.Create({ container: { id, image: '', spec: spec(env, args), runtime: { name: runtime, options: Buffer.alloc(0) }, rootfs: env.rootfs.rootfs, snapshotKey: '', labels: {} } as unknown as Container });
