@@ -89,9 +89,14 @@ export function cli(sock: string, args: string[], timeoutMs = 60_000): Promise<O
       clearTimeout(timer);
       if (code === 0) resolve({ ok: true, value: out });
       else {
-        const message = signal ? `timed out (${signal}): ${err}` : err.trim() || out.trim();
+        // exit 255 with nothing on stderr: the CLI's StatusError -1, printed when it could not reach the
+        // daemon after the stream (e.g. `docker exec` asking for the exit code while berthd restarts)
+        const unreachable = code === 255 && err.trim() === '';
+        const message = signal ? `timed out (${signal}): ${err}`
+          : unreachable ? `exit 255 without an error: the daemon was unreachable after the stream (output: ${JSON.stringify(out)})`
+            : err.trim() || `exit ${code} without an error, output ${JSON.stringify(out)}`;
         const status = /No such container|No such object/.test(message) ? 404 : /Conflict|already in use/.test(message) ? 409 : 0;
-        resolve({ ok: false, transient: transient(message), status, message });
+        resolve({ ok: false, transient: unreachable || transient(message), status, message });
       }
     });
   });
