@@ -23,6 +23,8 @@ export interface FuzzCase {
   head?: boolean;
   /** the request reaches a registry that is down on purpose: 502–504 are its answers */
   upstream?: boolean;
+  /** a valid request that may rightly take longer than a case may wait (stop with t=999 waits 999 s, as dockerd does) */
+  mayBlock?: boolean;
 }
 
 /** Real objects a case may aim at, so handlers get past "no such container". */
@@ -92,8 +94,11 @@ const routeCase: Gen = (r, routes, t) => {
     body = r.pick<() => string | Buffer | undefined>([() => undefined, () => '{}', () => malformedJson(r, '{"a":1}'), () => hostileString(r), () => Buffer.from([0, 1, 2, 0xff])])();
     if (body !== undefined) headers['Content-Type'] = r.pick(CONTENT_TYPES);
   }
+  // a stop or restart given a valid grace period of 10 s or more waits that long before its answer
+  const grace = /[?&]t=(\d+)(?:&|$)/.exec(target);
+  const mayBlock = /\/(stop|restart)$/.test(route.path) && grace !== null && Number(grace[1]) >= 10;
   // HEAD answers carry no body: the status alone is checked
-  return one(`${method} ${target.slice(0, 200)}`, request(method, target, headers, body), { head: method === 'HEAD' });
+  return one(`${method} ${target.slice(0, 200)}`, request(method, target, headers, body), { head: method === 'HEAD', mayBlock });
 };
 
 /** A create body with fields of the wrong type. */
