@@ -24,7 +24,7 @@ test('only a stop or restart with a valid grace period of 10 s or more is marked
   const r = new Rng(77);
   const routes = routeShapes();
   let blocking = 0;
-  for (let i = 0; i < 3000; i++) {
+  for (let i = 0; i < 12_000; i++) {
     const c = nextCase(r, routes, { container: 'c1', network: 'n1', volume: 'v1', exec: 'e1' });
     if (c.mayBlock !== true) continue;
     blocking++;
