@@ -67,9 +67,14 @@ export class ContainerService {
   readonly store: ContainerStore;
   private readonly notify = new EventEmitter();
   private readonly runs = new Map<string, Run>();
+  /** starts the core went away during, until it says whether they happened */
+  private readonly startsInDoubt = new Map<string, Promise<void>>();
   private readonly backoff = new Map<string, number>();
-  /** ids whose removal runs now */
-  private readonly removals = new Set<string>();
+  /** removals running now, by container ID (a forced second removal joins the first) */
+  private readonly removals = new Map<string, Promise<void>>();
+  /** the digest of the spec and runtime the core holds for each container (known since its create here) */
+  private readonly coreSpecs = new Map<string, string>();
+  private readonly imageFiles = new ImageFilesCache();
   private readonly pendingRestarts = new Map<string, NodeJS.Timeout>();
   private readonly startHooks: StartHook[] = [];
   private generation = 0;
@@ -119,20 +124,18 @@ export class ContainerService {
       full = `/${generateName()}`;
       for (let i = 1; this.store.byName(full); i++) full = `/${generateName(i)}`;
     }
-    const { record, warnings } = await createContainer(this.o, { body, name: full });
+    const { record, coreSpec, warnings } = await createContainer({ ...this.o, imageFiles: this.imageFiles }, { body, name: full });
     try {
-      this.store.insert(record);
+      // the record and its endpoints in one transaction: one commit (one fsync), all or nothing
+      this.o.db.transaction(() => {
+        this.store.insert(record);
+        this.o.network.created?.(record, (body as { NetworkingConfig?: unknown }).NetworkingConfig);
+      })();
     } catch (err) {
       await this.destroyCore(record).catch(() => undefined);
       throw err;
     }
-    try {
-      this.o.network.created?.(record, (body as { NetworkingConfig?: unknown }).NetworkingConfig);
-    } catch (err) {
-      this.store.delete(record.ID);
-      await this.destroyCore(record).catch(() => undefined);
-      throw err;
-    }
+    this.coreSpecs.set(record.ID, coreSpec);
     this.publish(record, 'create');
     this.o.log.info('container created', { id: record.ID, name: record.Name, image: record.ImageName });
     return { Id: record.ID, Warnings: warnings };
@@ -156,38 +159,110 @@ export class ContainerService {
     try { await this.o.core.tasks.Delete({ containerId: id, force: true }); } catch (err) { if (!isNotFound(err)) throw err; }
   }
 
+  /** The container's task as the core has it now: live (with its pid), none (absent or ended), or unknown (no answer). */
+  private async taskNow(id: string): Promise<{ kind: 'live'; pid: number; paused: boolean } | { kind: 'none'; exists: boolean } | { kind: 'unknown' }> {
+    try {
+      const { process: p } = await this.o.core.tasks.State({ containerId: id, execId: '' });
+      if (p && (p.status === 'RUNNING' || p.status === 'PAUSED' || p.status === 'PAUSING')) return { kind: 'live', pid: p.pid, paused: p.status !== 'RUNNING' };
+      return { kind: 'none', exists: p !== null };
+    } catch (err) {
+      return isNotFound(err) ? { kind: 'none', exists: false } : { kind: 'unknown' };
+    }
+  }
+
+  /** Records a live task as the container's run and watches it. */
+  private adopt(c: ContainerRecord, pid: number, paused: boolean, settings: ContainerRecord['NetworkSettings'], byUser: boolean): void {
+    const gen = ++this.generation;
+    this.runs.set(c.ID, { startedMs: Date.now(), generation: gen });
+    c.NetworkSettings = settings;
+    this.setState(c, paused ? 'paused' : 'running', {
+      Pid: pid, StartedAt: nowIso(), ExitCode: 0, Error: '', OOMKilled: false, RemovalInProgress: false,
+      StoppedByUser: byUser ? false : c.State.StoppedByUser,
+    });
+    this.publish(c, 'start');
+    this.watch(c.ID, gen);
+  }
+
+  /**
+   * A start the core may or may not have carried out (it went away mid-call): asked again until it
+   * answers, then the live task is adopted, or what the start made is undone. A user's next start
+   * waits for this: starting afresh would replace a container that is in fact running.
+   */
+  private resolveStartInDoubt(c: ContainerRecord, settings: ContainerRecord['NetworkSettings'], byUser: boolean): void {
+    const done = (async () => {
+      for (let delay = 200; !this.closed; delay = Math.min(delay * 2, 2000)) {
+        await new Promise((r) => setTimeout(r, delay));
+        const t = await this.taskNow(c.ID);
+        if (t.kind === 'unknown') continue;
+        const fresh = this.store.get(c.ID);
+        if (!fresh) return;
+        if (t.kind === 'live' && fresh.State.Status !== 'running' && fresh.State.Status !== 'paused') {
+          this.o.log.info('a start whose answer was lost did happen: the task is adopted', { id: c.ID });
+          this.adopt(fresh, t.pid, t.paused, settings, byUser);
+        } else if (t.kind === 'none') {
+          await this.deleteTask(c.ID).catch(() => undefined);
+          await this.o.network.detach(fresh).catch(() => undefined);
+        }
+        return;
+      }
+    })().finally(() => this.startsInDoubt.delete(c.ID));
+    this.startsInDoubt.set(c.ID, done);
+  }
+
   /** Makes the task and starts it; records the run and watches it. */
   private async run(c: ContainerRecord, opts: { byUser: boolean }): Promise<void> {
     const { core } = this.o;
-    await this.deleteTask(c.ID); // a task left from the last run (exited, or found after a reboot)
+    const inDoubt = this.startsInDoubt.get(c.ID);
+    if (inDoubt) {
+      await inDoubt;
+      const now = this.store.get(c.ID)?.State.Status;
+      if (now === 'running' || now === 'paused') return; // it had started after all
+    }
+    // a task left from the last run (exited, or found after a reboot) is deleted; a live one is this
+    // container running already (a start whose answer was lost): adopted, not replaced
+    const left = await this.taskNow(c.ID);
+    if (left.kind === 'live') { this.adopt(c, left.pid, left.paused, c.NetworkSettings, opts.byUser); return; }
+    if (left.kind !== 'none' || left.exists) await this.deleteTask(c.ID);
     const att = await this.o.network.attach(c);
     try {
       writeFileSync(c.HostsPath, att.hosts ?? hostsFile({ hostname: c.Config.Hostname || c.ID.slice(0, 12), domainname: c.Config.Domainname, ip: att.ip, extraHosts: c.HostConfig.ExtraHosts ?? [], hostNetwork: att.host }));
-      const { spec } = specFor(c, this.o, { host: att.host, netnsPath: att.netnsPath });
-      await core.containers.Update({
-        container: { id: c.ID, spec: Buffer.from(JSON.stringify(spec)), runtime: { name: c.HostConfig.Runtime ?? c.Runtime, options: runtimeOptions(c.HostConfig) } } as never,
-        updateMask: ['spec', 'runtime'],
-      });
+      await this.sendSpec(c, att);
       await core.tasks.Create({ containerId: c.ID, terminal: c.Config.Tty === true, stdin: c.Config.OpenStdin === true ? 'pipe' : '' }); // any non-empty stdin: the shim holds a pipe
       for (const hook of this.startHooks) await hook(c);
       const { pid } = await core.tasks.Start({ containerId: c.ID, execId: '' });
-      const gen = ++this.generation;
-      this.runs.set(c.ID, { startedMs: Date.now(), generation: gen });
-      c.NetworkSettings = att.settings;
-      this.setState(c, 'running', {
-        Pid: pid, StartedAt: nowIso(), ExitCode: 0, Error: '', OOMKilled: false, RemovalInProgress: false,
-        StoppedByUser: opts.byUser ? false : c.State.StoppedByUser,
-      });
-      this.publish(c, 'start');
-      this.watch(c.ID, gen);
+      this.adopt(c, pid, false, att.settings, opts.byUser);
     } catch (err) {
       const message = (err as Error).message;
+      // the core may have started it and died before answering: what it says now decides
+      const now = await this.taskNow(c.ID);
+      if (now.kind === 'live') { this.adopt(c, now.pid, now.paused, att.settings, opts.byUser); return; }
+      if (now.kind === 'unknown') {
+        const fresh = this.store.get(c.ID);
+        if (fresh) this.setState(fresh, fresh.State.Status === 'running' || fresh.State.Status === 'restarting' ? 'exited' : fresh.State.Status, { ExitCode: startFailureCode(message), Error: message, Pid: 0 });
+        this.resolveStartInDoubt(c, att.settings, opts.byUser);
+        throw err;
+      }
       await this.deleteTask(c.ID).catch(() => undefined);
       await this.o.network.detach(c).catch(() => undefined);
       const fresh = this.store.get(c.ID);
       if (fresh) this.setState(fresh, fresh.State.Status === 'restarting' ? 'exited' : fresh.State.Status === 'running' ? 'exited' : fresh.State.Status, { ExitCode: startFailureCode(message), Error: message, Pid: 0 });
       throw err;
     }
+  }
+
+  /** Gives the core the spec of this start, unless it holds that very spec already (sent at create). */
+  private async sendSpec(c: ContainerRecord, att: { host: boolean; netnsPath?: string }): Promise<void> {
+    const specJson = JSON.stringify(specFor(c, this.o, { host: att.host, netnsPath: att.netnsPath }).spec);
+    const runtime = c.HostConfig.Runtime ?? c.Runtime;
+    const options = runtimeOptions(c.HostConfig);
+    const digest = coreSpecDigest(specJson, runtime, options);
+    if (this.coreSpecs.get(c.ID) === digest) return;
+    this.coreSpecs.delete(c.ID);
+    await this.o.core.containers.Update({
+      container: { id: c.ID, spec: Buffer.from(specJson), runtime: { name: runtime, options } } as never,
+      updateMask: ['spec', 'runtime'],
+    });
+    this.coreSpecs.set(c.ID, digest);
   }
 
   // ---- the exit monitor ----
@@ -219,20 +294,37 @@ export class ContainerService {
     this.runs.delete(id);
     const c = this.store.get(id);
     if (!c) return;
+    const runMs = Date.now() - run.startedMs;
+    const exit = { Pid: 0, ExitCode: info.code, OOMKilled: info.oomKilled, FinishedAt: nowIso(), Error: info.error };
+    const removing = this.removals.has(id) || (c.HostConfig.AutoRemove === true && !this.closed);
+    if (removing) {
+      // one write keeps the code and marks the removal (a berthd killed from here on finishes it at
+      // its next start); the removal deletes the task and the network, in parallel
+      this.setState(c, 'removing', { ...exit, RemovalInProgress: true });
+      this.announceExit(c, info, runMs);
+      if (!this.removals.has(id)) await this.removeQuietly(c);
+      return;
+    }
     // the code is kept before the task (the core's copy of it) is deleted: a berthd killed in
     // between finds it at restore (FinishedAt after StartedAt) instead of reporting 255
     c.State.ExitCode = info.code;
-    c.State.FinishedAt = nowIso();
+    c.State.FinishedAt = exit.FinishedAt;
     this.save(c);
-    await this.deleteTask(id).catch((err: unknown) => this.o.log.warn('cannot delete the exited task', { id, error: (err as Error).message }));
-    await this.o.network.detach(c).catch(() => undefined);
-    const runMs = Date.now() - run.startedMs;
-    this.setState(c, 'exited', { Pid: 0, ExitCode: info.code, OOMKilled: info.oomKilled, FinishedAt: nowIso(), Error: info.error });
+    await Promise.all([
+      this.deleteTask(id).catch((err: unknown) => this.o.log.warn('cannot delete the exited task', { id, error: (err as Error).message })),
+      this.o.network.detach(c).catch(() => undefined),
+    ]);
+    this.setState(c, 'exited', exit);
+    this.announceExit(c, info, runMs);
+    await this.afterExit(c, runMs);
+  }
+
+  /** An exit's events and listeners. */
+  private announceExit(c: ContainerRecord, info: ExitInfo, runMs: number): void {
     if (info.oomKilled) this.publish(c, 'oom');
     this.publish(c, 'die', { exitCode: String(info.code), execDuration: String(Math.round(runMs / 1000)) });
-    this.notify.emit('exit', id, info);
-    this.o.log.info('container exited', { id, code: info.code, oomKilled: info.oomKilled });
-    await this.afterExit(c, runMs);
+    this.notify.emit('exit', c.ID, info);
+    this.o.log.info('container exited', { id: c.ID, code: info.code, oomKilled: info.oomKilled });
   }
 
   /** AutoRemove, or the restart policy's next start. */
