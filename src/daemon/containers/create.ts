@@ -21,8 +21,9 @@ import {
   type ImageRuntimeConfig, type OciSpec, type ResolveVolumes,
 } from '../spec/index.js';
 import type { NetworkAttacher } from './network.js';
-import { emptySettings, networkMode } from './network.js';
-import { ensureDir, readInRoot, withRootfs } from './rootfs.js';
+import { emptySettings, expectedNetwork, networkMode } from './network.js';
+import { ensureDir, existsInRoot, readInRoot, withRootfs } from './rootfs.js';
+import type { ImageFilesCache } from './image-files.js';
 import { validatePolicy } from './restart.js';
 import type { ContainerRecord, DockerConfig, DockerHostConfig } from './types.js';
 import { ZERO_TIME } from './types.js';
@@ -40,6 +41,8 @@ export interface CreateDeps {
   defaultNofile?: number;
   /** the capabilities berthd holds */
   hostCaps?: readonly string[];
+  /** what earlier creates read in images' root filesystems (undefined: always look) */
+  imageFiles?: ImageFilesCache;
 }
 
 export type CreatedContainer = ContainerRecord;
@@ -129,6 +132,11 @@ export function runtimeOptions(h: DockerHostConfig): Buffer {
   return Buffer.from(JSON.stringify(o));
 }
 
+/** What the core holds for a container's run (spec, runtime and its options), as one digest to compare. */
+export function coreSpecDigest(specJson: string, runtime: string, options: Buffer): string {
+  return createHash('sha256').update(specJson).update('\0').update(runtime).update('\0').update(options).digest('hex');
+}
+
 /** The per-container files' paths (under <data-root>/containers/<id>/). */
 export function containerDir(config: DaemonConfig, id: string): string {
   return join(config.dataRoot, 'containers', id);
@@ -150,7 +158,27 @@ function dryRun(id: string, config: DockerConfig, host: DockerHostConfig): strin
   return warnings;
 }
 
-export async function createContainer(deps: CreateDeps, req: CreateRequest): Promise<{ record: CreatedContainer; spec: OciSpec; warnings: string[] }> {
+/** Thrown by the volume resolver of the no-mount path: volumes need the root filesystem. */
+const NEEDS_ROOTFS = new Error('volumes need the root filesystem');
+
+/**
+ * The user and mounts from what is known of the image's files, without
+ * mounting the root filesystem; undefined when a look is needed (an image
+ * not seen yet, a WorkingDir it may lack, volumes to fill).
+ */
+async function knownRootfsFacts(deps: CreateDeps, image: ImageFacts, merged: DockerConfig, host: DockerHostConfig): Promise<{ user: ReturnType<typeof resolveUser>; userMountList: Awaited<ReturnType<typeof userMounts>> } | undefined> {
+  const files = deps.imageFiles?.lookup(image.snapshotter, image.chainId, merged.WorkingDir);
+  if (!files) return undefined;
+  const user = resolveUser(merged.User ?? '', files.passwd, files.group, host.GroupAdd ?? []);
+  try {
+    return { user, userMountList: await userMounts(host, async () => { throw NEEDS_ROOTFS; }) };
+  } catch (err) {
+    if (err === NEEDS_ROOTFS) return undefined;
+    throw err;
+  }
+}
+
+export async function createContainer(deps: CreateDeps, req: CreateRequest): Promise<{ record: CreatedContainer; spec: OciSpec; coreSpec: string; warnings: string[] }> {
   const { core, config } = deps;
   const { HostConfig: rawHost, NetworkingConfig: _net, ...rawConfig } = req.body as { HostConfig?: DockerHostConfig; NetworkingConfig?: unknown } & DockerConfig;
   const imageRef = typeof rawConfig.Image === 'string' ? rawConfig.Image : '';
@@ -166,18 +194,22 @@ export async function createContainer(deps: CreateDeps, req: CreateRequest): Pro
   const warnings = dryRun(id, merged, host);
   const undo: (() => Promise<void> | void)[] = [];
   try {
-    await core.snapshots.Prepare({ snapshotter: image.snapshotter, key: id, parent: image.chainId, labels: { 'berthd.container': id } });
+    const { mounts } = await core.snapshots.Prepare({ snapshotter: image.snapshotter, key: id, parent: image.chainId, labels: { 'berthd.container': id } });
     undo.push(() => core.snapshots.Remove({ snapshotter: image.snapshotter, key: id }).then(() => undefined));
-    const { mounts } = await core.snapshots.Mounts({ snapshotter: image.snapshotter, key: id });
-    const { user, userMountList } = await withRootfs(mounts, join(config.execRoot, 'containers', 'views'), async (root) => {
-      const u = resolveUser(merged.User ?? '', readInRoot(root, '/etc/passwd'), readInRoot(root, '/etc/group'), host.GroupAdd ?? []);
-      if (merged.WorkingDir) ensureDir(root, merged.WorkingDir, u.uid, u.gid);
-      const ask: ResolveVolumes = async (asks) => {
-        if (!deps.resolveVolumes) throw invalidArgument(`cannot create container: volume ${asks[0]?.name || '(anonymous)'}: volumes are not available in this berthd yet`);
-        return deps.resolveVolumes(id, asks, root);
-      };
-      return { user: u, userMountList: await userMounts(host, ask) };
-    });
+    const { user, userMountList } = await knownRootfsFacts(deps, image, merged, host)
+      ?? await withRootfs(mounts, join(config.execRoot, 'containers', 'views'), async (root) => {
+        const passwd = readInRoot(root, '/etc/passwd');
+        const group = readInRoot(root, '/etc/group');
+        const hadDir = merged.WorkingDir ? existsInRoot(root, merged.WorkingDir) : undefined;
+        deps.imageFiles?.remember(image.snapshotter, image.chainId, { passwd, group }, merged.WorkingDir ? { path: merged.WorkingDir, exists: hadDir === true } : undefined);
+        const u = resolveUser(merged.User ?? '', passwd, group, host.GroupAdd ?? []);
+        if (merged.WorkingDir && hadDir !== true) ensureDir(root, merged.WorkingDir, u.uid, u.gid);
+        const ask: ResolveVolumes = async (asks) => {
+          if (!deps.resolveVolumes) throw invalidArgument(`cannot create container: volume ${asks[0]?.name || '(anonymous)'}: volumes are not available in this berthd yet`);
+          return deps.resolveVolumes(id, asks, root);
+        };
+        return { user: u, userMountList: await userMounts(host, ask) };
+      });
     const dir = containerDir(config, id);
     undo.push(() => rmSync(dir, { recursive: true, force: true }));
     writeFiles(dir, merged, host, id);
@@ -193,14 +225,17 @@ export async function createContainer(deps: CreateDeps, req: CreateRequest): Pro
       Mounts: userMountList.map((m) => m.point), NetworkSettings: emptySettings([host.NetworkMode!]), NetnsPath: '', AppArmorProfile: '',
       SpecInputs: { user, mounts: userMountList },
     };
-    const built = specFor(record, deps, { host: networkMode(record) === 'host' });
+    // built with the namespace the start will most likely give it, so that start need not send it again
+    const built = specFor(record, deps, expectedNetwork(record, config.execRoot));
+    const specJson = JSON.stringify(built.spec);
+    const options = runtimeOptions(host);
     await core.containers.Create({
       container: {
-        id, image: imageRef, spec: Buffer.from(JSON.stringify(built.spec)), runtime: { name: record.Runtime, options: runtimeOptions(host) },
+        id, image: imageRef, spec: Buffer.from(specJson), runtime: { name: record.Runtime, options },
         rootfs: '', snapshotKey: id, snapshotter: image.snapshotter, labels: { 'berthd.name': req.name.slice(1) }, createdAt: null, updatedAt: null,
       },
     });
-    return { record, spec: built.spec, warnings: [...warnings, ...built.warnings.filter((w) => !warnings.includes(w))] };
+    return { record, spec: built.spec, coreSpec: coreSpecDigest(specJson, record.Runtime, options), warnings: [...warnings, ...built.warnings.filter((w) => !warnings.includes(w))] };
   } catch (err) {
     for (const fn of undo.reverse()) { try { await fn(); } catch (e) { deps.log.warn('create cleanup failed', { id, error: (e as Error).message }); } }
     throw err;

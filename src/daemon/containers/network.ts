@@ -57,6 +57,19 @@ export function networkMode(c: { HostConfig: { NetworkMode?: string } }): string
 }
 
 /**
+ * The namespace a start will most likely give a container: the host's, or
+ * the file <exec-root>/netns/<id> that the attachers bind a new one on
+ * (unknown for container:<other>). Only a guess made at create: each start
+ * builds the spec from what the attacher really answered.
+ */
+export function expectedNetwork(c: ContainerRecord, execRoot: string): { host: boolean; netnsPath?: string } {
+  const mode = networkMode(c);
+  if (mode === 'host') return { host: true };
+  if (mode.startsWith('container:')) return { host: false };
+  return { host: false, netnsPath: join(execRoot, 'netns', c.ID) };
+}
+
+/**
  * host, none, and bridge/user networks as loopback-only namespaces: a
  * network namespace made here with its loopback up (the runtime would
  * leave it down), kept as a bind mount at <exec-root>/netns/<id> while the

@@ -56,6 +56,11 @@ function inRoot(root: string, path: string): string | undefined {
   }
 }
 
+/** Whether `path` exists in the root filesystem (without leading out of it). */
+export function existsInRoot(root: string, path: string): boolean {
+  return inRoot(root, path) !== undefined;
+}
+
 /** A file of the root filesystem (undefined when absent or outside it). */
 export function readInRoot(root: string, path: string): string | undefined {
   const p = inRoot(root, path);

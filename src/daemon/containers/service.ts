@@ -17,7 +17,8 @@ import type { DaemonConfig } from '../config.js';
 import type { EventBus } from '../events.js';
 import type { StateDb } from '../state/db.js';
 import { hostsFile } from '../spec/index.js';
-import { containerDir, createContainer, preciseIso, runtimeOptions, specFor, type CreateDeps } from './create.js';
+import { containerDir, coreSpecDigest, createContainer, preciseIso, runtimeOptions, specFor, type CreateDeps } from './create.js';
+import { ImageFilesCache } from './image-files.js';
 import { generateName, normalizeName } from './names.js';
 import { freeLogSpaceForRemoval } from './logspace.js';
 import { dropOrphans } from './orphans.js';
@@ -495,7 +496,9 @@ export class ContainerService {
   async wait(ref: string, condition: WaitCondition, signal?: AbortSignal): Promise<{ StatusCode: number; Error: { Message: string } | null }> {
     const c = this.get(ref);
     const answer = (info: ExitInfo): { StatusCode: number; Error: { Message: string } | null } => ({ StatusCode: info.code, Error: info.error ? { Message: info.error } : null });
-    if (condition === 'not-running' && !this.running(c) && c.State.Status !== 'restarting') {
+    // a container being removed may still be running until the kill lands
+    const stillRunning = this.running(c) || c.State.Status === 'restarting' || (c.State.Status === 'removing' && this.runs.has(c.ID));
+    if (condition === 'not-running' && !stillRunning) {
       return answer({ code: c.State.ExitCode, oomKilled: c.State.OOMKilled, error: '' });
     }
     if (condition === 'removed') {
@@ -564,13 +567,14 @@ export class ContainerService {
     const c = this.get(ref);
     // 'removing' is only in progress while a removal runs here: one cut short (the core killed
     // under it, berthd killed) left the state behind, and a new rm finishes it
-    if (c.State.Status === 'removing' && !opts.force && this.removals.has(c.ID)) throw failedPrecondition(`removal of container ${c.ID} is already in progress`);
-    this.removals.add(c.ID);
-    try {
-      await this.removeNow(c, opts);
-    } finally {
-      this.removals.delete(c.ID);
+    const pending = this.removals.get(c.ID);
+    if (pending) {
+      if (!opts.force) throw failedPrecondition(`removal of container ${c.ID} is already in progress`);
+      return pending;
     }
+    const removal = this.removeNow(c, opts).finally(() => this.removals.delete(c.ID));
+    this.removals.set(c.ID, removal);
+    return removal;
   }
 
   private async removeNow(c: ContainerRecord, opts: { force: boolean; volumes: boolean }): Promise<void> {
@@ -579,35 +583,46 @@ export class ContainerService {
     }
     this.cancelRestart(c.ID);
     if (freeLogSpaceForRemoval(c.LogPath)) this.o.log.warn('disk nearly full: emptied the logs of the container being removed', { id: c.ID });
-    if (this.running(c)) {
-      c.State.StoppedByUser = true;
-      this.save(c);
+    const live = this.running(c);
+    const paused = c.State.Status === 'paused';
+    // the mark comes first: a berthd killed from here on finishes the removal at its next start,
+    // and the exit of a killed task only records its code (the task and network go below)
+    if (c.State.Status !== 'removing' || !c.State.RemovalInProgress) {
+      this.setState(c, 'removing', { RemovalInProgress: true, StoppedByUser: live || c.State.StoppedByUser });
+    }
+    if (live) {
       const exit = this.nextExit(c.ID);
-      if (c.State.Status === 'paused') await this.o.core.tasks.Resume({ containerId: c.ID }).catch(() => undefined);
-      await this.signal(c, SIGKILL);
-      await Promise.race([exit, new Promise((r) => setTimeout(r, 10_000))]);
+      if (paused) await this.o.core.tasks.Resume({ containerId: c.ID }).catch(() => undefined);
+      if (await this.signal(c, SIGKILL)) await Promise.race([exit, new Promise((r) => setTimeout(r, 10_000))]);
+      else await this.settled(exit);
     }
     const fresh = this.store.get(c.ID);
-    if (!fresh) return; // removed meanwhile (AutoRemove)
-    if (fresh.State.Status === 'removing' && c.State.Status !== 'removing') return; // AutoRemove took it over
+    if (!fresh) return; // removed meanwhile
     this.runs.delete(c.ID);
-    this.setState(fresh, 'removing', { RemovalInProgress: true });
+    if (fresh.State.Status !== 'removing' || !fresh.State.RemovalInProgress) this.setState(fresh, 'removing', { RemovalInProgress: true });
     await this.destroyCore(fresh);
     await this.o.releaseVolumes?.(fresh.ID, opts.volumes).catch((err: unknown) => this.o.log.warn('cannot release volumes', { id: fresh.ID, error: (err as Error).message }));
     this.store.delete(fresh.ID);
     this.backoff.delete(fresh.ID);
+    this.coreSpecs.delete(fresh.ID);
     this.publish(fresh, 'destroy');
     this.notify.emit('removed', fresh.ID);
     this.o.log.info('container removed', { id: fresh.ID, name: fresh.Name });
   }
 
-  /** The core's task, container and snapshot, and the container's files. */
+  /**
+   * The core's task, container and snapshot, and the container's files:
+   * the task and the network namespace in parallel, then (the task gone)
+   * the core container and the snapshot in parallel.
+   */
   private async destroyCore(c: ContainerRecord): Promise<void> {
     const { core } = this.o;
-    await this.deleteTask(c.ID);
-    await this.o.network.detach(c).catch(() => undefined);
-    try { await core.containers.Delete({ id: c.ID }); } catch (err) { if (!isNotFound(err)) throw err; }
-    try { await core.snapshots.Remove({ snapshotter: c.Snapshotter, key: c.ID }); } catch (err) { if (!isNotFound(err)) throw err; }
+    const absentOk = (err: unknown): void => { if (!isNotFound(err)) throw err; };
+    await Promise.all([this.deleteTask(c.ID), this.o.network.detach(c).catch(() => undefined)]);
+    await Promise.all([
+      core.containers.Delete({ id: c.ID }).then(() => undefined, absentOk),
+      core.snapshots.Remove({ snapshotter: c.Snapshotter, key: c.ID }).then(() => undefined, absentOk),
+    ]);
     rmSync(containerDir(this.o.config, c.ID), { recursive: true, force: true });
   }
 
