@@ -245,8 +245,11 @@ export interface LogsOptions {
   untilNs?: bigint;
   /** the last N lines; undefined: all */
   tail?: number;
+  /** each entry's text comes preceded by its time and a space (`docker logs -t`) */
+  timestamps?: boolean;
 }
 
+/** One or more consecutive log entries of one stream (time: the first's), their texts concatenated. */
 export interface LogRecord { stream: OutputStream; time: string; data: Buffer }
 
 export interface ExecStartOptions { detach: boolean; tty: boolean }

@@ -12,7 +12,7 @@ import { checkShape, EXEC_CREATE } from '../shapes.js';
 import { hijack, MULTIPLEXED_STREAM, RAW_STREAM, readUpgradedJsonObject } from '../hijack.js';
 import { boolParam, intParam, timestampParam } from '../query.js';
 import type { Route } from '../router.js';
-import { encodeFrames, STDERR, STDOUT } from '../stdcopy.js';
+import { encodeFrames, HEADER_SIZE, STDERR, STDOUT } from '../stdcopy.js';
 import { startJsonStream } from '../stream.js';
 import { DetachScanner, parseDetachKeys } from './container-detach.js';
 
@@ -74,9 +74,32 @@ async function attach(b: ContainerStreamsBackend, ctx: RequestContext): Promise<
   await serveSession(ctx, p, opts.stdin);
 }
 
-/** A log record as docker logs shows it: with `timestamps`, the entry's time before the text. */
-function logBytes(r: LogRecord, timestamps: boolean): Buffer {
-  return timestamps ? Buffer.concat([Buffer.from(`${r.time} `), r.data]) : r.data;
+/** Frames at most this long: what docker's own writer sends, so no reader buffers more. */
+const LOG_FRAME = 32 * 1024;
+
+/**
+ * A batch of log records as one buffer (one copy): each record's bytes
+ * behind stdcopy headers (raw with a TTY). Records are runs of entries of
+ * one stream, so a block of a big log is a few frames, not one per line.
+ */
+function logBuffer(tty: boolean, batch: LogRecord[]): Buffer {
+  let size = 0;
+  for (const r of batch) size += r.data.length + (tty ? 0 : HEADER_SIZE * Math.ceil(r.data.length / LOG_FRAME));
+  const out = Buffer.allocUnsafe(size);
+  let o = 0;
+  for (const r of batch) {
+    for (let at = 0; at < r.data.length; at += LOG_FRAME) {
+      const end = Math.min(at + LOG_FRAME, r.data.length);
+      if (!tty) {
+        out.writeUInt32BE(0, o);
+        out[o] = r.stream === 'stderr' ? STDERR : STDOUT;
+        out.writeUInt32BE(end - at, o + 4);
+        o += HEADER_SIZE;
+      }
+      o += r.data.copy(out, o, at, end);
+    }
+  }
+  return out;
 }
 
 async function logs(b: ContainerStreamsBackend, ctx: RequestContext): Promise<void> {
@@ -94,7 +117,7 @@ async function logs(b: ContainerStreamsBackend, ctx: RequestContext): Promise<vo
   const untilNs = timestampParam(q, 'until');
   const timestamps = boolParam(q, 'timestamps');
   const { tty, records } = await b.logs(ctx.params.id!, {
-    follow: boolParam(q, 'follow'), stdout, stderr, tail,
+    follow: boolParam(q, 'follow'), stdout, stderr, tail, timestamps,
     sinceNs: sinceNs !== undefined && sinceNs > 0n ? sinceNs : undefined, untilNs: untilNs !== undefined && untilNs > 0n ? untilNs : undefined,
   }, ctx.signal);
   const res = ctx.res;
@@ -103,9 +126,8 @@ async function logs(b: ContainerStreamsBackend, ctx: RequestContext): Promise<vo
   for await (const batch of records) {
     if (res.destroyed) break;
     // one write per block of entries: a big log streams at disk speed
-    const parts: Buffer[] = [];
-    for (const r of batch) parts.push(frame(tty, { stream: r.stream, data: logBytes(r, timestamps) }));
-    if (!res.write(Buffer.concat(parts))) {
+    if (batch.length === 0) continue;
+    if (!res.write(logBuffer(tty, batch))) {
       await new Promise<void>((resolve) => {
         const done = (): void => { res.off('drain', done); res.off('close', done); resolve(); };
         res.on('drain', done);

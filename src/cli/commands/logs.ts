@@ -4,7 +4,7 @@
  */
 import { help, type CommandSpec } from '../command.js';
 import { parseTimeFlag } from '../format/units.js';
-import { StdcopyDecoder } from '../../common/stdcopy.js';
+import { Demuxer } from '../streams.js';
 
 export const logsCommand: CommandSpec = {
   names: ['logs', 'container logs'], usage: 'logs [OPTIONS] CONTAINER', summary: 'Fetch the logs of a container', minArgs: 1, maxArgs: 1,
@@ -23,23 +23,11 @@ export const logsCommand: CommandSpec = {
         timestamps: o.bool('timestamps') ? 1 : undefined, details: o.bool('details') ? 1 : undefined,
       },
     });
-    // One write per run of same-stream frames in a received chunk, not one per
-    // frame: a frame is a log line, and writes to a pipe are synchronous in
-    // Node, so 100 MB of 41-byte lines cost 2.4 million write calls before.
-    let parts: Buffer[] = [];
-    let current = 1;
-    const flush = (): void => {
-      if (parts.length === 0) return;
-      (current === 1 ? process.stdout : process.stderr).write(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
-      parts = [];
-    };
-    const decoder = new StdcopyDecoder((stream, payload) => {
-      const to = stream === 1 ? 1 : 2;
-      if (to !== current) { flush(); current = to; }
-      parts.push(payload);
-    });
+    // One write per run of same-stream bytes in a received chunk, not one per
+    // frame: writes to a pipe are synchronous in Node.
+    const demux = new Demuxer((to, data) => { (to === 1 ? process.stdout : process.stderr).write(data); });
     for await (const chunk of res) {
-      if (info.Config?.Tty) process.stdout.write(chunk as Buffer); else { decoder.push(chunk as Buffer); flush(); }
+      if (info.Config?.Tty) process.stdout.write(chunk as Buffer); else demux.push(chunk as Buffer);
     }
     return 0;
   },

@@ -56,7 +56,7 @@ export class Attacher {
   private async *pastLog(c: ContainerRecord, opts: AttachOptions): AsyncGenerator<OutputChunk> {
     if (c.LogPath === '') return;
     const stop = new AbortController();
-    for await (const batch of readLog(c.LogPath, { stdout: opts.stdout, stderr: opts.stderr, follow: false }, stop.signal)) {
+    for await (const batch of readLog(c.LogPath, { stdout: opts.stdout, stderr: opts.stderr, follow: false, merge: true }, stop.signal)) {
       for (const e of batch) yield { stream: e.stream, data: e.data };
     }
   }

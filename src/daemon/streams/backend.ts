@@ -63,7 +63,8 @@ export class EngineStreams implements ContainerStreamsBackend {
     const onExit = (id: string): void => { if (id === c.ID) stop.abort(); };
     this.ended.on('ended', onExit);
     if (opts.follow && !isLive(c) && c.State.Status !== 'restarting') stop.abort();
-    const q = { stdout: opts.stdout, stderr: opts.stderr, sinceNs: opts.sinceNs, untilNs: opts.untilNs, tail: opts.tail, follow: opts.follow };
+    // runs of one stream come as one record each (and the times, when asked, inside the text): a big log is a few records per block
+    const q = { stdout: opts.stdout, stderr: opts.stderr, sinceNs: opts.sinceNs, untilNs: opts.untilNs, tail: opts.tail, follow: opts.follow, merge: true, timestamps: opts.timestamps === true };
     if (opts.untilNs !== undefined && opts.untilNs <= BigInt(Date.now()) * 1_000_000n) q.follow = false;
     // following also ends at `until`, as with dockerd
     const untilTimer = q.follow && opts.untilNs !== undefined ? setTimeout(() => stop.abort(), Number(opts.untilNs / 1_000_000n) - Date.now()) : undefined;
