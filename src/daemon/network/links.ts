@@ -1,11 +1,12 @@
 /**
- * Bridges and veth pairs through iproute2, batched: one `ip -batch` on the
- * host and one inside the container's namespace per endpoint. The host end
- * of a container's veth is `vb<12 hex>`; its peer is made as `vp<12 hex>`
- * directly inside the namespace and renamed there (eth0, eth1 …).
+ * Bridges and veth pairs through iproute2, batched: one `ip -batch` inside
+ * the container's namespace per endpoint (vethLines). The host end of a
+ * container's veth is `vb<12 hex>`, in berthd's namespace on the bridge;
+ * the inner end is eth0, eth1 …
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { BerthError } from '../../common/errors.js';
 import { ipBatch, run, sysctl } from './sys.js';
 
 export const VETH_PREFIX = 'vb';
@@ -50,17 +51,34 @@ export interface VethPlan {
   mtu?: number;
 }
 
-/** Plugs a namespace into a bridge: the pair, the address, the default route. */
-export function addVeth(p: VethPlan): void {
-  const peer = `vp${p.veth.slice(VETH_PREFIX.length)}`;
+/**
+ * The `ip -batch` lines, run inside the container's namespace, that plug it
+ * into a bridge: the pair is made from inside with its host end created
+ * directly in berthd's namespace (`netns <berthd's pid>`) and plugged there
+ * at once (`master if<index>`: the bridge's index, as the name means nothing
+ * inside), up; the inner end gets its name, MAC, address and route. So one
+ * `ip` does all of it, with no second process back in berthd's namespace.
+ */
+export function vethLines(p: VethPlan, bridgeIndex: number, hostPid = process.pid): string[] {
   const mtu = p.mtu ? ` mtu ${p.mtu}` : '';
+  const lines = [`link add ${p.veth}${mtu} netns ${hostPid} master if${bridgeIndex} up type veth peer name ${p.ifname}${mtu} address ${p.mac}`,
+    `addr add ${p.ip}/${p.prefix} dev ${p.ifname}`, `link set ${p.ifname} up`];
+  if (p.gateway) lines.push(`route replace default via ${p.gateway} dev ${p.ifname}`);
+  return lines;
+}
+
+/** The bridge's interface index in berthd's namespace. */
+function bridgeIndex(bridge: string): number {
+  try { return Number(readFileSync(`/sys/class/net/${bridge}/ifindex`, 'utf8').trim()); } catch {
+    throw new BerthError('not-found', `cannot plug into bridge ${bridge}: it does not exist`);
+  }
+}
+
+/** Plugs a namespace that exists already into a bridge: one `nsenter … ip -batch -`. */
+export function addVeth(p: VethPlan): void {
   deleteLink(p.veth); // a pair left by a crash
-  ipBatch([`link add ${p.veth}${mtu} type veth peer name ${peer}${mtu} netns ${p.netns}`, `link set ${p.veth} master ${p.bridge} up`],
-    `cannot connect ${p.netns} to ${p.bridge}`);
   try {
-    const inside = [`link set ${peer} name ${p.ifname} address ${p.mac} up`, `addr add ${p.ip}/${p.prefix} dev ${p.ifname}`];
-    if (p.gateway) inside.push(`route replace default via ${p.gateway} dev ${p.ifname}`);
-    ipBatch(inside, `cannot configure ${p.ifname} in ${p.netns}`, p.netns);
+    ipBatch(vethLines(p, bridgeIndex(p.bridge)), `cannot connect ${p.netns} to ${p.bridge}`, p.netns);
   } catch (err) {
     deleteLink(p.veth);
     throw err;
@@ -70,21 +88,15 @@ export function addVeth(p: VethPlan): void {
 /**
  * A new namespace file and its first endpoint in one child process, since
  * each child Node spawns costs several ms (tens on a loaded host): `unshare
- * --net=<file>` makes the namespace and runs `ip -batch` inside it, which
- * brings lo up, makes the pair from there with the host end sent to
- * berthd's namespace (`netns <berthd's pid>`), addresses eth0 and sets the
- * route; then nsenter back to plug the host end into the bridge. The file
- * must exist (an empty file to bind the namespace on).
+ * --net=<file> ip -batch -` makes the namespace and, inside it, brings lo
+ * up and plugs the pair (vethLines). The file must exist (an empty file to
+ * bind the namespace on).
  */
 export function addNetnsWithVeth(p: VethPlan): void {
-  const mtu = p.mtu ? ` mtu ${p.mtu}` : '';
   deleteLink(p.veth); // a pair left by a crash
-  const inside = ['link set lo up', `link add ${p.ifname}${mtu} address ${p.mac} type veth peer name ${p.veth}${mtu} netns ${process.pid}`,
-    `addr add ${p.ip}/${p.prefix} dev ${p.ifname}`, `link set ${p.ifname} up`];
-  if (p.gateway) inside.push(`route replace default via ${p.gateway} dev ${p.ifname}`);
+  const lines = ['link set lo up', ...vethLines(p, bridgeIndex(p.bridge))];
   try {
-    run('unshare', [`--net=${p.netns}`, 'sh', '-c', 'ip -batch - && exec nsenter --net="$0" ip link set "$1" master "$2" up', `/proc/${process.pid}/ns/net`, p.veth, p.bridge],
-      `cannot make network namespace ${p.netns} on ${p.bridge}`, inside.join('\n') + '\n');
+    run('unshare', [`--net=${p.netns}`, 'ip', '-batch', '-'], `cannot make network namespace ${p.netns} on ${p.bridge}`, lines.join('\n') + '\n');
   } catch (err) {
     deleteLink(p.veth);
     throw err;

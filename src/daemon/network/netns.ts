@@ -7,7 +7,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { native } from '../../common/native.js';
-import { ipBatch, run } from './sys.js';
+import { run } from './sys.js';
 
 const MNT_DETACH = 2;
 
@@ -30,8 +30,8 @@ export function createNetns(path: string): void {
   if (isNsMount(path)) return;
   netnsFile(path);
   try {
-    run('unshare', [`--net=${path}`, 'true'], `cannot make network namespace ${path}`);
-    ipBatch(['link set lo up'], `cannot bring up loopback in ${path}`, path);
+    // one child: the namespace made, and its loopback up from inside it
+    run('unshare', [`--net=${path}`, 'ip', 'link', 'set', 'lo', 'up'], `cannot make network namespace ${path}`);
   } catch (err) {
     removeNetns(path);
     throw err;

@@ -1,17 +1,16 @@
 /**
- * The userland proxy of a published port, in berthd's process (docker-proxy's
- * role): it holds the host port (so a second publish of it fails at bind,
- * before anything is made) and forwards what the kernel's DNAT does not
- * rewrite — IPv6 clients of a wildcard port, connections made while the
- * rules are being rewritten. TCP: a connection per client; UDP: a socket
- * per client address, closed after a quiet minute and a half.
+ * The userland proxy of a published port (docker-proxy's role): it holds the
+ * host port (so a second publish of it fails at bind, before anything is
+ * made) and forwards what the kernel's DNAT does not rewrite — IPv6 clients
+ * of a wildcard port, connections made while the rules are being rewritten.
+ * TCP: a connection per client; UDP: a socket per client address, closed
+ * after a quiet minute and a half. All ports of a berthd live on one worker
+ * thread (proxy-worker.ts): its own event loop, gone with the process.
  */
-import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { BerthError } from '../../common/errors.js';
 import type { Proto } from './ports.js';
-
-const UDP_IDLE_MS = 90_000;
+import { proxyWorkerSource, type ProxyReply, type ProxyRequest } from './proxy-worker.js';
 
 export interface Target { ip: string; port: number }
 
@@ -24,119 +23,91 @@ export interface PortProxy {
   close(): Promise<void>;
 }
 
+/** The worker and the requests waiting for its answer; made at the first use, again after a crash. */
+class ProxyThread {
+  private worker?: Worker;
+  private nextId = 1;
+  private readonly waiting = new Map<number, (r: ProxyReply) => void>();
+
+  /** Starts the thread ahead of the first published port (its start is tens of ms). */
+  warm(): void { this.thread(); }
+
+  private thread(): Worker {
+    if (this.worker) return this.worker;
+    const w = new Worker(proxyWorkerSource(), { eval: true });
+    w.on('message', (r: ProxyReply) => { const done = this.waiting.get(r.id); this.waiting.delete(r.id); done?.(r); this.refIfWaiting(); });
+    // a crashed thread took its sockets with it: the waiting fail, the next open makes a new one
+    const gone = (why: string): void => {
+      if (this.worker !== w) return;
+      this.worker = undefined;
+      for (const [id, done] of this.waiting) done({ id, ok: false, code: 'EPIPE', message: why });
+      this.waiting.clear();
+    };
+    w.on('error', (err) => gone(`the proxy thread failed: ${err.message}`));
+    w.on('exit', (code) => gone(`the proxy thread exited (${code})`));
+    w.unref();
+    this.worker = w;
+    return w;
+  }
+
+  /** Only a pending answer keeps the process alive; an idle proxy thread does not. */
+  private refIfWaiting(): void {
+    if (!this.worker) return;
+    if (this.waiting.size > 0) this.worker.ref(); else this.worker.unref();
+  }
+
+  newId(): number { return this.nextId++; }
+
+  ask(req: ProxyRequest): Promise<ProxyReply> {
+    const w = this.thread();
+    return new Promise((resolve) => {
+      this.waiting.set(req.id, resolve);
+      this.refIfWaiting();
+      w.postMessage(req);
+    });
+  }
+
+  tell(req: ProxyRequest): void { this.worker?.postMessage(req); }
+
+  alive(): boolean { return this.worker !== undefined; }
+}
+
+const proxyThread = new ProxyThread();
+
+/** Starts the proxy thread now (berthd's start), so a first `-p` does not pay for it. */
+export function warmProxies(): void { proxyThread.warm(); }
+
+class ThreadProxy implements PortProxy {
+  private t?: Target;
+  private closed = false;
+
+  constructor(readonly proto: Proto, readonly hostIp: string, readonly hostPort: number, private readonly id: number) {}
+
+  get target(): Target | undefined { return this.t; }
+
+  set target(t: Target | undefined) {
+    this.t = t;
+    if (t) proxyThread.tell({ op: 'target', id: this.id, ip: t.ip, port: t.port });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (proxyThread.alive()) await proxyThread.ask({ op: 'close', id: this.id });
+  }
+}
+
 function inUse(hostIp: string, port: number, proto: Proto): BerthError {
   return new BerthError('already-exists', `Bind for ${hostIp || '0.0.0.0'}:${port}${proto === 'tcp' ? '' : `/${proto}`} failed: port is already allocated`);
-}
-
-function listenTcp(host: string, port: number): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer({ noDelay: true });
-    srv.once('error', reject);
-    srv.listen({ host, port, exclusive: true, ipv6Only: false }, () => { srv.off('error', reject); resolve(srv); });
-  });
-}
-
-function bindUdp(host: string, port: number): Promise<UdpSocket> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4', ipv6Only: false });
-    s.once('error', reject);
-    s.bind({ address: host, port, exclusive: true }, () => { s.off('error', reject); resolve(s); });
-  });
-}
-
-/** Where a wildcard port listens: both stacks when the host has IPv6, else IPv4. */
-async function wildcard<T>(fn: (host: string) => Promise<T>): Promise<T> {
-  try { return await fn('::'); } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EAFNOSUPPORT' || (err as NodeJS.ErrnoException).code === 'EADDRNOTAVAIL') return fn('0.0.0.0');
-    throw err;
-  }
-}
-
-class TcpProxy implements PortProxy {
-  readonly proto = 'tcp' as const;
-  target?: Target;
-  private readonly conns = new Set<Socket>();
-
-  constructor(readonly hostIp: string, readonly hostPort: number, private readonly srv: Server) {
-    srv.on('connection', (c) => this.accept(c));
-  }
-
-  private accept(client: Socket): void {
-    const t = this.target;
-    if (!t) { client.destroy(); return; }
-    const up = connect({ host: t.ip, port: t.port, noDelay: true });
-    this.conns.add(client); this.conns.add(up);
-    const end = (): void => { client.destroy(); up.destroy(); this.conns.delete(client); this.conns.delete(up); };
-    client.on('error', end); up.on('error', end);
-    client.on('close', end); up.on('close', end);
-    client.pipe(up); up.pipe(client);
-  }
-
-  close(): Promise<void> {
-    for (const c of this.conns) c.destroy();
-    return new Promise((r) => this.srv.close(() => r()));
-  }
-}
-
-class UdpProxy implements PortProxy {
-  readonly proto = 'udp' as const;
-  target?: Target;
-  private readonly peers = new Map<string, { sock: UdpSocket; timer: NodeJS.Timeout }>();
-
-  constructor(readonly hostIp: string, readonly hostPort: number, private readonly sock: UdpSocket) {
-    sock.on('message', (msg, from) => this.forward(msg, from));
-    sock.on('error', () => undefined);
-  }
-
-  private forward(msg: Buffer, from: RemoteInfo): void {
-    const t = this.target;
-    if (!t) return;
-    const key = `${from.address}/${from.port}`;
-    let peer = this.peers.get(key);
-    if (!peer) {
-      const s = createSocket('udp4');
-      s.on('message', (reply) => { this.touch(key); this.sock.send(reply, from.port, from.address); });
-      s.on('error', () => this.drop(key));
-      peer = { sock: s, timer: setTimeout(() => this.drop(key), UDP_IDLE_MS) };
-      this.peers.set(key, peer);
-    }
-    this.touch(key);
-    peer.sock.send(msg, t.port, t.ip);
-  }
-
-  private touch(key: string): void {
-    const p = this.peers.get(key);
-    if (p) p.timer.refresh();
-  }
-
-  private drop(key: string): void {
-    const p = this.peers.get(key);
-    if (!p) return;
-    clearTimeout(p.timer);
-    try { p.sock.close(); } catch { /* closed */ }
-    this.peers.delete(key);
-  }
-
-  close(): Promise<void> {
-    for (const k of [...this.peers.keys()]) this.drop(k);
-    return new Promise((r) => { try { this.sock.close(() => r()); } catch { r(); } });
-  }
 }
 
 /** Binds the host port; EADDRINUSE becomes Docker's "port is already allocated". */
 export async function openProxy(proto: Proto, hostIp: string, hostPort: number): Promise<PortProxy> {
   if (proto === 'sctp') throw new BerthError('invalid-argument', `cannot publish ${hostPort}/sctp: sctp ports are not supported`);
-  try {
-    if (proto === 'tcp') {
-      const srv = hostIp ? await listenTcp(hostIp, hostPort) : await wildcard((h) => listenTcp(h, hostPort));
-      return new TcpProxy(hostIp, hostPort, srv);
-    }
-    const sock = hostIp ? await bindUdp(hostIp, hostPort) : await wildcard((h) => bindUdp(h, hostPort));
-    return new UdpProxy(hostIp, hostPort, sock);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE' || code === 'EACCES') throw inUse(hostIp, hostPort, proto);
-    if (code === 'EADDRNOTAVAIL') throw new BerthError('invalid-argument', `cannot publish ${hostIp}:${hostPort}: the host has no address ${hostIp}`);
-    throw err;
-  }
+  const id = proxyThread.newId();
+  const r = await proxyThread.ask({ op: 'open', id, proto, host: hostIp, port: hostPort });
+  if (r.ok) return new ThreadProxy(proto, hostIp, hostPort, id);
+  if (r.code === 'EADDRINUSE' || r.code === 'EACCES') throw inUse(hostIp, hostPort, proto);
+  if (r.code === 'EADDRNOTAVAIL') throw new BerthError('invalid-argument', `cannot publish ${hostIp}:${hostPort}: the host has no address ${hostIp}`);
+  throw new BerthError('internal', `cannot publish ${hostIp || '0.0.0.0'}:${hostPort}/${proto}: ${r.message}`);
 }

@@ -14,6 +14,7 @@ import { NetworkEndpoints, type ContainerAccess } from './endpoints.js';
 import { vethsOn } from './links.js';
 import { NetworkManager } from './manager.js';
 import { listNetns } from './netns.js';
+import { warmProxies } from './proxy.js';
 import { DaemonNetworks } from './service.js';
 
 export function networkInstance(execRoot: string): { bridge: string; table: string } {
@@ -40,6 +41,7 @@ export class DaemonNetworking {
     this.manager = new NetworkManager({ db: o.db, log: o.log, events: o.events, pools: o.config.defaultAddressPools, instance: networkInstance(o.config.execRoot) });
     this.manager.init();
     this.endpoints = new NetworkEndpoints({ manager: this.manager, execRoot: o.config.execRoot, log: o.log, dns: o.dns });
+    warmProxies();
   }
 
   bind(source: ContainerSource): void {
