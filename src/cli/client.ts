@@ -4,8 +4,9 @@
  * server's `API-Version` and ours), JSON calls, streams (JSON lines, raw
  * log bodies) and hijacked connections for attach and exec.
  */
-import http, { type IncomingMessage } from 'node:http';
+import type { ClientRequestArgs, IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { http } from './builtins.js';
 import type { EngineAddress } from './host.js';
 
 /** The newest API version this CLI speaks. */
@@ -58,7 +59,7 @@ function errorMessage(body: Buffer, status: number): string {
     const j = JSON.parse(text) as { message?: unknown };
     if (typeof j.message === 'string') return j.message;
   } catch { /* not JSON */ }
-  return text || `${status} ${http.STATUS_CODES[status] ?? ''}`.trim();
+  return text || `${status} ${http().STATUS_CODES[status] ?? ''}`.trim();
 }
 
 export class EngineClient {
@@ -78,10 +79,17 @@ export class EngineClient {
     return this.version;
   }
 
-  private base(): http.RequestOptions {
+  /**
+   * Where a request goes: one connection per request, closed after it
+   * (`agent: false`). The server name is for TLS, which this client never
+   * speaks; left unset, the agent would work one out from the host for
+   * every request, compiling Node's IPv6 regular expression (~3 ms of a
+   * start).
+   */
+  private base(): ClientRequestArgs & { servername: string } {
     return this.address.kind === 'unix'
-      ? { socketPath: this.address.path, host: 'api.berth' }
-      : { host: this.address.host, port: this.address.port };
+      ? { socketPath: this.address.path, host: 'api.berth', agent: false, servername: '' }
+      : { host: this.address.host, port: this.address.port, agent: false, servername: '' };
   }
 
   /** One request, answered with the response head; connection failures become ConnectError. */
@@ -98,7 +106,7 @@ export class EngineClient {
         headers['Content-Length'] = String(payload.length);
       }
       if (upgrade) { headers.Connection = 'Upgrade'; headers.Upgrade = 'tcp'; }
-      const req = http.request({ ...this.base(), method, path: path + queryString(opts.query), headers, agent: false });
+      const req = http().request({ ...this.base(), method, path: path + queryString(opts.query), headers });
       req.on('error', (err: NodeJS.ErrnoException) => {
         if (['ENOENT', 'ECONNREFUSED', 'EACCES', 'ENOTDIR', 'EHOSTUNREACH'].includes(err.code ?? '')) {
           reject(new ConnectError(`Cannot connect to the Berth daemon at ${this.address.text}. Is the berth daemon running?`));

@@ -4,10 +4,10 @@
  * current one in config.json's `currentContext`. Only the docker endpoint's
  * host is used (no TLS material).
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dockerConfigDir, dockerConfigPath, readDockerConfig, writeDockerConfig } from '../common/docker-config.js';
+import { crypto } from './builtins.js';
 import { CliError } from './command.js';
 import { DEFAULT_HOST } from './host.js';
 
@@ -18,7 +18,7 @@ export interface ContextMeta {
 }
 
 const metaDir = (env: NodeJS.ProcessEnv): string => join(dockerConfigDir(env), 'contexts', 'meta');
-export const contextDirName = (name: string): string => createHash('sha256').update(name).digest('hex');
+export const contextDirName = (name: string): string => crypto().createHash('sha256').update(name).digest('hex');
 
 export function listContexts(env: NodeJS.ProcessEnv): ContextMeta[] {
   let dirs: string[];

@@ -2,14 +2,14 @@
  * What the prune commands share: docker's confirmation prompt (skipped by
  * -f) and its report ("Deleted X:" then "Total reclaimed space:").
  */
-import { createInterface } from 'node:readline';
+import { readline } from './builtins.js';
 import type { Io } from './command.js';
 import { humanSize4 } from './format/units.js';
 
 /** Asks "[y/N]" on stdout and reads one line of stdin; true for y/yes. */
 export async function confirm(io: Io, warning: string): Promise<boolean> {
   io.out(`${warning}\nAre you sure you want to continue? [y/N] `);
-  const rl = createInterface({ input: process.stdin });
+  const rl = readline().createInterface({ input: process.stdin });
   const answer = await new Promise<string>((resolve) => {
     rl.once('line', resolve);
     rl.once('close', () => resolve(''));

@@ -7,16 +7,16 @@
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
-import { pipeline } from 'node:stream/promises';
+import { streamPromises } from '../builtins.js';
 import { CliError, help, type CliContext, type CommandSpec } from '../command.js';
 import { ProgressDisplay, type JsonMessage } from '../progress.js';
 import { splitReference } from './images.js';
 
 /** Streams a response body to `file`, or to stdout (never a terminal). */
 export async function saveBody(res: IncomingMessage, file: string, refusal: string): Promise<void> {
-  if (file) { await pipeline(res, createWriteStream(file)); return; }
+  if (file) { await streamPromises().pipeline(res, createWriteStream(file)); return; }
   if (process.stdout.isTTY) { res.destroy(); throw new CliError(refusal); }
-  await pipeline(res, process.stdout, { end: false });
+  await streamPromises().pipeline(res, process.stdout, { end: false });
 }
 
 /** A JSON message stream (load, import) shown as docker shows it. */

@@ -5,11 +5,11 @@
  * unpacked by the host's tar, the root entry renamed when the destination
  * is a new name, as docker renames it.
  */
-import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { basename, dirname, posix, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
+import { childProcess } from '../builtins.js';
 import { DaemonError } from '../client.js';
 import { CliError, help, type CliContext, type CommandSpec } from '../command.js';
 import { humanSize4 } from '../format/units.js';
@@ -44,7 +44,7 @@ export function renameRoot(from: string, to: string): string {
 }
 
 function runTar(args: string[], input?: Readable): { out: Readable; done: Promise<void> } {
-  const child = spawn('tar', args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+  const child = childProcess().spawn('tar', args, { stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   if (input) input.pipe(child.stdin!);
