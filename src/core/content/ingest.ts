@@ -4,6 +4,14 @@
  * saved), so a writer can start where a closed writer or a dead core left
  * off. Commit fsyncs the data, checks size and digest, and hands the file to
  * the store to be placed; a mismatch removes the ingest.
+ *
+ * Writes go behind: `write` returns once its chunk is hashed and queued,
+ * while up to WRITE_BEHIND bytes are still on their way to the file, so a
+ * download reads the socket while the thread pool writes (a pull waited for
+ * every write before reading on). Nothing is acknowledged before commit,
+ * which waits for every queued write and fsyncs; a failed write fails the
+ * next write or the commit, and the writes queued after it are dropped, so
+ * the file holds a prefix of the blob for a later writer to resume from.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -34,6 +42,8 @@ export interface IngestSite {
 }
 
 const READ_CHUNK = 1 << 20;
+/** Bytes a writer may have queued but not yet written. */
+const WRITE_BEHIND = 8 << 20;
 
 async function hashPrefix(fh: FileHandle, hash: Hash): Promise<number> {
   const buf = Buffer.allocUnsafe(READ_CHUNK);
@@ -56,7 +66,13 @@ async function writeAt(fh: FileHandle, chunk: Buffer, pos: number): Promise<void
 
 class IngestWriter implements ContentWriter {
   private state: 'open' | 'done' = 'open';
+  /** the last queued write, settled (writes run one after another, in call order) */
   private pending: Promise<void> = Promise.resolve();
+  /** bytes queued and not yet written, and the writes holding them (oldest first) */
+  private behind = 0;
+  private readonly queued: Promise<void>[] = [];
+  /** the first write that failed: the writes after it are dropped */
+  private failure: unknown;
 
   constructor(
     private readonly site: IngestSite,
@@ -74,6 +90,7 @@ class IngestWriter implements ContentWriter {
 
   async write(chunk: Buffer): Promise<void> {
     this.ensureOpen('write');
+    await this.failIfFailed();
     const { total } = this.site;
     if (total > 0 && this.written + chunk.length > total) {
       await this.abandon(true);
@@ -83,15 +100,21 @@ class IngestWriter implements ContentWriter {
     const pos = this.written;
     this.written += chunk.length;
     this.hash.update(chunk);
-    const p = this.pending.then(() => writeAt(this.fh, chunk, pos));
-    this.pending = p.catch(() => undefined);
-    try {
-      await p;
-    } catch (err) {
-      // the hash is now ahead of the file: this writer is done, a new one re-hashes the file
-      await this.abandon(false);
-      throw wrap(`cannot write ref ${this.ref}`, err);
-    }
+    this.behind += chunk.length;
+    const p = this.pending.then(() => {
+      if (this.failure === undefined) return writeAt(this.fh, chunk, pos);
+    }).catch((err: unknown) => { this.failure ??= err; }).finally(() => { this.behind -= chunk.length; this.queued.shift(); });
+    this.pending = p;
+    this.queued.push(p);
+    while (this.behind > WRITE_BEHIND && this.queued.length > 0) await this.queued[0];
+    await this.failIfFailed();
+  }
+
+  /** A queued write failed: the hash is ahead of the file, so this writer is done (a new one re-hashes the file). */
+  private async failIfFailed(): Promise<void> {
+    if (this.failure === undefined) return;
+    if (this.state === 'open') await this.abandon(false);
+    throw wrap(`cannot write ref ${this.ref}`, this.failure);
   }
 
   async commit(size: number, expected: string, labels: Record<string, string> = {}): Promise<ContentInfo> {
@@ -100,9 +123,11 @@ class IngestWriter implements ContentWriter {
     this.state = 'done';
     try {
       await this.pending;
+      if (this.failure !== undefined) throw wrap(`cannot write ref ${this.ref}`, this.failure);
       await this.fh.sync();
       await this.fh.close();
     } catch (err) {
+      await this.fh.close().catch(() => undefined);
       this.site.release();
       throw wrap(`cannot commit ref ${this.ref}`, err);
     }

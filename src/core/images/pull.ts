@@ -7,8 +7,9 @@
  * committed when its download starts is streamed through the content writer
  * (digest check) and, in the same pass, decompressed and applied into an
  * active snapshot. A layer that starts while its parent is still being
- * unpacked waits for it when the layers still in progress below it are
- * smaller than it (then streams in one pass); otherwise it is downloaded
+ * unpacked streams in one pass as well when the layers still in progress
+ * below it are smaller than it (its download starts at once and runs a few
+ * pieces ahead, its unpacking waits for the parent); otherwise it is downloaded
  * into the content store at once and applied from there once its parent is
  * committed (layers must be applied in order).
  * A layer whose chain ID snapshot exists already is neither downloaded nor
@@ -76,6 +77,8 @@ const PROGRESS_EVERY_MS = 100;
  * download still resumes from the bytes written.
  */
 const BLOB_PIECE = 1 << 20;
+/** Pieces the tee between a download and its unpacker holds: the download runs this far ahead. */
+const TEE_PIECES = 8;
 
 /** remote, with blob bodies delivered in pieces of BLOB_PIECE bytes. */
 function inPieces(remote: Remote): Remote {
@@ -317,45 +320,69 @@ class PullRun {
     const parent = i === 0 ? '' : chain[i - 1]!;
     this.hold(`snapshots/${sn.name}`, chainId);
     if (this.snapshotExists(sn, chainId)) { done('exists'); return; }
-    let parentReady = i === 0 || committed[i - 1]!.settled;
-    if (!parentReady && !content.has(this.ns, desc.digest) && smallBelow(this.manifestLayers, i, committed)) {
-      await committed[i - 1]!.promise;
-      parentReady = true;
-      if (this.snapshotExists(sn, chainId)) { done('exists'); return; }
+    const parentReady = i === 0 || committed[i - 1]!.settled;
+    if (!content.has(this.ns, desc.digest) && (parentReady || smallBelow(this.manifestLayers, i, committed))) {
+      // download and unpack in one pass; the download starts now, the unpacking once the parent is committed
+      const applied = await this.unpack(sn, desc, diffId, chainId, parent, (tee) => copyBlob(content, this.remote, this.repo, desc,
+        { namespace: this.ns, labels: this.blobLabels(), tee, onProgress: this.progress(desc) }), parentReady ? undefined : committed[i - 1]!.promise);
+      done(applied ? 'done' : 'exists');
+      return;
     }
-    if (parentReady && !content.has(this.ns, desc.digest)) {
-      // the parent is there: download and unpack in one pass
-      await this.unpack(sn, desc, diffId, chainId, parent, (tee) => copyBlob(content, this.remote, this.repo, desc,
-        { namespace: this.ns, labels: this.blobLabels(), tee, onProgress: this.progress(desc) }));
-    } else {
-      if (!content.has(this.ns, desc.digest)) {
-        await copyBlob(content, this.remote, this.repo, desc, { namespace: this.ns, labels: this.blobLabels(), onProgress: this.progress(desc) });
-      }
-      if (i > 0) await committed[i - 1]!.promise;
-      if (this.snapshotExists(sn, chainId)) { done('exists'); return; }
-      await this.unpack(sn, desc, diffId, chainId, parent, async (tee) => {
-        const r = content.reader(this.ns, desc.digest);
-        r.on('error', (err) => tee.destroy(err));
-        r.pipe(tee);
-      });
+    if (!content.has(this.ns, desc.digest)) {
+      await copyBlob(content, this.remote, this.repo, desc, { namespace: this.ns, labels: this.blobLabels(), onProgress: this.progress(desc) });
     }
+    if (i > 0) await committed[i - 1]!.promise;
+    if (this.snapshotExists(sn, chainId)) { done('exists'); return; }
+    await this.unpack(sn, desc, diffId, chainId, parent, async (tee) => {
+      const r = content.reader(this.ns, desc.digest);
+      r.on('error', (err) => tee.destroy(err));
+      r.pipe(tee);
+    });
     done('done');
   }
 
-  /** Applies the layer fed by `source` into a new active snapshot over parent and commits it as chainId. */
-  private async unpack(sn: Snapshotter, desc: Descriptor, diffId: string, chainId: string, parent: string, source: (tee: PassThrough) => Promise<void>): Promise<void> {
+  /**
+   * Applies the layer fed by `source` into a new active snapshot over parent
+   * and commits it as chainId. With `parentCommitted`, the source starts at
+   * once and fills the tee (and the socket's buffers) while the parent is
+   * still being unpacked; the snapshot is prepared once the parent is
+   * committed. False when another pull committed chainId meanwhile (the
+   * blob is still stored, the bytes are not applied twice).
+   */
+  private async unpack(sn: Snapshotter, desc: Descriptor, diffId: string, chainId: string, parent: string, source: (tee: PassThrough) => Promise<void>, parentCommitted?: Promise<void>): Promise<boolean> {
+    // room for several pieces, so the download runs ahead of the unpacker instead of in lockstep with it;
+    // object mode hands the pieces on as they are (a byte stream would join what is buffered into one new buffer)
+    const tee = new PassThrough({ objectMode: true, highWaterMark: TEE_PIECES });
+    const fed = source(tee).catch((err: unknown) => { tee.destroy(err instanceof Error ? err : new Error(String(err))); throw err; });
+    if (parentCommitted) {
+      try {
+        await parentCommitted;
+      } catch (err) {
+        tee.destroy(err instanceof Error ? err : new Error(String(err)));
+        await fed.catch(() => undefined);
+        throw err;
+      }
+      if (this.snapshotExists(sn, chainId)) {
+        tee.resume(); // discarded: the blob is stored all the same
+        await fed;
+        return false;
+      }
+    }
     const key = `extract-${randomUUID()}`;
     this.hold(`snapshots/${sn.name}`, key);
-    await sn.prepare(this.ns, key, parent, {});
+    try {
+      await sn.prepare(this.ns, key, parent, {});
+    } catch (err) {
+      tee.destroy(err instanceof Error ? err : new Error(String(err)));
+      await fed.catch(() => undefined);
+      throw err;
+    }
     this.active.set(key, sn);
     const target = sn.applyTarget(this.ns, key);
     this.emit({ status: 'unpacking', digest: desc.digest, total: desc.size, mediaType: desc.mediaType });
-    // room for several pieces, so the download runs ahead of the unpacker instead of in lockstep with it
-    const tee = new PassThrough({ highWaterMark: 8 * BLOB_PIECE });
     const applied = applyLayer(tee, { mediaType: desc.mediaType, dir: target.dir, whiteouts: target.whiteouts, digest: desc.digest });
     // a refused layer stops the download too
     applied.catch((err: unknown) => { if (!tee.destroyed) tee.destroy(err instanceof Error ? err : new Error(String(err))); });
-    const fed = source(tee).catch((err: unknown) => { tee.destroy(err instanceof Error ? err : new Error(String(err))); throw err; });
     const [feedResult, applyResult] = await Promise.allSettled([fed, applied]);
     if (feedResult.status === 'rejected') throw feedResult.reason;
     if (applyResult.status === 'rejected') throw applyResult.reason;
@@ -368,6 +395,7 @@ class PullRun {
       // another pull committed the same chain first: theirs is as good
       if (!(err instanceof BerthError && err.kind === 'already-exists')) throw err;
     }
+    return true;
   }
 
   async cleanup(failed: boolean): Promise<void> {

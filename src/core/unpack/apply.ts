@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, readdirSync, rmSync, symlinkSync, utimesSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BerthError, invalidArgument, wrap } from '../../common/errors.js';
@@ -154,15 +154,42 @@ async function applyEntry(s: ApplyState, e: TarEntry): Promise<void> {
   setAttributes(s, path, e);
 }
 
+/**
+ * A file's body goes behind the reader: up to FILE_WRITE_BEHIND bytes are
+ * queued to the thread pool (one write after another, in order) while the
+ * next pieces are decompressed and hashed, instead of the pipeline stopping
+ * for every write. Nothing of a layer counts before its snapshot is
+ * committed, and a failed write fails the layer.
+ */
+const FILE_WRITE_BEHIND = 8 << 20;
+
+async function writeAll(fh: FileHandle, chunk: Buffer, pos: number): Promise<void> {
+  let off = 0;
+  while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off, pos + off)).bytesWritten;
+}
+
 async function writeFile(path: string, e: TarEntry): Promise<void> {
   // O_EXCL: the path was just cleared, and an O_EXCL create never follows a symlink
   const fh = await open(path, 'wx', 0o600);
+  let last: Promise<void> = Promise.resolve();
+  const queued: Promise<void>[] = [];
+  let behind = 0;
+  let pos = 0;
   try {
     for await (const chunk of e.body) {
-      let off = 0;
-      while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+      const at = pos;
+      pos += chunk.length;
+      behind += chunk.length;
+      // a failed write rejects every write chained after it, so none of them runs
+      const p = last.then(() => writeAll(fh, chunk, at)).finally(() => { behind -= chunk.length; queued.shift(); });
+      p.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+      last = p;
+      queued.push(p);
+      while (behind > FILE_WRITE_BEHIND && queued.length > 0) await queued[0];
     }
+    await last;
   } finally {
+    await last.catch(() => undefined);
     await fh.close();
   }
 }
