@@ -27,7 +27,7 @@
 import { spawnSync } from 'node:child_process';
 import childProcess from 'node:child_process';
 import { syncBuiltinESMExports } from 'node:module';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,7 +98,7 @@ async function setupBench() {
         for (const k of kids) (byChild[k.what] ??= []).push(k.ms);
       }
       out[kind] = { attach: median(attach), detach: median(detach), children: Object.fromEntries(Object.entries(byChild).map(([k, v]) => [k, { n: v.length / rounds, ms: median(v) }])) };
-      log(`setup ${kind}: attach ${fmt(out[kind].attach)} ms, detach ${fmt(out[kind].detach)} ms`);
+      log(`setup ${kind} (load ${loadavg()}): attach ${fmt(out[kind].attach)} ms, detach ${fmt(out[kind].detach)} ms`);
     }
     await eps.stop();
   } finally {
@@ -137,6 +137,7 @@ async function startBench(b) {
   const engines = { berthd: { cli: b.dockerB, sock: b.layout.sock }, dockerd: { cli: b.docker, sock: b.engines.dockerSock } };
   const ways = Object.keys(engines).flatMap((e) => ['bridge', 'none'].map((m) => `${e} ${m}`));
   const t = Object.fromEntries(ways.map((w) => [w, []]));
+  const diff = { berthd: [], dockerd: [] };
   for (let r = 0; r < rounds + 1; r++) {
     const order = ways.map((_w, i) => ways[(i + r) % ways.length]);
     for (const w of order) {
@@ -147,18 +148,22 @@ async function startBench(b) {
       if (r > 0) t[w].push(ms);
       await cli(['rm', '-f', id]);
     }
-    if (r > 0) log(`start round ${r}/${rounds}`);
+    if (r > 0) {
+      // the share per round (bridge − none of the same round): the load's drift cancels within a round
+      for (const e of Object.keys(diff)) diff[e].push(t[`${e} bridge`].at(-1) - t[`${e} none`].at(-1));
+      log(`start round ${r}/${rounds}`);
+    }
   }
-  return Object.fromEntries(ways.map((w) => [w, median(t[w])]));
+  return { ...Object.fromEntries(ways.map((w) => [w, median(t[w])])), diff: Object.fromEntries(Object.entries(diff).map(([e, v]) => [e, median(v)])) };
 }
 
 function printStart(s, setup) {
   console.log('\n### start (POST /containers/{id}/start, median ms)\n');
-  console.log('| engine | bridge | none | bridge − none | attach / bridge start |');
-  console.log('|---|---:|---:|---:|---:|');
+  console.log('| engine | bridge | none | bridge − none (medians) | median of per-round bridge − none | attach / bridge start |');
+  console.log('|---|---:|---:|---:|---:|---:|');
   for (const e of ['berthd', 'dockerd']) {
     const att = e === 'berthd' && setup ? `${fmt(setup.bridge.attach)} ms = ${fmt((100 * setup.bridge.attach) / s[`${e} bridge`], 0)} %` : '—';
-    console.log(`| ${e} | ${fmt(s[`${e} bridge`])} | ${fmt(s[`${e} none`])} | ${fmt(s[`${e} bridge`] - s[`${e} none`])} | ${att} |`);
+    console.log(`| ${e} | ${fmt(s[`${e} bridge`])} | ${fmt(s[`${e} none`])} | ${fmt(s[`${e} bridge`] - s[`${e} none`])} | ${fmt(s.diff[e])} | ${att} |`);
   }
 }
 
@@ -218,7 +223,7 @@ async function portsBench(b) {
         res[n].rps.push(ab(ns, ['-q', '-n', '4000', '-c', '8', `http://${hp}/`]).rps);
         res[n].bulk.push(ab(ns, ['-q', '-n', '150', '-c', '4', `http://${hp}/big`]).kbps / 1024);
       }
-      log(`ports round ${r + 1}/${portRounds}`);
+      log(`ports round ${r + 1}/${portRounds} (load ${loadavg()})`);
     }
     return Object.fromEntries(names.map((n) => [n, { lat: median(res[n].lat), rps: median(res[n].rps), bulk: median(res[n].bulk) }]));
   } finally {
@@ -236,7 +241,11 @@ function printPorts(p) {
   }
 }
 
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
 async function main() {
+  console.log(`load at start: ${loadavg()}`);
+  process.on('exit', () => console.log(`\nload at end: ${loadavg()}`));
   let setup;
   if (only.includes('setup')) { setup = await setupBench(); printSetup(setup); }
   if (!only.includes('start') && !only.includes('ports')) return;
