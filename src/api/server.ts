@@ -41,8 +41,12 @@ export interface ApiServer {
  * gets a 408), checked every second; the body has no deadline (image
  * loads and `docker cp` uploads may take long) and hijacked streams are
  * off the parser. Headers are capped at node's 16 KiB (431 beyond).
+ * An idle keep-alive connection is kept for two minutes, not node's 5 s:
+ * dockerd never closes idle ones, and a client that reuses a pooled
+ * connection at the moment the server closes it gets EPIPE or ECONNRESET
+ * (seen with node's own keep-alive agent, the default since node 19).
  */
-const LIMITS = { headersTimeout: 10_000, requestTimeout: 0, connectionsCheckingInterval: 1000, keepAliveTimeout: 5000, maxHeaderSize: 16 * 1024 };
+const LIMITS = { headersTimeout: 10_000, requestTimeout: 0, connectionsCheckingInterval: 1000, keepAliveTimeout: 120_000, maxHeaderSize: 16 * 1024 };
 
 export function createApiServer(opts: ApiServerOptions): ApiServer {
   const router = new Router(opts.routes);

@@ -44,7 +44,7 @@ export interface Answer { status: number; headers: Record<string, string | strin
 
 export function call(sock: string, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: sock, method, path, headers }, (res) => {
+    const req = request({ socketPath: sock, agent: false, method, path, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks).toString() }));

@@ -46,7 +46,7 @@ export interface Http { status: number; body: Buffer }
 export function http(sock: string, method: string, path: string, body?: unknown, timeoutMs = 30_000): Promise<Http> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
-    const req = request({ socketPath: sock, method, path: `/v1.45${path}`, timeout: timeoutMs, headers: data ? { 'Content-Type': 'application/json' } : {} }, (res) => {
+    const req = request({ socketPath: sock, agent: false, method, path: `/v1.45${path}`, timeout: timeoutMs, headers: data ? { 'Content-Type': 'application/json' } : {} }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
