@@ -141,7 +141,8 @@ after(async () => {
 test('a published port answers on 127.0.0.1, from a test host on the host address, and in inspect/ps', { skip }, async () => {
   const p = await freePort();
   const id = ok(['run', '-d', '--name', 'web', '-p', `${p}:80`, 'busybox', 'httpd', '-f', '-p', '80', '-h', '/www']);
-  await new Promise((r) => setTimeout(r, 300));
+  // httpd listens a moment after the start returns (longer on a loaded machine)
+  for (let t = 0; t < 50 && !/hello from berth/.test(fetchFrom(undefined, '127.0.0.1', p)); t++) await new Promise((r) => setTimeout(r, 200));
   assert.match(fetchFrom(undefined, '127.0.0.1', p), /hello from berth/);
   assert.match(fetchFrom(hostNs, `10.250.${subnet}.1`, p), /hello from berth/);
   assert.equal(ok(['inspect', '-f', '{{json .NetworkSettings.Ports}}', id]), `{"80/tcp":[{"HostIp":"0.0.0.0","HostPort":"${p}"}]}`);
