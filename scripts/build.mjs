@@ -62,8 +62,25 @@ for (const [name, dest] of natives) {
   (await import('node:fs')).renameSync(dest + '.tmp', dest);
 }
 
-// Node entry points get a small executable in bin/ (bin/ is not in git).
-for (const name of ['berth-core', 'berth-ctr', 'berthd', 'berth', 'berth-vm']) {
+// The berth CLI starts through its launcher (scripts/berth-launcher.cjs: the
+// bundle compiled with V8's code cache), reached by a symlink so no shell
+// runs first; env drops NODE_EXTRA_CA_CERTS, which makes Node parse every CA
+// certificate at start (~30 ms) for TLS this client never speaks. A cache
+// left from the old bundle goes: the first command writes the new one.
+if (existsSync(join(root, 'dist', 'berth.cjs'))) {
+  const fs = await import('node:fs');
+  const launcher = join(root, 'dist', 'berth-launcher.cjs');
+  const text = fs.readFileSync(join(root, 'scripts', 'berth-launcher.cjs'), 'utf8');
+  writeFileSync(launcher + '.tmp', `#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node\n${text}`, { mode: 0o755 });
+  fs.renameSync(launcher + '.tmp', launcher);
+  fs.rmSync(join(root, 'dist', 'berth.cjs.codecache'), { force: true });
+  fs.rmSync(join(root, 'bin', 'berth.tmp'), { force: true });
+  fs.symlinkSync('../dist/berth-launcher.cjs', join(root, 'bin', 'berth.tmp'));
+  fs.renameSync(join(root, 'bin', 'berth.tmp'), join(root, 'bin', 'berth'));
+}
+
+// The other Node entry points get a small executable in bin/ (bin/ is not in git).
+for (const name of ['berth-core', 'berth-ctr', 'berthd', 'berth-vm']) {
   if (!existsSync(join(root, 'dist', `${name}.cjs`))) continue;
   const dest = join(root, 'bin', name);
   // a shell script: the package is "type": "module", so an extensionless node file would be ESM

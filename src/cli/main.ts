@@ -134,9 +134,9 @@ function report(io: { err(t: string): void }, spec: CommandSpec, e: unknown): nu
   return isRun ? 125 : 1;
 }
 
-// Run when executed (the esbuild bundle or tsx), not when imported by tests.
+// Run when executed (bin/berth, the launcher, the esbuild bundle or tsx), not when imported by tests.
 const entry = process.argv[1] ?? '';
-if (/(?:^|\/)(?:berth|berth\.cjs|main\.ts)$/.test(entry)) {
+if (/(?:^|\/)(?:berth|berth-launcher\.cjs|berth\.cjs|main\.ts)$/.test(entry)) {
   main(process.argv.slice(2)).then((code) => {
     // let stdout drain before exiting with the code
     process.stdout.write('', () => process.exit(code));
