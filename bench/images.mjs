@@ -101,6 +101,18 @@ async function waitFor(what, ms, ok, log) {
   throw new Error(`${what} did not come up in ${ms} ms${log && existsSync(log) ? `:\n${readFileSync(log, 'utf8').slice(-2000)}` : ''}`);
 }
 
+/** CPU time (user + system, reaped children included) of these processes so far, in ms (clock ticks of 10 ms). */
+function cpuMs(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+    } catch { /* gone */ }
+  }
+  return ticks * 10;
+}
+
 function mountsUnder(dir) {
   return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter((m) => m && (m === dir || m.startsWith(`${dir}/`)));
 }
@@ -255,6 +267,7 @@ async function startDockerd(dir) {
   }, join(dir, 'dockerd.log'));
   return {
     env,
+    pids: [dockerd.pid, containerd.pid],
     async stop() {
       await stopChild(dockerd, 20_000);
       await stopChild(containerd);
@@ -271,6 +284,7 @@ function berthPullWay(work, ref) {
   let core;
   return {
     name: 'berth',
+    pids: () => [core.proc.pid],
     async before() {
       core = await startCore(join(work, `core-pull-${seq++}`), cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : []);
     },
@@ -290,6 +304,7 @@ function berthApiPullWay(work, ref, helpers) {
   let client;
   return {
     name: 'berth-api',
+    pids: () => [core.proc.pid],
     async before() {
       core = await startCore(join(work, `core-api-${seq++}`));
       client = new helpers.CoreClient(core.address, 'default');
@@ -307,6 +322,7 @@ function berthApiPullWay(work, ref, helpers) {
 function dockerPullWay(dockerd, ref) {
   return {
     name: 'docker',
+    pids: () => dockerd.pids,
     async before() { run(DOCKER, ['rmi', '-f', ref], { env: dockerd.env }); },
     async once() {
       const t0 = now();
@@ -338,21 +354,31 @@ async function benchPull(work, registry, helpers, results) {
   try {
     const ways = [berthPullWay(work, ref), berthApiPullWay(work, ref, helpers), dockerPullWay(dockerd, ref), skopeoWay(work, ref)];
     const times = Object.fromEntries(ways.map((w) => [w.name, []]));
+    // CPU of the pulling daemons (berth-core; dockerd + containerd and the untar children dockerd reaps): on a loaded machine a steadier figure than wall time
+    const cpu = Object.fromEntries(ways.filter((w) => w.pids).map((w) => [w.name, []]));
     for (let r = -1; r < rounds; r++) {
       const order = ways.map((_, i) => ways[(i + Math.max(r, 0)) % ways.length]);
       const line = [];
       for (const w of order) {
         await w.before();
         try {
+          const c0 = w.pids ? cpuMs(w.pids()) : 0;
           const ms = await w.once();
-          if (r >= 0) times[w.name].push(ms);
-          line.push(`${w.name} ${fmt(ms)} s`);
+          const c = w.pids ? cpuMs(w.pids()) - c0 : undefined;
+          if (r >= 0) { times[w.name].push(ms); if (c !== undefined) cpu[w.name].push(c); }
+          line.push(`${w.name} ${fmt(ms)} s${c !== undefined ? ` (cpu ${fmt(c)})` : ''}`);
         } finally { await w.after(); }
       }
-      console.log(`pull ${r < 0 ? 'warm-up' : `round ${r + 1}`}: ${line.join(', ')}`);
+      console.log(`pull ${r < 0 ? 'warm-up' : `round ${r + 1}`}: ${line.join(', ')}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
     }
     const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-    results.pull = { times, median: m, ratioDocker: m.berth / m.docker, ratioSkopeo: m.berth / m.skopeo, ratioApiDocker: m['berth-api'] / m.docker };
+    // the ratio of each round (berth and docker ran minutes apart at most), then their median
+    const perRound = (a, b) => median(times[a].map((t, i) => t / times[b][i]));
+    const cpuMedian = Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, median(v)]));
+    results.pull = {
+      times, median: m, cpu: cpuMedian, ratioDocker: perRound('berth', 'docker'), ratioSkopeo: perRound('berth', 'skopeo'), ratioApiDocker: perRound('berth-api', 'docker'),
+      ratioCpuDocker: cpuMedian.berth / cpuMedian.docker,
+    };
   } finally {
     await dockerd.stop();
   }
@@ -454,9 +480,10 @@ async function benchList(work, registry, helpers, results) {
 function report(results) {
   console.log('');
   if (results.pull) {
-    const { median: m, ratioDocker, ratioSkopeo } = results.pull;
+    const { median: m, ratioDocker, ratioSkopeo, cpu } = results.pull;
     console.log(`pull of ${MB} MB + busybox, median of ${rounds} (s): berth ${fmt(m.berth)} (Pull RPC alone ${fmt(m['berth-api'])}), docker ${fmt(m.docker)}, skopeo ${fmt(m.skopeo)}`);
-    console.log(`  berth/docker ${ratioDocker.toFixed(3)} (target <= 0.8) ${ratioDocker <= 0.8 ? 'MET' : 'MISSED'}; berth/skopeo ${ratioSkopeo.toFixed(3)}; Pull RPC/docker ${results.pull.ratioApiDocker.toFixed(3)}`);
+    console.log(`  berth/docker ${ratioDocker.toFixed(3)} (median of per-round ratios; target <= 0.8) ${ratioDocker <= 0.8 ? 'MET' : 'MISSED'}; berth/skopeo ${ratioSkopeo.toFixed(3)}; Pull RPC/docker ${results.pull.ratioApiDocker.toFixed(3)}`);
+    console.log(`  daemon CPU (s): berth-core ${fmt(cpu.berth)} (Pull RPC ${fmt(cpu['berth-api'])}), dockerd+containerd ${fmt(cpu.docker)}; berth/docker ${results.pull.ratioCpuDocker.toFixed(3)}; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')}`);
   }
   if (results.unpack) {
     const { median: m, mbps, ratioGz, ratioTar } = results.unpack;
