@@ -81,7 +81,12 @@ export class Daemon {
       undo.push(unsupervise);
       const events = new EventBus();
       const credentials = new CredentialMemory();
-      const images = new DaemonImages({ core, events, credentials, log: log.with({ component: 'images' }) });
+      // every change berthd makes to the images is an image event: the containers' remembered lookups go with it
+      let forgetImages = (): void => undefined;
+      const imageEvents = Object.assign(Object.create(events) as EventBus, {
+        publish: (...a: Parameters<EventBus['publish']>) => { forgetImages(); return events.publish(...a); },
+      });
+      const images = new DaemonImages({ core, events: imageEvents, credentials, log: log.with({ component: 'images' }) });
       const volumes = new DaemonVolumes({ db, root: join(config.dataRoot, 'volumes'), core, events, log: log.with({ component: 'volumes' }) });
       const dns = new EmbeddedDns({ log: log.with({ component: 'dns' }) });
       undo.push(() => { void dns.close(); });
@@ -92,6 +97,7 @@ export class Daemon {
         releaseVolumes: (cid, anonymous) => volumes.releaseVolumes(cid, anonymous),
       });
       undo.push(() => containerService.close());
+      forgetImages = () => containerService.images.forget();
       networking.bind(containerService);
       const streams = new EngineStreams({ core, containers: containerService, config });
       const health = new HealthMonitor({ core, containers: containerService, events, exec: streams.exec, log: log.with({ component: 'health' }) });

@@ -24,6 +24,7 @@ import type { NetworkAttacher } from './network.js';
 import { emptySettings, expectedNetwork, networkMode } from './network.js';
 import { ensureDir, existsInRoot, readInRoot, withRootfs } from './rootfs.js';
 import type { ImageFilesCache } from './image-files.js';
+import type { ImageLookup } from './image-lookup.js';
 import { validatePolicy } from './restart.js';
 import type { ContainerRecord, DockerConfig, DockerHostConfig } from './types.js';
 import { ZERO_TIME } from './types.js';
@@ -43,11 +44,13 @@ export interface CreateDeps {
   hostCaps?: readonly string[];
   /** what earlier creates read in images' root filesystems (undefined: always look) */
   imageFiles?: ImageFilesCache;
+  /** remembered image lookups (undefined: the core is asked at each create) */
+  images?: ImageLookup;
 }
 
 export type CreatedContainer = ContainerRecord;
 
-interface ImageFacts { id: string; config: ImageRuntimeConfig; chainId: string; snapshotter: string; os: string }
+export interface ImageFacts { id: string; config: ImageRuntimeConfig; chainId: string; snapshotter: string; os: string }
 
 /** The image config's parts the daemon reads from the core's inspect document. */
 interface CoreImageInspect {
@@ -186,7 +189,7 @@ export async function createContainer(deps: CreateDeps, req: CreateRequest): Pro
   const host = normalizeHostConfig(rawHost ?? {}, config);
   validatePolicy(host.RestartPolicy, host.AutoRemove === true);
   deps.network.validate(host.NetworkMode ?? 'bridge');
-  const image = await resolveImage(core, imageRef);
+  let image = await (deps.images?.resolve(imageRef) ?? resolveImage(core, imageRef));
   const id = newId();
   const merged = mergeImageConfig({ ...rawConfig, Image: imageRef }, image.config);
   // with the host's network the container takes the host's name, as in dockerd
@@ -194,7 +197,16 @@ export async function createContainer(deps: CreateDeps, req: CreateRequest): Pro
   const warnings = dryRun(id, merged, host);
   const undo: (() => Promise<void> | void)[] = [];
   try {
-    const { mounts } = await core.snapshots.Prepare({ snapshotter: image.snapshotter, key: id, parent: image.chainId, labels: { 'berthd.container': id } });
+    const prepare = (): ReturnType<CoreClient['snapshots']['Prepare']> => core.snapshots.Prepare({ snapshotter: image.snapshotter, key: id, parent: image.chainId, labels: { 'berthd.container': id } });
+    const { mounts } = await prepare().catch(async (err: unknown) => {
+      // a remembered image whose layers went away meanwhile (removed behind berthd's back): ask the core
+      if (!deps.images || !(err instanceof BerthError && err.kind === 'not-found')) throw err;
+      deps.images.forget();
+      const now = await resolveImage(core, imageRef);
+      if (now.id !== image.id) throw new BerthError('failed-precondition', `cannot create container: image ${imageRef} changed during the create, try again`);
+      image = now;
+      return prepare();
+    });
     undo.push(() => core.snapshots.Remove({ snapshotter: image.snapshotter, key: id }).then(() => undefined));
     const { user, userMountList } = await knownRootfsFacts(deps, image, merged, host)
       ?? await withRootfs(mounts, join(config.execRoot, 'containers', 'views'), async (root) => {

@@ -19,6 +19,7 @@ import type { StateDb } from '../state/db.js';
 import { hostsFile } from '../spec/index.js';
 import { containerDir, coreSpecDigest, createContainer, preciseIso, runtimeOptions, specFor, type CreateDeps } from './create.js';
 import { ImageFilesCache } from './image-files.js';
+import { ImageLookup } from './image-lookup.js';
 import { generateName, normalizeName } from './names.js';
 import { freeLogSpaceForRemoval } from './logspace.js';
 import { dropOrphans } from './orphans.js';
@@ -76,6 +77,10 @@ export class ContainerService {
   /** the digest of the spec and runtime the core holds for each container (known since its create here) */
   private readonly coreSpecs = new Map<string, string>();
   private readonly imageFiles = new ImageFilesCache();
+  /** containers created by this berthd and not started since: the core has no task of theirs */
+  private readonly unstarted = new Set<string>();
+  /** remembered image lookups for create; forgotten at every change to the images */
+  readonly images: ImageLookup;
   private readonly pendingRestarts = new Map<string, NodeJS.Timeout>();
   private readonly startHooks: StartHook[] = [];
   private generation = 0;
@@ -83,6 +88,7 @@ export class ContainerService {
 
   constructor(private readonly o: ContainerServiceOptions) {
     this.store = new ContainerStore(o.db);
+    this.images = new ImageLookup(o.core);
     this.notify.setMaxListeners(0);
   }
 
@@ -125,7 +131,7 @@ export class ContainerService {
       full = `/${generateName()}`;
       for (let i = 1; this.store.byName(full); i++) full = `/${generateName(i)}`;
     }
-    const { record, coreSpec, warnings } = await createContainer({ ...this.o, imageFiles: this.imageFiles }, { body, name: full });
+    const { record, coreSpec, warnings } = await createContainer({ ...this.o, imageFiles: this.imageFiles, images: this.images }, { body, name: full });
     try {
       // the record and its endpoints in one transaction: one commit (one fsync), all or nothing
       this.o.db.transaction(() => {
@@ -137,6 +143,7 @@ export class ContainerService {
       throw err;
     }
     this.coreSpecs.set(record.ID, coreSpec);
+    this.unstarted.add(record.ID);
     this.publish(record, 'create');
     this.o.log.info('container created', { id: record.ID, name: record.Name, image: record.ImageName });
     return { Id: record.ID, Warnings: warnings };
@@ -220,10 +227,13 @@ export class ContainerService {
       if (now === 'running' || now === 'paused') return; // it had started after all
     }
     // a task left from the last run (exited, or found after a reboot) is deleted; a live one is this
-    // container running already (a start whose answer was lost): adopted, not replaced
-    const left = await this.taskNow(c.ID);
-    if (left.kind === 'live') { this.adopt(c, left.pid, left.paused, c.NetworkSettings, opts.byUser); return; }
-    if (left.kind !== 'none' || left.exists) await this.deleteTask(c.ID);
+    // container running already (a start whose answer was lost): adopted, not replaced. A container
+    // made by this berthd and never started has none: the core is not asked.
+    if (!this.unstarted.delete(c.ID)) {
+      const left = await this.taskNow(c.ID);
+      if (left.kind === 'live') { this.adopt(c, left.pid, left.paused, c.NetworkSettings, opts.byUser); return; }
+      if (left.kind !== 'none' || left.exists) await this.deleteTask(c.ID);
+    }
     const att = await this.o.network.attach(c);
     try {
       writeFileSync(c.HostsPath, att.hosts ?? hostsFile({ hostname: c.Config.Hostname || c.ID.slice(0, 12), domainname: c.Config.Domainname, ip: att.ip, extraHosts: c.HostConfig.ExtraHosts ?? [], hostNetwork: att.host }));
@@ -605,6 +615,7 @@ export class ContainerService {
     this.store.delete(fresh.ID);
     this.backoff.delete(fresh.ID);
     this.coreSpecs.delete(fresh.ID);
+    this.unstarted.delete(fresh.ID);
     this.publish(fresh, 'destroy');
     this.notify.emit('removed', fresh.ID);
     this.o.log.info('container removed', { id: fresh.ID, name: fresh.Name });
