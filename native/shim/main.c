@@ -27,7 +27,7 @@ static const char usage[] =
 	"                  [--ready-fd N] [--planner SOCKET]\n"
 	"Creates the container with the runtime, detaches, and prints its own pid once its socket is up.\n"
 	"With --ready-fd, the first process exits at once and the verdict is written to fd N instead:\n"
-	"'K' and the pid, or 'E' and the reason, then EOF.\n"
+	"'K', the shim's pid, a space and the init's pid, or 'E' and the reason, then EOF.\n"
 	"With --planner (the fast path, for Berth's own runtime), runtime calls are planned by the\n"
 	"berth-core listening on SOCKET and carried out in a fork of the shim; without an answer\n"
 	"there, the runtime binary is exec'd as usual.\n";
@@ -313,6 +313,8 @@ int main(int argc, char **argv)
 		}
 		buf[got] = 0;
 		if (got > 0 && buf[0] == 'K') {
+			/* stdout keeps its contract: the shim's pid alone */
+			buf[1 + strcspn(buf + 1, " ")] = 0;
 			printf("%s\n", buf + 1);
 			return 0;
 		}
@@ -349,7 +351,8 @@ int main(int argc, char **argv)
 		tell(ready[1], 'E', msg);
 		return 1;
 	}
-	snprintf(msg, sizeof msg, "%d", getpid());
+	/* the init's pid rides along, so the starter needs no STATE round trip */
+	snprintf(msg, sizeof msg, "%d %d", getpid(), sh.init ? (int)sh.init->pid : 0);
 	tell(ready[1], 'K', msg);
 	loop(&sh);
 	return 0;

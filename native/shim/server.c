@@ -622,6 +622,13 @@ void serve_request(struct shim *sh, struct conn *c, const struct wmsg *m)
 		}
 		sh->status = "deleted";
 		rm_tree(sh->o.state_dir);
+		if (u32_rec(m, SHIM_REC_EXIT_AFTER, 0) == 1) {
+			/* SHUTDOWN folded in: the OK says so, and nothing is left to serve */
+			wire_send_u32(c->fd, SHIM_REP_OK, SHIM_REC_EXIT_AFTER, 1);
+			close(c->fd);
+			unlink(sh->o.socket);
+			exit(0);
+		}
 		reply_empty(sh, c, SHIM_REP_OK);
 		break;
 	}

@@ -75,6 +75,15 @@ export class ShimClient {
     return c;
   }
 
+  /**
+   * A client with no check: every call opens its own connection anyway, so
+   * a caller about to make a call learns from it whether the shim answers,
+   * one round trip sooner than connect().
+   */
+  static at(socketPath: string): ShimClient {
+    return new ShimClient(socketPath);
+  }
+
   private async call(type: number, records: ShimEntry[], what: string): Promise<ShimMessage> {
     let m: ShimMessage;
     try {
@@ -164,8 +173,14 @@ export class ShimClient {
     await this.call(ShimRequest.DELETE_EXEC, [{ type: 'EXEC_ID', value: { id: execId } }], `delete exec ${execId}`);
   }
 
-  async delete(): Promise<void> {
-    await this.call(ShimRequest.DELETE, [], 'delete the container');
+  /**
+   * `<runtime> delete`. With exit, the shim also exits right after its OK
+   * (SHUTDOWN folded in); resolves whether it did — a shim older than
+   * EXIT_AFTER ignores the record and still needs a shutdown().
+   */
+  async delete(opts: { exit?: boolean } = {}): Promise<{ exited: boolean }> {
+    const m = await this.call(ShimRequest.DELETE, opts.exit ? [{ type: 'EXIT_AFTER', value: { exit: 1 } }] : [], 'delete the container');
+    return { exited: findRecord(m, 'EXIT_AFTER')?.exit === 1 };
   }
 
   async shutdown(): Promise<void> {
@@ -225,7 +240,10 @@ function startFailure(message: string): BerthError {
  * first process exits at once while the verdict comes on the pipe.
  * `BERTH_SHIM_SPAWN=child_process` forces the old way (for comparison).
  */
-export function startShim(o: StartShimOptions): Promise<{ pid: number; socket: string }> {
+/** pid: the shim's; initPid: its container's init (0 when the shim did not say: the child_process way) */
+export interface StartedShim { pid: number; socket: string; initPid: number }
+
+export function startShim(o: StartShimOptions): Promise<StartedShim> {
   let addon: NativeAddon | undefined;
   if (process.env.BERTH_SHIM_SPAWN !== 'child_process') {
     try { addon = native(); } catch { /* not built: child_process below */ }
@@ -233,7 +251,7 @@ export function startShim(o: StartShimOptions): Promise<{ pid: number; socket: s
   return addon ? startShimNative(addon, o) : startShimChild(o);
 }
 
-function startShimNative(addon: NativeAddon, o: StartShimOptions): Promise<{ pid: number; socket: string }> {
+function startShimNative(addon: NativeAddon, o: StartShimOptions): Promise<StartedShim> {
   let spawned: { pid: number; readyFd: number };
   try {
     spawned = addon.spawnDetached(o.binary, [o.binary, ...shimArgs(o), '--ready-fd', '3']);
@@ -249,8 +267,9 @@ function startShimNative(addon: NativeAddon, o: StartShimOptions): Promise<{ pid
       ready.destroy();
       void reapStarter(addon, spawned.pid).then((status) => {
         const verdict = Buffer.concat(chunks).toString();
-        const pid = verdict.startsWith('K') ? Number.parseInt(verdict.slice(1), 10) : 0;
-        if (pid > 0) { resolve({ pid, socket: o.socket }); return; }
+        // K<shim pid> <init pid>
+        const [pid = 0, initPid = 0] = verdict.startsWith('K') ? verdict.slice(1).split(' ').map((v) => Number.parseInt(v, 10) || 0) : [];
+        if (pid > 0) { resolve({ pid, socket: o.socket, initPid }); return; }
         if (verdict.startsWith('E') && verdict.length > 1) { reject(startFailure(verdict.slice(1))); return; }
         // its first process exits 0 after the fork: a silent EOF means the shim died
         reject(startFailure(status > 0 ? `shim exited with status ${String(status >> 8)}` : 'the shim died while starting'));
@@ -270,7 +289,7 @@ async function reapStarter(addon: NativeAddon, pid: number): Promise<number> {
   return -1;
 }
 
-function startShimChild(o: StartShimOptions): Promise<{ pid: number; socket: string }> {
+function startShimChild(o: StartShimOptions): Promise<StartedShim> {
   return new Promise((resolve, reject) => {
     const child = spawn(o.binary, shimArgs(o), { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -280,7 +299,7 @@ function startShimChild(o: StartShimOptions): Promise<{ pid: number; socket: str
     child.on('error', (e) => reject(wrap(`cannot start shim for container ${o.id}`, e)));
     child.on('close', (code) => {
       const pid = Number.parseInt(out.trim(), 10);
-      if (code === 0 && pid > 0) { resolve({ pid, socket: o.socket }); return; }
+      if (code === 0 && pid > 0) { resolve({ pid, socket: o.socket, initPid: 0 }); return; }
       reject(startFailure(err.trim().replace(/^berth-shim: /, '') || `shim exited with status ${String(code)}`));
     });
   });

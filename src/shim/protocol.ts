@@ -21,7 +21,7 @@ export const ShimRequest = {
   RESIZE: 5, // [EXEC_ID], SIZE: resize the terminal of the init (no EXEC_ID) or an exec → OK
   WAIT: 6, // [EXEC_ID]: answered with EXIT when the init (no EXEC_ID) or that exec has exited
   CLOSE_STDIN: 7, // [EXEC_ID]: close the shim's end of that process's stdin → OK
-  DELETE: 8, // `<runtime> delete ID`, then the shim's state (exit record included) is removed → OK
+  DELETE: 8, // [EXIT_AFTER]: `<runtime> delete ID`, then the shim's state (exit record included) is removed → OK [EXIT_AFTER]
   SHUTDOWN: 9, // the shim exits once the container is deleted → OK, or ERROR while it exists
   ATTACH: 10, // [EXEC_ID], STREAMS: → OK {LOG_POS, PENDING_STDOUT, PENDING_STDERR}, then ShimAttachFrame frames both ways
   DELETE_EXEC: 11, // EXEC_ID: forget an exited exec (its files in the state dir; its log stays) → OK
@@ -84,6 +84,11 @@ export const ShimRecords = {
   },
   PENDING_STDOUT: { tag: 20, fields: [['data', 'bytes']], doc: 'ATTACH: stdout bytes of a line not complete yet, so not in the log yet' },
   PENDING_STDERR: { tag: 21, fields: [['data', 'bytes']], doc: 'ATTACH: stderr bytes of a line not complete yet, so not in the log yet' },
+  EXIT_AFTER: {
+    tag: 22,
+    fields: [['exit', 'u32']],
+    doc: 'DELETE: 1: the shim exits right after its OK (a SHUTDOWN folded in, one round trip less); the OK carries EXIT_AFTER back, so a client knows an older shim ignored it',
+  },
 } as const satisfies Record<string, RecordSpec>;
 
 export type ShimRecordName = keyof typeof ShimRecords;

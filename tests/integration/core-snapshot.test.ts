@@ -92,6 +92,9 @@ test('a container on a snapshot runs busybox, writes into its snapshot, and leav
     assert.equal(exit.status, 0);
     assert.match(readFileSync(t.log, 'utf8'), /from the layer/);
     await env.tasks.delete(NS, 'web');
+    // unmounted when the delete answers; the bundle's files go right after it
+    assert.ok(!isMountPoint(join(t.bundle, 'rootfs')), 'rootfs still mounted after the delete');
+    for (let i = 0; i < 100 && existsSync(t.bundle); i++) await new Promise((r) => setTimeout(r, 20));
     assert.ok(!existsSync(t.bundle));
     // the write is in the container's snapshot (its upper directory), not in the layer
     assert.equal(readFileSync(join(env.snap.applyTarget(NS, 'web-rootfs').dir, 'written'), 'utf8'), 'written\n');

@@ -70,5 +70,7 @@
 #define SHIM_REC_PENDING_STDOUT 20
 /* ATTACH: stderr bytes of a line not complete yet, so not in the log yet — bytes data */
 #define SHIM_REC_PENDING_STDERR 21
+/* DELETE: 1: the shim exits right after its OK (a SHUTDOWN folded in, one round trip less); the OK carries EXIT_AFTER back, so a client knows an older shim ignored it — u32 exit */
+#define SHIM_REC_EXIT_AFTER 22
 
 #endif

@@ -12,7 +12,8 @@ import { ShimClient, startShim } from '../../shim/client.js';
 import { ShimFiles } from '../../shim/protocol.js';
 import type { ServiceContext } from '../services/context.js';
 import { bundleSpec, writeBundle } from './bundle.js';
-import { mountRootfs, removeBundle, type SnapshotterLookup } from './rootfs.js';
+import { mountRootfs, removeBundle, removeBundleLater, type SnapshotterLookup } from './rootfs.js';
+import { sweepOrphanBundles } from './orphans.js';
 import type { ExecRecord } from './execs.js';
 import { removeCgroup, settleProcesses } from './leftovers.js';
 import { LogFaults } from './logfaults.js';
@@ -85,6 +86,11 @@ export class TaskManager {
   private readonly oomPoll: NodeJS.Timeout;
   /** the in-process planner of berth-runtime tasks (fastpath.ts); undefined when config.fastPath is off */
   private readonly fastPath: FastPath | undefined;
+  /**
+   * Bundle removals of deleted tasks, done after Tasks.Delete has answered
+   * (orphans.ts); a Tasks.Create of the same id waits for its own.
+   */
+  private readonly finishing = new Map<string, Promise<void>>();
 
   /** options.snapshotters: the snapshotter a container's snapshot is in, by name ("" for the default) */
   constructor(private readonly ctx: ServiceContext, private readonly options: { snapshotters?: SnapshotterLookup } = {}) {
@@ -124,7 +130,7 @@ export class TaskManager {
       this.logFaults.forget(k);
       return { task: t, reason: t.reason };
     }
-    const state = await withTimeout(ShimClient.connect(t.socket).then((c) => c.state()), 1000, 'state').catch(() => undefined);
+    const state = await withTimeout(ShimClient.at(t.socket).state(), 1000, 'state').catch(() => undefined);
     const task = state ? this.syncPaused(t, state.status) : t;
     const { fault, before } = this.logFaults.look(k, t.log, state);
     if (before !== undefined) {
@@ -190,10 +196,13 @@ export class TaskManager {
     return this.ctx.store.tasks.list(ns);
   }
 
-  private shim(t: TaskRecord): Promise<ShimClient> {
-    return Promise.resolve(ShimClient.connect(t.socket)).catch((err: unknown) => {
-      throw wrap(`cannot reach the shim of task ${t.id}`, err);
-    });
+  /**
+   * The task's shim, unchecked: the call made on it is the check (a STATE
+   * first would cost a round trip on every call). A shim that does not
+   * answer fails that call, naming its socket.
+   */
+  private shim(t: TaskRecord): ShimClient {
+    return ShimClient.at(t.socket);
   }
 
   /** Refuses a call on a task that is not alive, naming why. */
@@ -207,6 +216,7 @@ export class TaskManager {
   /** stdin: the init's stdin is a pipe the shim holds (Attach feeds it, CloseIO closes it). */
   async create(ns: string, id: string, opts: { terminal: boolean; stdin?: boolean }): Promise<TaskRecord> {
     const { config, store, bus, log } = this.ctx;
+    await this.finishing.get(key(ns, id));
     const c = store.containers.get(ns, id);
     const entry = config.runtimes[c.runtime.name];
     if (!entry) throw failedPrecondition(`cannot create task ${id}: runtime ${c.runtime.name} is not in the core's runtime table`);
@@ -228,17 +238,18 @@ export class TaskManager {
       mkdirSync(dirname(paths.socket), { recursive: true, mode: 0o700 });
       mountRootfs(c, paths.dir, this.options.snapshotters);
       mkdirSync(paths.logDir, { recursive: true, mode: 0o700 });
-      const { pid: shimPid } = await startShim({
+      const { pid: shimPid, initPid } = await startShim({
         binary, id, bundle: paths.dir, runtime: rec.runtimePath, runtimeArgs: rec.runtimeArgs,
         socket: paths.socket, stateDir: paths.shimState, log: paths.log,
         logMaxSize: logOpts.maxSize, logMaxFile: logOpts.maxFile, terminal: rec.terminal, stdin: rec.stdin,
         planner: await this.plannerFor(rec.runtimePath),
       });
-      const state = await (await ShimClient.connect(paths.socket)).state();
-      const created = store.tasks.update(ns, id, { status: 'created', pid: state.pid, shimPid });
+      // the shim's verdict carries the init's pid; a shim started the child_process way says only its own
+      const pid = initPid > 0 ? initPid : (await ShimClient.at(paths.socket).state()).pid;
+      const created = store.tasks.update(ns, id, { status: 'created', pid, shimPid });
       this.watch(created);
-      bus.publish(ns, '/tasks/create', { containerId: id, pid: state.pid, bundle: paths.dir, runtime: c.runtime.name });
-      log.info('task created', { namespace: ns, id, pid: state.pid, shimPid });
+      bus.publish(ns, '/tasks/create', { containerId: id, pid, bundle: paths.dir, runtime: c.runtime.name });
+      log.info('task created', { namespace: ns, id, pid, shimPid });
       return created;
     } catch (err) {
       await this.abandonCreate(rec, spec.linux?.cgroupsPath);
@@ -273,7 +284,7 @@ export class TaskManager {
     const t = this.get(ns, id);
     this.live(t, 'start');
     if (t.status !== 'created') throw failedPrecondition(`cannot start task ${id}: it is ${t.status}`);
-    await (await this.shim(t)).start();
+    await this.shim(t).start();
     const started = this.ctx.store.tasks.update(ns, id, { status: 'running' });
     this.ctx.bus.publish(ns, '/tasks/start', { containerId: id, pid: started.pid });
     return started.pid;
@@ -283,7 +294,7 @@ export class TaskManager {
     const t = this.get(ns, id);
     this.live(t, 'kill');
     try {
-      await (await this.shim(t)).kill(signal === 0 ? 15 : signal, all);
+      await this.shim(t).kill(signal === 0 ? 15 : signal, all);
     } catch (err) {
       // the init exited between our look at the task and the runtime's: the
       // caller raced an exit, which is a state, not a fault (dockerd: 409/304)
@@ -323,13 +334,13 @@ export class TaskManager {
   async resize(ns: string, id: string, execId: string, rows: number, cols: number): Promise<void> {
     const t = this.get(ns, id);
     this.live(t, 'resize');
-    await (await this.shim(t)).resize(rows, cols, execId === '' ? undefined : execId);
+    await this.shim(t).resize(rows, cols, execId === '' ? undefined : execId);
   }
 
   async closeStdin(ns: string, id: string, execId: string): Promise<void> {
     const t = this.get(ns, id);
     this.live(t, 'close stdin of');
-    await (await this.shim(t)).closeStdin(execId === '' ? undefined : execId);
+    await this.shim(t).closeStdin(execId === '' ? undefined : execId);
   }
 
   /** The init's exit: at once when recorded, else when the WAIT connection reports it. */
@@ -340,9 +351,11 @@ export class TaskManager {
   }
 
   /**
-   * Removes a stopped (or never started) task: the runtime's container, the
-   * shim, the bundle and state; the row last. The json log stays (it belongs
-   * to the container, read after its end).
+   * Removes a stopped (or never started) task: the runtime's container and
+   * the shim (one DELETE that also ends the shim), then the row. The bundle
+   * goes after the answer (removeBundleLater; a core that dies first leaves
+   * it to recovery's sweep, orphans.ts). The json log stays (it belongs to
+   * the container, read after its end).
    */
   async delete(ns: string, id: string, opts: { force?: boolean } = {}): Promise<TaskRecord> {
     let t = this.get(ns, id);
@@ -350,15 +363,16 @@ export class TaskManager {
     if (t.status === 'running' || t.status === 'paused') throw failedPrecondition(`cannot delete task ${id}: it is ${t.status} (kill it first)`);
     if (t.reason === '' && t.status !== 'creating') {
       try {
-        const shim = await this.shim(t);
+        const shim = this.shim(t);
         if (t.status === 'created') {
           // the init is killed and reaped first: berth-shim marks a task the reaper
           // finds after DELETE as stopped again and would then refuse SHUTDOWN
           await shim.kill(9, false);
           await withTimeout(this.watch(t), 5000, `wait for the init of task ${id}`);
         }
-        await shim.delete();
-        await this.shutdown(shim, id);
+        // the shim exits after its OK; one older than EXIT_AFTER is asked to
+        const { exited } = await shim.delete({ exit: true });
+        if (!exited) await this.shutdown(shim, id);
       } catch (err) {
         if (shimAlive(t.shimPid)) throw wrap(`cannot delete task ${id}`, err);
         await this.cleanup(t);
@@ -368,13 +382,24 @@ export class TaskManager {
     for (const k of this.execExits.keys()) if (k.startsWith(`${key(ns, id)}/`)) this.execExits.delete(k);
     // a created task's init is killed by the delete: take that exit if it came
     t = this.ctx.store.tasks.find(ns, id) ?? t;
-    removeBundle(t.bundle);
-    rmSync(t.socket, { force: true });
+    // the root filesystem is unmounted before the row goes (a failure keeps the row), the files after the answer
+    const removal = removeBundleLater(t.bundle, t.socket);
     this.ctx.store.tasks.delete(ns, id);
+    this.finishLater(key(ns, id), t, removal);
     this.exits.delete(key(ns, id));
     this.oom.forget(t);
     this.ctx.bus.publish(ns, '/tasks/delete', { containerId: id, pid: t.pid, exitStatus: t.exitStatus, exitedAt: isoOf(t.exitedAt) });
     return t;
+  }
+
+  /** Tracks the removal of a deleted task's files, so a Tasks.Create of the same id waits for it. */
+  private finishLater(k: string, t: TaskRecord, removal: Promise<void>): void {
+    const p = removal.catch((err: unknown) => {
+      this.ctx.log.warn('bundle of a deleted task not removed (recovery sweeps it)', { namespace: t.namespace, id: t.id, bundle: t.bundle, error: (err as Error).message });
+    }).finally(() => {
+      if (this.finishing.get(k) === p) this.finishing.delete(k);
+    });
+    this.finishing.set(k, p);
   }
 
   /**
@@ -388,7 +413,7 @@ export class TaskManager {
         this.ctx.log.warn('resume before a forced delete failed', { id: t.id, error: (err as Error).message });
       });
     }
-    await (await this.shim(t)).kill(9, true);
+    await this.shim(t).kill(9, true);
     await withTimeout(this.watch(t), 10_000, `wait for task ${t.id} to die`);
     return this.get(t.namespace, t.id);
   }
@@ -422,8 +447,8 @@ export class TaskManager {
   private async waitLoop(t: TaskRecord): Promise<TaskExit> {
     for (;;) {
       try {
-        const shim = await ShimClient.connect(t.socket);
-        const exit = await shim.wait();
+        // no STATE first: a WAIT that cannot connect is the same broken connection as below
+        const exit = await ShimClient.at(t.socket).wait();
         return this.recordExit(t, exit.status, exit.exitedAt, '');
       } catch (err) {
         // the connection broke: a live shim is asked again, a dead one means a failed task
@@ -475,8 +500,12 @@ export class TaskManager {
    * is waited on again; a shim that is gone makes the task failed.
    */
   async recover(): Promise<void> {
+    const { config, store, log } = this.ctx;
+    sweepOrphanBundles(config.state, (ns, id) => store.tasks.find(ns, id) !== undefined, removeBundle, (dir, err) => {
+      log.warn('orphan bundle not removed', { bundle: dir, error: (err as Error).message });
+    });
     // concurrently (recovery.ts): a dead shim costs its timeouts once, not once per task
-    const pending = this.ctx.store.tasks.all().filter((t) => t.status !== 'stopped');
+    const pending = store.tasks.all().filter((t) => t.status !== 'stopped');
     await forEachBounded(pending, RECOVERY_CONCURRENCY, (t) => this.recoverTask(t), (t, err) => {
       this.ctx.log.error('task recovery failed', { namespace: t.namespace, id: t.id, error: (err as Error).message });
     });
@@ -484,7 +513,7 @@ export class TaskManager {
 
   private async recoverTask(t: TaskRecord): Promise<void> {
     try {
-      const state = await withTimeout((await withTimeout(ShimClient.connect(t.socket), 3000, 'connect')).state(), 3000, 'state');
+      const state = await withTimeout(ShimClient.at(t.socket).state(), 3000, 'state');
       const status = state.status === 'created' ? 'created' : state.status === 'paused' ? 'paused' : 'running';
       const live = this.ctx.store.tasks.update(t.namespace, t.id, { status, pid: state.pid });
       this.watch(live);
@@ -527,7 +556,7 @@ export class TaskManager {
     this.live(t, 'exec in');
     const e = this.execs.get(ns, id, execId);
     if (e.status !== 'created') throw failedPrecondition(`cannot start exec ${execId} in task ${id}: it is ${e.status}`);
-    const shim = await this.shim(t);
+    const shim = this.shim(t);
     const state = await shim.exec(execId, { process: e.process, log: e.log, terminal: e.terminal, openStdin: e.stdin });
     // durable before the pid is acknowledged: a restarted core waits on it again
     this.execs.update(ns, id, execId, { pid: state.pid, status: 'running' });
@@ -557,7 +586,7 @@ export class TaskManager {
   private async execWaitLoop(t: TaskRecord, execId: string): Promise<TaskExit> {
     for (;;) {
       try {
-        const x = await (await ShimClient.connect(t.socket)).wait(execId);
+        const x = await ShimClient.at(t.socket).wait(execId);
         return { status: x.status, exitedAt: x.exitedAt, reason: '' };
       } catch (err) {
         if (err instanceof BerthError && err.kind === 'not-found') {
@@ -593,7 +622,7 @@ export class TaskManager {
     if (e.status === 'running') throw failedPrecondition(`cannot delete exec ${execId} in task ${id}: it is running`);
     if (e.status === 'stopped' && e.reason === '' && (t.status === 'running' || t.status === 'paused' || t.status === 'created')) {
       // the shim keeps an exited exec's state until told; a shim gone or that forgot it has nothing to free
-      try { await (await ShimClient.connect(t.socket)).deleteExec(execId); } catch (err) {
+      try { await ShimClient.at(t.socket).deleteExec(execId); } catch (err) {
         if (!(err instanceof BerthError && err.kind === 'not-found')) this.ctx.log.warn('shim did not forget exec', { namespace: ns, id, execId, error: (err as Error).message });
       }
     }

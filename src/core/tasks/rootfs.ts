@@ -6,7 +6,8 @@
  * after a failed create, after a dead shim. A bundle is never removed while
  * something is mounted in it: rm would walk into the container's snapshot.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { failedPrecondition, wrap } from '../../common/errors.js';
 import type { ContainerRecord } from '../containers/store.js';
@@ -55,4 +56,21 @@ export function unmountRootfs(bundleDir: string): void {
 export function removeBundle(bundleDir: string): void {
   unmountRootfs(bundleDir);
   rmSync(bundleDir, { recursive: true, force: true });
+}
+
+/**
+ * removeBundle in two halves, for a deleted task. The root filesystem is
+ * unmounted now (the caller may remove the snapshot as soon as the delete
+ * answers); the mount table is read only when one was mounted (a bundle has
+ * a rootfs directory only then, bundle.ts). The returned promise removes
+ * the files after the answer, in the thread pool, with the shim's socket
+ * (a shim that exits removes it itself).
+ */
+export function removeBundleLater(bundleDir: string, socket: string): Promise<void> {
+  if (existsSync(join(bundleDir, ROOTFS))) unmountRootfs(bundleDir);
+  return (async () => {
+    await new Promise((r) => setImmediate(r));
+    await rm(bundleDir, { recursive: true, force: true });
+    await rm(socket, { force: true });
+  })();
 }
