@@ -23,6 +23,10 @@ struct jlog {
 	unsigned errors; /* entries lost to write failures; each next entry tries again */
 	uint32_t generation; /* rotations so far (renames or, with max_file 1, truncations) */
 	uint64_t inode; /* of the file fd writes, 0 when there is none (LOG_POS) */
+	/* entries formatted since the last jlog_flush: written in one write()
+	 * per read of the process's output, never held across the event loop */
+	char *pend;
+	size_t plen, pcap;
 };
 
 enum ev_kind { EV_LISTEN = 1, EV_SIGNAL, EV_STREAM, EV_CONN, EV_SINK, EV_DEAD };
@@ -127,6 +131,8 @@ struct shim {
 int jlog_open(struct jlog *l, const char *path, long long max_size, int max_file);
 void jlog_close(struct jlog *l);
 void jlog_entry(struct jlog *l, const char *stream, const char *p, size_t n, int newline);
+/* Writes the entries jlog_entry formatted (stream_feed calls it after each read). */
+void jlog_flush(struct jlog *l);
 /* Appends a LOG_POS record: where the log stands now (protocol.ts). */
 void jlog_pos(const struct jlog *l, struct wbuf *b);
 uint64_t now_ns(void);

@@ -31,6 +31,38 @@ void format_time(uint64_t ns, char *out, size_t n)
 	snprintf(out, n, "%s.%09lluZ", day, (unsigned long long)(ns % 1000000000ull));
 }
 
+/* The same text into out (JLOG_TIME_LEN bytes, no NUL), for every log line:
+ * the date and time are formatted once per second, the nanoseconds by hand. */
+#define JLOG_TIME_LEN 30
+static void put_time(uint64_t ns, char *out)
+{
+	static time_t cached = -1;
+	static char day[20];
+	time_t sec = (time_t)(ns / 1000000000ull);
+	if (sec != cached) {
+		struct tm tm;
+		gmtime_r(&sec, &tm);
+		char tmp[32];
+		if (strftime(tmp, sizeof tmp, "%Y-%m-%dT%H:%M:%S", &tm) != 19) {
+			/* a year past 9999: the general form, cut to the fixed length */
+			char t[48];
+			format_time(ns, t, sizeof t);
+			memcpy(out, t, JLOG_TIME_LEN);
+			return;
+		}
+		memcpy(day, tmp, 19);
+		cached = sec;
+	}
+	memcpy(out, day, 19);
+	out[19] = '.';
+	uint32_t f = (uint32_t)(ns % 1000000000ull);
+	for (int i = 28; i >= 20; i--) {
+		out[i] = (char)('0' + f % 10);
+		f /= 10;
+	}
+	out[29] = 'Z';
+}
+
 int jlog_open(struct jlog *l, const char *path, long long max_size, int max_file)
 {
 	l->path = strdup(path);
@@ -40,6 +72,8 @@ int jlog_open(struct jlog *l, const char *path, long long max_size, int max_file
 	l->errors = 0;
 	l->generation = 0;
 	l->inode = 0;
+	l->pend = NULL;
+	l->plen = l->pcap = 0;
 	l->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (l->fd < 0 || !l->path)
 		return -1;
@@ -70,6 +104,10 @@ void jlog_pos(const struct jlog *l, struct wbuf *b)
 
 void jlog_close(struct jlog *l)
 {
+	jlog_flush(l);
+	free(l->pend);
+	l->pend = NULL;
+	l->plen = l->pcap = 0;
 	if (l->fd >= 0)
 		close(l->fd);
 	l->fd = -1;
@@ -111,27 +149,6 @@ static void rotate(struct jlog *l)
 	l->inode = fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
 }
 
-struct sbuf {
-	char *p;
-	size_t len, cap;
-};
-
-static void put(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->len + n > b->cap) {
-		size_t cap = b->cap ? b->cap : 512;
-		while (cap < b->len + n)
-			cap *= 2;
-		char *q = realloc(b->p, cap);
-		if (!q)
-			return;
-		b->p = q;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-}
-
 /* Length of a well-formed UTF-8 sequence at p, 0 when it is not one. */
 static size_t utf8_len(const unsigned char *p, size_t n)
 {
@@ -146,38 +163,80 @@ static size_t utf8_len(const unsigned char *p, size_t n)
 	return k;
 }
 
-/* JSON string body; invalid UTF-8 becomes U+FFFD as in docker. */
-static void put_escaped(struct sbuf *b, const unsigned char *p, size_t n)
+static const char HEX[] = "0123456789abcdef";
+
+/* JSON string body into o (room for 6 bytes per input byte); invalid UTF-8
+ * becomes U+FFFD as in docker. Returns the end of what was written. */
+static char *put_escaped(char *o, const unsigned char *p, size_t n)
 {
 	size_t i = 0;
 	while (i < n) {
 		unsigned char c = p[i];
-		if (c == '"' || c == '\\') {
-			char e[2] = { '\\', (char)c };
-			put(b, e, 2);
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			i++;
+		} else if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
 			i++;
 		} else if (c < 0x20 || c == 0x7f) {
-			char e[8];
-			const char *short_form = c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
-			if (short_form)
-				put(b, short_form, 2);
-			else
-				put(b, e, (size_t)snprintf(e, sizeof e, "\\u%04x", c));
-			i++;
-		} else if (c < 0x80) {
-			put(b, (const char *)&p[i], 1);
+			*o++ = '\\';
+			if (c == '\n')
+				*o++ = 'n';
+			else if (c == '\r')
+				*o++ = 'r';
+			else if (c == '\t')
+				*o++ = 't';
+			else {
+				memcpy(o, "u00", 3);
+				o[3] = HEX[c >> 4];
+				o[4] = HEX[c & 15];
+				o += 5;
+			}
 			i++;
 		} else {
 			size_t k = utf8_len(p + i, n - i);
 			if (k) {
-				put(b, (const char *)p + i, k);
+				memcpy(o, p + i, k);
+				o += k;
 				i += k;
 			} else {
-				put(b, "\\ufffd", 6);
+				memcpy(o, "\\ufffd", 6);
+				o += 6;
 				i++;
 			}
 		}
 	}
+	return o;
+}
+
+/* Writes the pending entries. A failure (a full disk) loses the entries not
+ * completely written, counted; a piece of one would break the line after,
+ * so the file is cut back to the last whole entry, and the next flush
+ * tries again (logging resumes when space returns). */
+void jlog_flush(struct jlog *l)
+{
+	size_t off = 0;
+	while (off < l->plen) {
+		ssize_t w = write(l->fd, l->pend + off, l->plen - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			l->last_errno = errno;
+			size_t whole = off;
+			while (whole > 0 && l->pend[whole - 1] != '\n')
+				whole--;
+			for (size_t i = whole; i < l->plen; i++)
+				l->errors += l->pend[i] == '\n';
+			if (off > whole && ftruncate(l->fd, l->size + (long long)whole) < 0)
+				whole = off;
+			off = whole;
+			break;
+		}
+		off += (size_t)w;
+	}
+	l->size += (long long)off;
+	l->plen = 0;
 }
 
 void jlog_entry(struct jlog *l, const char *stream, const char *p, size_t n, int newline)
@@ -186,37 +245,55 @@ void jlog_entry(struct jlog *l, const char *stream, const char *p, size_t n, int
 		l->errors++;
 		return;
 	}
-	static struct sbuf b;
-	char t[48];
-	format_time(now_ns(), t, sizeof t);
-	b.len = 0;
-	put(&b, "{\"log\":\"", 8);
-	put_escaped(&b, (const unsigned char *)p, n);
-	if (newline)
-		put(&b, "\\n", 2);
-	put(&b, "\",\"stream\":\"", 12);
-	put(&b, stream, strlen(stream));
-	put(&b, "\",\"time\":\"", 10);
-	put(&b, t, strlen(t));
-	put(&b, "\"}\n", 3);
-	if (l->max_size > 0 && l->size > 0 && l->size + (long long)b.len > l->max_size)
-		rotate(l);
-	size_t off = 0;
-	while (off < b.len) {
-		ssize_t w = write(l->fd, b.p + off, b.len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			/* a full disk: the entry is lost and counted; a piece of it
-			 * would break the line after, so it is cut off again, and the
-			 * next entry tries again (logging resumes when space returns) */
-			l->last_errno = errno;
+	size_t slen = strlen(stream);
+	size_t most = 8 + n * 6 + 2 + 12 + slen + 10 + JLOG_TIME_LEN + 3;
+	if (l->plen + most > l->pcap) {
+		/* a batch is one read of output: flush rather than grow past a few reads' worth */
+		if (l->plen > 0 && l->plen + most > (1u << 20))
+			jlog_flush(l);
+		size_t cap = l->pcap ? l->pcap : 65536;
+		while (cap < l->plen + most)
+			cap *= 2;
+		char *q = realloc(l->pend, cap);
+		if (!q) {
 			l->errors++;
-			if (off && ftruncate(l->fd, l->size) < 0)
-				l->size += (long long)off;
 			return;
 		}
-		off += (size_t)w;
+		l->pend = q;
+		l->pcap = cap;
 	}
-	l->size += (long long)off;
+	char *start = l->pend + l->plen, *o = start;
+	memcpy(o, "{\"log\":\"", 8);
+	o = put_escaped(o + 8, (const unsigned char *)p, n);
+	if (newline) {
+		memcpy(o, "\\n", 2);
+		o += 2;
+	}
+	memcpy(o, "\",\"stream\":\"", 12);
+	memcpy(o + 12, stream, slen);
+	o += 12 + slen;
+	memcpy(o, "\",\"time\":\"", 10);
+	put_time(now_ns(), o + 10);
+	o += 10 + JLOG_TIME_LEN;
+	memcpy(o, "\"}\n", 3);
+	o += 3;
+	size_t len = (size_t)(o - start);
+	if (l->max_size > 0 && l->size + (long long)l->plen > 0 && l->size + (long long)(l->plen + len) > l->max_size) {
+		/* the entries before this one go to the file that is rotated away */
+		size_t before = l->plen;
+		char *mine = malloc(len);
+		if (!mine) {
+			l->errors++;
+			return;
+		}
+		memcpy(mine, start, len);
+		l->plen = before;
+		jlog_flush(l);
+		rotate(l);
+		memcpy(l->pend, mine, len);
+		free(mine);
+		l->plen = len;
+		return;
+	}
+	l->plen += len;
 }

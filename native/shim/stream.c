@@ -34,6 +34,13 @@ void stream_feed(struct stream *s, const char *p, size_t n)
 	while (n > 0) {
 		const char *nl = memchr(p, '\n', n);
 		size_t take = nl ? (size_t)(nl - p) : n;
+		if (nl && s->len == 0 && take < LINE_MAX_BYTES) {
+			/* a whole line in the read: formatted from where it is */
+			jlog_entry(s->log, s->name, p, take, 1);
+			p += take + 1;
+			n -= take + 1;
+			continue;
+		}
 		size_t room = LINE_MAX_BYTES - s->len;
 		if (take >= room) {
 			/* the line outgrows the buffer: log what we have as a partial entry */
@@ -55,12 +62,16 @@ void stream_feed(struct stream *s, const char *p, size_t n)
 			n--;
 		}
 	}
+	/* one write for the lines of this read, before anything else happens:
+	 * what the log holds is what was read (LOG_POS, a kill -9 after) */
+	jlog_flush(s->log);
 }
 
 void stream_close(struct shim *sh, struct stream *s)
 {
 	if (s->len)
 		jlog_entry(s->log, s->name, s->buf, s->len, 0);
+	jlog_flush(s->log);
 	s->len = 0;
 	free(s->buf);
 	s->buf = NULL;
@@ -83,7 +94,9 @@ static void pause_stream(struct shim *sh, struct stream *s)
 
 int stream_pump(struct shim *sh, struct stream *s)
 {
-	char buf[8192];
+	/* a pipe's whole default capacity per read: fewer reads, log writes and
+	 * attach messages for a process writing fast (the loop is single-threaded) */
+	static char buf[65536];
 	struct proc *p = s->proc;
 	for (;;) {
 		if (s->fd < 0)

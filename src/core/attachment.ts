@@ -50,14 +50,16 @@ export interface CoreAttachment extends AsyncIterable<CoreAttachChunk> {
 export type AttachCall = grpc.ClientDuplexStream<Partial<AttachRequest>, AttachResponse>;
 
 /**
- * Chunks (up to 8 KiB each) held for a consumer that is not iterating before
- * the call is paused: gRPC's flow control then stops the core, the core stops
- * reading the shim, and the shim stops reading the process (backpressure).
+ * Bytes held for a consumer that is not iterating before the call is paused
+ * (resumed below a quarter): gRPC's flow control then stops the core, the
+ * core stops reading the shim, and the shim stops reading the process
+ * (backpressure). Counted in bytes, since the core merges chunks (coalesce).
  */
-const HIGH_WATER = 128;
+const HIGH_WATER = 512 * 1024;
 
 class CallAttachment implements CoreAttachment {
   private readonly chunks: CoreAttachChunk[] = [];
+  private queued = 0;
   private waiting: { resolve: (r: IteratorResult<CoreAttachChunk>) => void; reject: (e: Error) => void } | undefined;
   private ended = false;
   private failure: Error | undefined;
@@ -78,7 +80,8 @@ class CallAttachment implements CoreAttachment {
     const c: CoreAttachChunk = { stream: r.stream === 'stderr' ? 'stderr' : 'stdout', data: r.data };
     if (this.waiting) { const w = this.waiting; this.waiting = undefined; w.resolve({ value: c, done: false }); return; }
     this.chunks.push(c);
-    if (this.chunks.length >= HIGH_WATER && !this.call.isPaused()) this.call.pause();
+    this.queued += c.data.length;
+    if (this.queued >= HIGH_WATER && !this.call.isPaused()) this.call.pause();
   }
 
   onEnd(err?: Error): void {
@@ -92,7 +95,8 @@ class CallAttachment implements CoreAttachment {
 
   private next(): Promise<IteratorResult<CoreAttachChunk>> {
     const c = this.chunks.shift();
-    if (this.chunks.length < HIGH_WATER / 4 && this.call.isPaused() && !this.ended) this.call.resume();
+    if (c) this.queued -= c.data.length;
+    if (this.queued < HIGH_WATER / 4 && this.call.isPaused() && !this.ended) this.call.resume();
     if (c) return Promise.resolve({ value: c, done: false });
     if (this.failure) return Promise.reject(this.failure);
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
@@ -153,4 +157,50 @@ export function startAttachment(call: AttachCall, o: CoreAttachOptions, toError:
       stdout: o.stdout !== false, stderr: o.stderr !== false, logs: o.logs === true,
     });
   });
+}
+
+/** Largest merged chunk: well under gRPC's 4 MiB message limit. */
+const COALESCE_MAX = 1 << 20;
+
+/**
+ * The chunks of `source`, consecutive ones of one stream merged when they
+ * are already there: after each chunk, what arrives before the next turn
+ * of the event loop (a burst read from one socket) joins it, up to 1 MiB.
+ * A process writing fast then costs a few large messages downstream, not
+ * thousands of small ones; one writing a line now and then is not delayed
+ * beyond that one turn. Nothing is read ahead that was not produced.
+ */
+export async function* coalesce<C extends { stream: 'stdout' | 'stderr'; data: Buffer }>(source: AsyncIterable<C>, max = COALESCE_MAX): AsyncGenerator<{ stream: C['stream']; data: Buffer }> {
+  const it = source[Symbol.asyncIterator]();
+  const LATER = Symbol('later');
+  let ahead: Promise<IteratorResult<C>> | undefined;
+  let carry: C | undefined;
+  try {
+    for (;;) {
+      let first = carry;
+      carry = undefined;
+      if (!first) {
+        const r = await (ahead ?? it.next());
+        ahead = undefined;
+        if (r.done) return;
+        first = r.value;
+      }
+      const parts = [first.data];
+      let size = first.data.length;
+      while (size < max) {
+        const p = it.next();
+        const turn = new Promise<typeof LATER>((resolve) => setImmediate(() => resolve(LATER)));
+        const r = await Promise.race([p, turn]);
+        if (r === LATER || r.done) { ahead = p; break; }
+        if (r.value.stream !== first.stream) { carry = r.value; break; }
+        parts.push(r.value.data);
+        size += r.value.data.length;
+      }
+      yield { stream: first.stream, data: parts.length === 1 ? parts[0]! : Buffer.concat(parts, size) };
+    }
+  } finally {
+    // a consumer that stops early ends the source too (detach)
+    if (ahead === undefined) await it.return?.();
+    else void it.return?.();
+  }
 }

@@ -67,11 +67,12 @@ export interface Attachment extends AsyncIterable<AttachChunk> {
 
 /** Largest STDIN frame sent: the shim reads one frame at a time. */
 const CHUNK = 64 * 1024;
-/** Chunks held for a slow consumer before the socket is paused. */
-const HIGH_WATER = 256;
+/** Bytes held for a slow consumer before the socket is paused (resumed below a quarter). */
+const HIGH_WATER = 512 * 1024;
 
 class AttachConnection implements Attachment {
   private readonly chunks: AttachChunk[] = [];
+  private queued = 0;
   private waiting: ((r: IteratorResult<AttachChunk>) => void) | undefined;
   private ended = false;
   private settleExit!: (e: AttachExit | undefined) => void;
@@ -86,7 +87,8 @@ class AttachConnection implements Attachment {
   onFrame(m: ShimMessage): void {
     if (m.type === ShimAttachFrame.STDOUT || m.type === ShimAttachFrame.STDERR) {
       const data = findRecord(m, 'DATA')?.data;
-      if (data) this.push({ stream: m.type === ShimAttachFrame.STDOUT ? 'stdout' : 'stderr', data: Buffer.from(data) });
+      // a view, not a copy: the frame's bytes are not reused (each socket read is a fresh buffer)
+      if (data) this.push({ stream: m.type === ShimAttachFrame.STDOUT ? 'stdout' : 'stderr', data: Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength) });
     } else if (m.type === ShimReply.EXIT) {
       this.settleExit({ status: findRecord(m, 'EXIT_STATUS')?.code ?? 0, exitedAt: findRecord(m, 'EXIT_TIME')?.ns ?? 0n });
     }
@@ -100,7 +102,8 @@ class AttachConnection implements Attachment {
       return;
     }
     this.chunks.push(c);
-    if (this.chunks.length >= HIGH_WATER) this.sock.pause();
+    this.queued += c.data.length;
+    if (this.queued >= HIGH_WATER) this.sock.pause();
   }
 
   onEnd(): void {
@@ -116,7 +119,8 @@ class AttachConnection implements Attachment {
 
   private next(): Promise<IteratorResult<AttachChunk>> {
     const c = this.chunks.shift();
-    if (this.chunks.length < HIGH_WATER / 4 && this.sock.isPaused()) this.sock.resume();
+    if (c) this.queued -= c.data.length;
+    if (this.queued < HIGH_WATER / 4 && this.sock.isPaused()) this.sock.resume();
     if (c) return Promise.resolve({ value: c, done: false });
     if (this.ended) return Promise.resolve({ value: undefined, done: true });
     return new Promise((resolve) => { this.waiting = resolve; });

@@ -69,7 +69,9 @@ function readFields(spec: RecordSpec, b: Buffer, start: number, end: number, nam
     else if (t === 'u64') { need(8); out[f] = b.readBigUInt64LE(p); p += 8; }
     else if (t === 'str' || t === 'bytes') {
       need(4); const n = b.readUInt32LE(p); p += 4; need(n);
-      out[f] = t === 'str' ? b.toString('utf8', p, p + n) : Buffer.from(b.subarray(p, p + n)); p += n;
+      // large bytes (a process's output) are a view of the received frame, not a copy; small ones are
+      // copied so they do not keep a whole socket read alive
+      out[f] = t === 'str' ? b.toString('utf8', p, p + n) : n >= 4096 ? b.subarray(p, p + n) : Buffer.from(b.subarray(p, p + n)); p += n;
     } else throw new Error(`shim codec: field type ${t} is not used by the shim protocol`);
   }
   return out;

@@ -15,6 +15,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { BerthError, failedPrecondition, invalidArgument } from '../../common/errors.js';
 import { ShimClient } from '../../shim/client.js';
+import { coalesce } from '../attachment.js';
 import type { AttachRequest, AttachResponse } from '../api/types.js';
 import { toStatus } from '../errors.js';
 import { checkIdentifier } from '../identifiers.js';
@@ -192,7 +193,8 @@ async function relay(call: AttachCall, opened: Required<Pick<Opened, 'attachment
   const { attachment } = opened;
   const live = new LiveOutput(attachment);
   if (logs) await sendLog(call, await replayed(attachment, logs, opened.shim), logs.streams);
-  for await (const chunk of live.rest()) {
+  // output the shim sent in a burst goes on as one message (attachment.ts's coalesce)
+  for await (const chunk of coalesce(live.rest())) {
     if (call.cancelled) return;
     await send(call, chunk);
   }

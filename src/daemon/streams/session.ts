@@ -6,7 +6,7 @@
  * records to replay can come first.
  */
 import type { OutputChunk, ProcessSession } from '../../api/index.js';
-import type { CoreAttachment } from '../../core/attachment.js';
+import { coalesce, type CoreAttachment } from '../../core/attachment.js';
 
 export class CoreSession implements ProcessSession {
   private attachment: CoreAttachment | undefined;
@@ -40,7 +40,8 @@ export class CoreSession implements ProcessSession {
       if (this.prefix) for await (const c of this.prefix) { if (this.closed) return; yield c; }
       const a = await this.pending;
       if (!a || this.closed) return;
-      for await (const c of a) yield { stream: c.stream, data: c.data };
+      // chunks already waiting are merged: one framed write each to the client, not one per core message
+      for await (const c of coalesce(a)) yield { stream: c.stream, data: c.data };
       const x = await a.exit.catch(() => undefined);
       await this.finish(this.closed ? undefined : x?.status);
     } finally {
