@@ -57,21 +57,33 @@ const noteLoad = (phase) => { const l = loadavg(); loads.push(`${phase} ${l}`); 
 
 const env = { bench: undefined, podman: undefined, registry: undefined };
 let cleaning;
+let aborting = false; // set by a signal: no new engine command starts
+let inFlight = 0; // engine CLI commands running; cleanup waits for them, or a late `run` would outlive it
 function cleanup() {
   cleaning ??= (async () => {
     for (const k of ['podman', 'bench', 'registry']) {
+      for (let i = 0; i < 300 && inFlight > 0; i++) await sleep(100);
       try { await env[k]?.stop(); } catch (e) { console.error(`cleanup ${k}: ${e.message}`); }
       env[k] = undefined;
     }
   })();
   return cleaning;
 }
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { log(`${sig}: cleaning up`); cleanup().finally(() => process.exit(130)); });
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { aborting = true; log(`${sig}: cleaning up`); cleanup().finally(() => process.exit(130)); });
+
+/** An engine CLI that refuses to start once interrupted, and is counted while it runs. */
+function tracked(cli) {
+  return async (args, opts) => {
+    if (aborting) throw new Error('interrupted');
+    inFlight++;
+    try { return await cli(args, opts); } finally { inFlight--; }
+  };
+}
 
 /** The three engines' CLIs, each with the docker grammar. */
 function clis() {
-  const out = { Berth: env.bench.dockerB, Docker: env.bench.docker };
-  if (env.podman) out.Podman = env.podman.cli;
+  const out = { Berth: tracked(env.bench.dockerB), Docker: tracked(env.bench.docker) };
+  if (env.podman) out.Podman = tracked(env.podman.cli);
   return out;
 }
 const present = () => Object.keys(clis());
@@ -137,7 +149,7 @@ function failedRow(work, err) {
 }
 
 async function phase(name, work, fn) {
-  if (!phases.includes(name)) return;
+  if (!phases.includes(name) || aborting) return;
   noteLoad(name);
   try { await fn(); } catch (err) { rows.push(failedRow(work, err)); }
 }
@@ -339,6 +351,10 @@ async function main() {
   if (enginePhases.length) {
     noteLoad('setup');
     env.bench = await Bench.start({ log });
+    // the engines helper exits the process on a signal once dockerd is down, which
+    // would cut short the removal of berthd's and podman's containers: cleanup() does it all
+    const { onSignal } = env.bench.engines;
+    if (onSignal) for (const sig of ['SIGINT', 'SIGTERM']) process.off(sig, onSignal);
     if (!podmanSkip) env.podman = await Podman.start(join(env.bench.dir, 'busybox.tar'), { log });
     else notes.push(`Podman not measured: ${podmanSkip}`);
     await phase('start', 'start latency', benchStart);

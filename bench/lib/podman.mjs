@@ -73,16 +73,29 @@ export class Podman {
   async stop() {
     if (!this.dir) return;
     if (this.args) { try { await this.removeAll(); } catch (e) { console.error(`podman rm: ${e.message}`); } }
-    for (const p of this.conmons()) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
+    // what podman could not remove (a run cut short): its conmons and every process in its cgroups
+    for (const p of [...this.conmons(), ...cgroupProcs(this.cgroupParent)]) { try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } }
     for (let i = 0; i < 50 && this.conmons().length; i++) await sleep(100);
     const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4])
       .filter((m) => m?.startsWith(this.dir)).sort((a, b) => b.length - a.length);
     for (const m of mounts) spawnSync('umount', ['-l', m]);
     // a conmon leaves its cgroup a moment after its container is gone
     for (let i = 0; i < 50 && removeCgroupTree(this.cgroupParent); i++) await sleep(100);
-    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.dir, { recursive: true, force: true, maxRetries: 5 });
     this.dir = undefined;
   }
+}
+
+/** Pids in the cgroup rel or below it, in any hierarchy. */
+export function cgroupProcs(rel) {
+  const out = new Set();
+  for (const c of readdirSync('/sys/fs/cgroup')) {
+    const root = join('/sys/fs/cgroup', c, rel);
+    if (!existsSync(root)) continue;
+    const files = spawnSync('find', [root, '-name', 'cgroup.procs'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    for (const f of files) { try { for (const p of readFileSync(f, 'utf8').split('\n').filter(Boolean)) out.add(Number(p)); } catch { /* gone */ } }
+  }
+  return [...out];
 }
 
 /** Removes rel in every v1 hierarchy (and the v2 one), deepest first; true while some are still there. */
