@@ -236,3 +236,20 @@ test('--restart always: kept running across a berthd kill -9, restarted after a 
   assert.equal(inspect(stopped, '{{.State.Status}}'), 'exited');
   ok(['rm', '-f', id, stopped]);
 });
+
+test('parallel creates: generated names never collide; one explicit name goes to one create, the others get 409', { skip }, async () => {
+  const body = JSON.stringify({ Image: 'busybox', Cmd: ['true'] });
+  const json = { 'Content-Type': 'application/json' };
+  const unnamed = await Promise.all(Array.from({ length: 24 }, () => call(b.sock, 'POST', '/v1.45/containers/create', body, json)));
+  assert.deepEqual(unnamed.map((r) => r.status), unnamed.map(() => 201), unnamed.map((r) => r.body).join('\n'));
+  const ids = unnamed.map((r) => (JSON.parse(r.body) as { Id: string }).Id);
+  ids.forEach((id) => made.add(id));
+  const names = ids.map((id) => inspect(id, '{{.Name}}'));
+  assert.equal(new Set(names).size, names.length, `duplicate generated names: ${names.join(' ')}`);
+  const same = await Promise.all(Array.from({ length: 6 }, () => call(b.sock, 'POST', '/v1.45/containers/create?name=one-name', body, json)));
+  const statuses = same.map((r) => r.status).sort();
+  assert.deepEqual(statuses, [201, 409, 409, 409, 409, 409], same.map((r) => r.body).join('\n'));
+  for (const r of same.filter((x) => x.status === 409)) assert.match((JSON.parse(r.body) as { message: string }).message, /Conflict\. The container name "\/one-name" is already in use/);
+  made.add((JSON.parse(same.find((r) => r.status === 201)!.body) as { Id: string }).Id);
+  ok(['rm', ...ids, 'one-name']);
+});

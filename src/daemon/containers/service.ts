@@ -8,14 +8,15 @@
  * every change Docker reports is published on the event bus.
  */
 import { EventEmitter } from 'node:events';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { BerthError, failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { CoreClient } from '../../core/client.js';
 import type { Process } from '../../core/api/types.js';
 import type { DaemonConfig } from '../config.js';
 import type { EventBus } from '../events.js';
-import type { StateDb } from '../state/db.js';
+import { withoutSync, type StateDb } from '../state/db.js';
 import { hostsFile } from '../spec/index.js';
 import { containerDir, coreSpecDigest, createContainer, preciseIso, runtimeOptions, specFor, type CreateDeps } from './create.js';
 import { ImageFilesCache } from './image-files.js';
@@ -69,6 +70,8 @@ export class ContainerService {
   readonly store: ContainerStore;
   private readonly notify = new EventEmitter();
   private readonly runs = new Map<string, Run>();
+  /** names of creates under way, not yet in the store */
+  private readonly namesBeingCreated = new Set<string>();
   /** starts the core went away during, until it says whether they happened */
   private readonly startsInDoubt = new Map<string, Promise<void>>();
   private readonly backoff = new Map<string, number>();
@@ -119,6 +122,16 @@ export class ContainerService {
     this.save(c);
   }
 
+  /**
+   * A removal's mark: written without an fsync. It survives a kill -9 of
+   * berthd like any other write; a power cut may lose it, and then the
+   * removal, which no client was told of, simply did not begin (its final
+   * delete is durable).
+   */
+  private markRemoving(c: ContainerRecord, change: Partial<ContainerRecord['State']> = {}): void {
+    withoutSync(this.o.db, () => this.setState(c, 'removing', { ...change, RemovalInProgress: true }));
+  }
+
   // ---- create ----
 
   async create(body: Record<string, unknown>, name: string | undefined): Promise<{ Id: string; Warnings: string[] }> {
@@ -127,10 +140,22 @@ export class ContainerService {
       full = normalizeName(name);
       const taken = this.store.byName(full);
       if (taken) throw new BerthError('already-exists', `Conflict. The container name "${full}" is already in use by container "${taken.ID}". You have to remove (or rename) that container to be able to reuse that name.`);
+      if (this.namesBeingCreated.has(full)) throw new BerthError('already-exists', `Conflict. The container name "${full}" is already in use by a container being created. You have to remove (or rename) that container to be able to reuse that name.`);
     } else {
+      const free = (n: string): boolean => !this.store.byName(n) && !this.namesBeingCreated.has(n);
       full = `/${generateName()}`;
-      for (let i = 1; this.store.byName(full); i++) full = `/${generateName(i)}`;
+      for (let i = 1; !free(full); i++) full = `/${generateName(i)}`;
     }
+    // reserved until the record is stored: concurrent creates never pick the same name
+    this.namesBeingCreated.add(full);
+    try {
+      return await this.createNamed(body, full);
+    } finally {
+      this.namesBeingCreated.delete(full);
+    }
+  }
+
+  private async createNamed(body: Record<string, unknown>, full: string): Promise<{ Id: string; Warnings: string[] }> {
     const { record, coreSpec, warnings } = await createContainer({ ...this.o, imageFiles: this.imageFiles, images: this.images }, { body, name: full });
     try {
       // the record and its endpoints in one transaction: one commit (one fsync), all or nothing
@@ -311,16 +336,17 @@ export class ContainerService {
     if (removing) {
       // one write keeps the code and marks the removal (a berthd killed from here on finishes it at
       // its next start); the removal deletes the task and the network, in parallel
-      this.setState(c, 'removing', { ...exit, RemovalInProgress: true });
+      this.markRemoving(c, exit);
       this.announceExit(c, info, runMs);
       if (!this.removals.has(id)) await this.removeQuietly(c);
       return;
     }
     // the code is kept before the task (the core's copy of it) is deleted: a berthd killed in
-    // between finds it at restore (FinishedAt after StartedAt) instead of reporting 255
+    // between finds it at restore (FinishedAt after StartedAt) instead of reporting 255. No fsync:
+    // a kill -9 keeps it, and what a power cut could take the 'exited' write below makes durable.
     c.State.ExitCode = info.code;
     c.State.FinishedAt = exit.FinishedAt;
-    this.save(c);
+    withoutSync(this.o.db, () => this.save(c));
     await Promise.all([
       this.deleteTask(id).catch((err: unknown) => this.o.log.warn('cannot delete the exited task', { id, error: (err as Error).message })),
       this.o.network.detach(c).catch(() => undefined),
@@ -597,9 +623,7 @@ export class ContainerService {
     const paused = c.State.Status === 'paused';
     // the mark comes first: a berthd killed from here on finishes the removal at its next start,
     // and the exit of a killed task only records its code (the task and network go below)
-    if (c.State.Status !== 'removing' || !c.State.RemovalInProgress) {
-      this.setState(c, 'removing', { RemovalInProgress: true, StoppedByUser: live || c.State.StoppedByUser });
-    }
+    if (c.State.Status !== 'removing' || !c.State.RemovalInProgress) this.markRemoving(c, { StoppedByUser: live || c.State.StoppedByUser });
     if (live) {
       const exit = this.nextExit(c.ID);
       if (paused) await this.o.core.tasks.Resume({ containerId: c.ID }).catch(() => undefined);
@@ -609,7 +633,7 @@ export class ContainerService {
     const fresh = this.store.get(c.ID);
     if (!fresh) return; // removed meanwhile
     this.runs.delete(c.ID);
-    if (fresh.State.Status !== 'removing' || !fresh.State.RemovalInProgress) this.setState(fresh, 'removing', { RemovalInProgress: true });
+    if (fresh.State.Status !== 'removing' || !fresh.State.RemovalInProgress) this.markRemoving(fresh);
     await this.destroyCore(fresh);
     await this.o.releaseVolumes?.(fresh.ID, opts.volumes).catch((err: unknown) => this.o.log.warn('cannot release volumes', { id: fresh.ID, error: (err as Error).message }));
     this.store.delete(fresh.ID);
@@ -633,8 +657,9 @@ export class ContainerService {
     await Promise.all([
       core.containers.Delete({ id: c.ID }).then(() => undefined, absentOk),
       core.snapshots.Remove({ snapshotter: c.Snapshotter, key: c.ID }).then(() => undefined, absentOk),
+      // off the event loop: unlinks on a busy disk take milliseconds each
+      rm(containerDir(this.o.config, c.ID), { recursive: true, force: true }),
     ]);
-    rmSync(containerDir(this.o.config, c.ID), { recursive: true, force: true });
   }
 
   async prune(accept: (c: ContainerRecord) => boolean): Promise<{ ContainersDeleted: string[] | null; SpaceReclaimed: number }> {
