@@ -26,9 +26,17 @@ export const logsCommand: CommandSpec = {
     // One write per run of same-stream bytes in a received chunk, not one per
     // frame: writes to a pipe are synchronous in Node.
     const demux = new Demuxer((to, data) => { (to === 1 ? process.stdout : process.stderr).write(data); });
-    for await (const chunk of res) {
-      if (info.Config?.Tty) process.stdout.write(chunk as Buffer); else demux.push(chunk as Buffer);
-    }
+    // flowing mode, not for-await: the socket is read as fast as it fills (writes to our
+    // stdout are synchronous, so nothing piles up), no promise turn per chunk
+    await new Promise<void>((resolve, reject) => {
+      res.on('data', (chunk: Buffer) => {
+        if (info.Config?.Tty) { process.stdout.write(chunk); return; }
+        try { demux.push(chunk); } catch (err) { res.destroy(); reject(err as Error); }
+      });
+      res.on('end', resolve);
+      res.on('error', reject);
+      res.on('close', resolve);
+    });
     return 0;
   },
 };
