@@ -16,13 +16,35 @@ import { encodeFrames, HEADER_SIZE, STDERR, STDOUT } from '../stdcopy.js';
 import { startJsonStream } from '../stream.js';
 import { DetachScanner, parseDetachKeys } from './container-detach.js';
 
-function frame(tty: boolean, c: OutputChunk): Buffer {
-  return tty ? c.data : encodeFrames(c.stream === 'stderr' ? STDERR : STDOUT, c.data);
+/**
+ * A chunk as the pieces to write: the bytes themselves with a TTY, else
+ * stdcopy headers (frames of at most 32 KiB, as docker's writer) each
+ * followed by a view of the payload — no copy of the payload.
+ */
+function frame(tty: boolean, c: OutputChunk): Buffer[] {
+  if (tty) return [c.data];
+  if (c.data.length <= OUT_FRAME) return [encodeFrames(c.stream === 'stderr' ? STDERR : STDOUT, c.data)];
+  const parts: Buffer[] = [];
+  for (let at = 0; at < c.data.length; at += OUT_FRAME) {
+    const end = Math.min(at + OUT_FRAME, c.data.length);
+    const h = Buffer.alloc(HEADER_SIZE);
+    h[0] = c.stream === 'stderr' ? STDERR : STDOUT;
+    h.writeUInt32BE(end - at, 4);
+    parts.push(h, c.data.subarray(at, end));
+  }
+  return parts;
 }
 
-function writeWait(socket: Duplex, data: Buffer): Promise<void> {
+const OUT_FRAME = 32 * 1024;
+
+function writeWait(socket: Duplex, parts: Buffer[]): Promise<void> {
   if (socket.destroyed || !socket.writable) return Promise.resolve();
-  if (socket.write(data)) return Promise.resolve();
+  // corked: the pieces of a chunk leave in one writev
+  socket.cork();
+  let ok = true;
+  for (const p of parts) ok = socket.write(p);
+  socket.uncork();
+  if (ok) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => { socket.off('drain', done); socket.off('close', done); resolve(); };
     socket.on('drain', done);
