@@ -47,7 +47,7 @@ export class EngineContainers implements ContainersBackend {
     const c = this.svc.get(ref);
     const doc = inspectDocument(c, size ? await this.svc.sizes(c).catch(() => ({ SizeRw: 0, SizeRootFs: 0 })) : undefined);
     // a running container whose log cannot be written says so in State.Error (it keeps running)
-    const fault = c.State.Status === 'running' ? await this.svc.logFault(c.ID) : '';
+    const fault = c.State.Status === 'running' ? await this.svc.logFault(c) : '';
     if (fault !== '') (doc.State as Record<string, unknown>).Error = fault;
     return doc;
   }

@@ -6,6 +6,8 @@
  * removed, and removing it is how a user gets the space back. So when the
  * log's filesystem is (nearly) full, the logs of the container being removed
  * are emptied before anything else: they are deleted with it anyway.
+ * And inspect asks the core about a log fault only when the log's
+ * filesystem is short of room (logHasRoom).
  */
 import { readdirSync, statfsSync, truncateSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -25,6 +27,19 @@ export function freeLogSpaceForRemoval(logPath: string): boolean {
     return true;
   } catch {
     // no log, or unreadable: the removal goes on and reports its own failure
+    return false;
+  }
+}
+
+/** Free space above which a log write cannot fail for lack of room (many times the largest entry). */
+const AMPLE_ROOM_BYTES = 64 * 1024 * 1024;
+
+/** Whether logPath's filesystem has ample room (false when it cannot be told). */
+export function logHasRoom(logPath: string): boolean {
+  try {
+    const st = statfsSync(dirname(logPath));
+    return st.bavail * st.bsize >= AMPLE_ROOM_BYTES;
+  } catch {
     return false;
   }
 }

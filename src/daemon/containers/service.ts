@@ -22,7 +22,7 @@ import { containerDir, coreSpecDigest, createContainer, preciseIso, runtimeOptio
 import { ImageFilesCache } from './image-files.js';
 import { ImageLookup } from './image-lookup.js';
 import { generateName, normalizeName } from './names.js';
-import { freeLogSpaceForRemoval } from './logspace.js';
+import { freeLogSpaceForRemoval, logHasRoom } from './logspace.js';
 import { dropOrphans } from './orphans.js';
 import { networkMode, type NetworkAttacher } from './network.js';
 import { BACKOFF_START_MS, nextBackoff, restartOnDaemonStart, shouldRestart, validatePolicy } from './restart.js';
@@ -590,10 +590,14 @@ export class ContainerService {
   /**
    * The core's word on a live task's log ("log: no space left" while the
    * disk under it is full), "" when it is fine or the core cannot say.
+   * Asked only when the log's filesystem is short of room: with room to
+   * spare a log write cannot fail for space, and inspect is spared a core
+   * round trip (and the core one to the shim).
    */
-  async logFault(id: string): Promise<string> {
+  async logFault(c: ContainerRecord): Promise<string> {
+    if (c.LogPath === '' || logHasRoom(c.LogPath)) return '';
     try {
-      return (await this.o.core.tasks.State({ containerId: id, execId: '' })).process?.reason ?? '';
+      return (await this.o.core.tasks.State({ containerId: c.ID, execId: '' })).process?.reason ?? '';
     } catch {
       return '';
     }
@@ -620,21 +624,17 @@ export class ContainerService {
     this.cancelRestart(c.ID);
     if (freeLogSpaceForRemoval(c.LogPath)) this.o.log.warn('disk nearly full: emptied the logs of the container being removed', { id: c.ID });
     const live = this.running(c);
-    const paused = c.State.Status === 'paused';
     // the mark comes first: a berthd killed from here on finishes the removal at its next start,
     // and the exit of a killed task only records its code (the task and network go below)
     if (c.State.Status !== 'removing' || !c.State.RemovalInProgress) this.markRemoving(c, { StoppedByUser: live || c.State.StoppedByUser });
-    if (live) {
-      const exit = this.nextExit(c.ID);
-      if (paused) await this.o.core.tasks.Resume({ containerId: c.ID }).catch(() => undefined);
-      if (await this.signal(c, SIGKILL)) await Promise.race([exit, new Promise((r) => setTimeout(r, 10_000))]);
-      else await this.settled(exit);
-    }
+    const run = live ? this.runs.get(c.ID) : undefined;
+    if (run) await this.killAndDelete(c, run);
+    else if (live) await this.settled(this.nextExit(c.ID)); // its exit is being recorded right now
     const fresh = this.store.get(c.ID);
     if (!fresh) return; // removed meanwhile
     this.runs.delete(c.ID);
     if (fresh.State.Status !== 'removing' || !fresh.State.RemovalInProgress) this.markRemoving(fresh);
-    await this.destroyCore(fresh);
+    await this.destroyCore(fresh, { taskGone: run !== undefined });
     await this.o.releaseVolumes?.(fresh.ID, opts.volumes).catch((err: unknown) => this.o.log.warn('cannot release volumes', { id: fresh.ID, error: (err as Error).message }));
     this.store.delete(fresh.ID);
     this.backoff.delete(fresh.ID);
@@ -646,14 +646,33 @@ export class ContainerService {
   }
 
   /**
-   * The core's task, container and snapshot, and the container's files:
-   * the task and the network namespace in parallel, then (the task gone)
-   * the core container and the snapshot in parallel.
+   * rm -f of a running container: SIGKILL to every process, the exit
+   * awaited and the task deleted in one core call (a forced Tasks.Delete),
+   * the network released meanwhile; the exit is announced from the
+   * answer, as the monitor of this run stands down. Events: kill, die.
    */
-  private async destroyCore(c: ContainerRecord): Promise<void> {
+  private async killAndDelete(c: ContainerRecord, run: Run): Promise<void> {
+    this.runs.delete(c.ID);
+    this.publish(c, 'kill', { signal: String(SIGKILL) });
+    const [gone] = await Promise.all([
+      this.o.core.tasks.Delete({ containerId: c.ID, force: true }).catch((err: unknown) => { if (isNotFound(err)) return undefined; throw err; }),
+      this.o.network.detach(c).catch(() => undefined),
+    ]);
+    const info: ExitInfo = gone ? { code: gone.exitStatus, oomKilled: false, error: '' } : { code: 255, oomKilled: false, error: 'the task is gone' };
+    const now = this.store.get(c.ID) ?? c;
+    this.markRemoving(now, { Pid: 0, ExitCode: info.code, OOMKilled: false, FinishedAt: nowIso(), Error: info.error });
+    this.announceExit(now, info, Date.now() - run.startedMs);
+  }
+
+  /**
+   * The core's task, container and snapshot, and the container's files:
+   * the task and the network namespace in parallel (unless the task is
+   * gone already), then the core container and the snapshot in parallel.
+   */
+  private async destroyCore(c: ContainerRecord, opts: { taskGone?: boolean } = {}): Promise<void> {
     const { core } = this.o;
     const absentOk = (err: unknown): void => { if (!isNotFound(err)) throw err; };
-    await Promise.all([this.deleteTask(c.ID), this.o.network.detach(c).catch(() => undefined)]);
+    if (!opts.taskGone) await Promise.all([this.deleteTask(c.ID), this.o.network.detach(c).catch(() => undefined)]);
     await Promise.all([
       core.containers.Delete({ id: c.ID }).then(() => undefined, absentOk),
       core.snapshots.Remove({ snapshotter: c.Snapshotter, key: c.ID }).then(() => undefined, absentOk),

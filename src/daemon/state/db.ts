@@ -29,3 +29,20 @@ export function migrate(db: StateDb, path: string, migrations: readonly string[]
 export function openStateDb(path: string): StateDb {
   return openSqlite(path, 'daemon database', (db) => migrate(db, path));
 }
+
+/**
+ * Runs fn's writes without waiting for the disk (synchronous=NORMAL under
+ * WAL): they are in the WAL when fn returns, so a kill -9 of berthd keeps
+ * them, and the next durable commit syncs them with its own. Only for
+ * steps no client was told of yet and whose loss to a power cut the
+ * restore repairs (a removal's intermediate marks).
+ */
+export function withoutSync<T>(db: StateDb, fn: () => T): T {
+  const level = db.pragma('synchronous', { simple: true }) as number;
+  db.pragma('synchronous = NORMAL');
+  try {
+    return fn();
+  } finally {
+    db.pragma(`synchronous = ${level}`);
+  }
+}
