@@ -17,6 +17,10 @@
 //         temp root/state/socket.
 // The Berth calls are made from this (warm) Node process, as a client of the
 // core would; `ctr` is a fresh Go process per run, as `ctr run` is used.
+// With core-base, the median of per-round core / core-base ratios is printed
+// too (the A/B itself, less noisy than two ratios to ctr);
+// BERTH_BENCH_WAYS=core,core-base runs only the ways named (no ctr ratios
+// without ctr).
 //   node --import tsx bench/start.mjs [rounds=30]
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
@@ -202,27 +206,33 @@ const ways = [];
 const notes = [];
 const times = {};
 const ratios = {};
+/** per-round core / core-base */
+const abRatios = [];
+const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
 let failed = false;
 try {
-  ways.push(shimWay(bundle.rootfs, work));
+  const only = process.env.BERTH_BENCH_WAYS?.split(',');
+  const wanted = (name) => !only || only.includes(name);
+  if (wanted('shim')) ways.push(shimWay(bundle.rootfs, work));
   const base = process.env.BERTH_BENCH_BASE_CORE;
   const cores = [['core', true, CORE], ['core-exec', false, CORE]];
   if (base) cores.push(['core-base', true, base]);
   for (const [name, fast, binary] of cores) {
+    if (!wanted(name)) continue;
     const core = await coreWay(bundle.rootfs, work, name, fast, binary);
     if ('unavailable' in core) notes.push(core.unavailable); else ways.push(core);
   }
-  const ctr = await ctrWay(bundle.rootfs);
-  ways.push(ctr);
+  if (wanted('ctr')) ways.push(await ctrWay(bundle.rootfs));
   for (const w of ways) { times[w.name] = []; for (let i = 0; i < 3; i++) await w.once(); } // warm-up
   for (const k of Object.keys(steps)) for (const s of Object.keys(steps[k])) delete steps[k][s];
   for (const k of Object.keys(shimSteps)) delete shimSteps[k];
-  for (const w of ways) if (w.name !== 'ctr') ratios[w.name] = [];
+  if (wanted('ctr')) for (const w of ways) if (w.name !== 'ctr') ratios[w.name] = [];
   for (let i = 0; i < rounds; i++) {
     const order = ways.map((_, k) => ways[(i + k) % ways.length]);
     const got = {};
     for (const w of order) { got[w.name] = await w.once(); times[w.name].push(got[w.name]); }
     for (const k of Object.keys(ratios)) ratios[k].push(got[k] / got.ctr);
+    if (got['core-base'] !== undefined) abRatios.push(got.core / got['core-base']);
   }
 } catch (e) {
   failed = true;
@@ -237,6 +247,8 @@ const result = {
   rounds,
   medianMs: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, +median(v).toFixed(2)])),
   medianRatioToCtr: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, +median(v).toFixed(3)])),
+  ...(abRatios.length ? { medianRatioCoreToBase: +median(abRatios).toFixed(3) } : {}),
+  loadavg: { before: loadBefore, after: readFileSync('/proc/loadavg', 'utf8').trim() },
   shimStepMedianMs: Object.fromEntries(Object.entries(shimSteps).map(([k, v]) => [k, +median(v).toFixed(2)])),
   coreStepMedianMs: Object.fromEntries(Object.entries(steps).map(([w, st]) => [w, Object.fromEntries(Object.entries(st).map(([k, v]) => [k, +median(v).toFixed(2)]))])),
   notes,
