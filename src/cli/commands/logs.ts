@@ -15,7 +15,6 @@ export const logsCommand: CommandSpec = {
   ],
   async run(ctx, o) {
     const name = encodeURIComponent(o.args[0]!);
-    const info = await ctx.client().json<{ Config?: { Tty?: boolean } }>('GET', `/containers/${name}/json`);
     const res = await ctx.client().open('GET', `/containers/${name}/logs`, {
       query: {
         stdout: 1, stderr: 1, follow: o.bool('follow') ? 1 : undefined, tail: o.str('tail'),
@@ -23,6 +22,10 @@ export const logsCommand: CommandSpec = {
         timestamps: o.bool('timestamps') ? 1 : undefined, details: o.bool('details') ? 1 : undefined,
       },
     });
+    // a multiplexed stream says so (API 1.42+); only otherwise is the container asked
+    // whether it has a TTY (older daemons call both kinds raw-stream)
+    const multiplexed = String(res.headers['content-type'] ?? '').includes('multiplexed-stream');
+    const tty = !multiplexed && (await ctx.client().json<{ Config?: { Tty?: boolean } }>('GET', `/containers/${name}/json`)).Config?.Tty === true;
     // One write per run of same-stream bytes in a received chunk, not one per
     // frame: writes to a pipe are synchronous in Node.
     const demux = new Demuxer((to, data) => { (to === 1 ? process.stdout : process.stderr).write(data); });
@@ -30,7 +33,7 @@ export const logsCommand: CommandSpec = {
     // stdout are synchronous, so nothing piles up), no promise turn per chunk
     await new Promise<void>((resolve, reject) => {
       res.on('data', (chunk: Buffer) => {
-        if (info.Config?.Tty) { process.stdout.write(chunk); return; }
+        if (tty) { process.stdout.write(chunk); return; }
         try { demux.push(chunk); } catch (err) { res.destroy(); reject(err as Error); }
       });
       res.on('end', resolve);
