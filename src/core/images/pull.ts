@@ -384,6 +384,9 @@ class PullRun {
     // a refused layer stops the download too
     applied.catch((err: unknown) => { if (!tee.destroyed) tee.destroy(err instanceof Error ? err : new Error(String(err))); });
     const [feedResult, applyResult] = await Promise.allSettled([fed, applied]);
+    // when both failed, the cause is the one that is not just "the other side stopped" (an unpacker
+    // that hit a full disk makes the download fail with no reason of its own)
+    if (feedResult.status === 'rejected' && applyResult.status === 'rejected' && /the unpacker stopped reading/.test(String((feedResult.reason as Error)?.message))) throw applyResult.reason;
     if (feedResult.status === 'rejected') throw feedResult.reason;
     if (applyResult.status === 'rejected') throw applyResult.reason;
     const got = applyResult.value.diffId;
