@@ -1,8 +1,9 @@
-// The berth CLI's launcher: the build copies it to dist/berth-launcher.cjs
-// (with the shebang line) and links bin/berth to it. It runs the bundle
-// dist/berth.cjs as Node's loader would, but compiled with V8's code cache
-// kept beside it (dist/berth.cjs.codecache), so a start does not parse and
-// compile the bundle again. A missing, stale or rejected cache only costs
+// The launcher of Berth's command lines: the build copies it to
+// dist/<name>-launcher.cjs (with the shebang line) for berth and berth-ctr
+// and links bin/<name> to it. It runs the bundle dist/<name>.cjs as Node's
+// loader would, but compiled with V8's code cache kept beside it
+// (dist/<name>.cjs.codecache), so a start does not parse and compile the
+// bundle again. A missing, stale or rejected cache only costs
 // that: the bundle is compiled from source and the cache is written anew
 // when the command is done.
 //
@@ -16,7 +17,7 @@ const Module = require('node:module');
 const { dirname, join } = require('node:path');
 const vm = require('node:vm');
 
-const bundle = join(__dirname, 'berth.cjs');
+const bundle = join(__dirname, require('node:path').basename(__filename).replace(/-launcher\.cjs$/, '.cjs'));
 const cacheFile = `${bundle}.codecache`;
 
 /** The bundle's text and the key its cache must carry (read and stat'ed on one fd). */

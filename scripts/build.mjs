@@ -62,25 +62,27 @@ for (const [name, dest] of natives) {
   (await import('node:fs')).renameSync(dest + '.tmp', dest);
 }
 
-// The berth CLI starts through its launcher (scripts/berth-launcher.cjs: the
-// bundle compiled with V8's code cache), reached by a symlink so no shell
-// runs first; env drops NODE_EXTRA_CA_CERTS, which makes Node parse every CA
-// certificate at start (~30 ms) for TLS this client never speaks. A cache
-// left from the old bundle goes: the first command writes the new one.
-if (existsSync(join(root, 'dist', 'berth.cjs'))) {
+// The command lines (berth, berth-ctr) start through the launcher
+// (scripts/berth-launcher.cjs: the bundle compiled with V8's code cache),
+// reached by a symlink so no shell runs first; env drops
+// NODE_EXTRA_CA_CERTS, which makes Node parse every CA certificate at start
+// (~30 ms) for TLS these clients never speak. A cache left from the old
+// bundle goes: the first command writes the new one.
+for (const name of ['berth', 'berth-ctr']) {
+  if (!existsSync(join(root, 'dist', `${name}.cjs`))) continue;
   const fs = await import('node:fs');
-  const launcher = join(root, 'dist', 'berth-launcher.cjs');
+  const launcher = join(root, 'dist', `${name}-launcher.cjs`);
   const text = fs.readFileSync(join(root, 'scripts', 'berth-launcher.cjs'), 'utf8');
   writeFileSync(launcher + '.tmp', `#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node\n${text}`, { mode: 0o755 });
   fs.renameSync(launcher + '.tmp', launcher);
-  fs.rmSync(join(root, 'dist', 'berth.cjs.codecache'), { force: true });
-  fs.rmSync(join(root, 'bin', 'berth.tmp'), { force: true });
-  fs.symlinkSync('../dist/berth-launcher.cjs', join(root, 'bin', 'berth.tmp'));
-  fs.renameSync(join(root, 'bin', 'berth.tmp'), join(root, 'bin', 'berth'));
+  fs.rmSync(join(root, 'dist', `${name}.cjs.codecache`), { force: true });
+  fs.rmSync(join(root, 'bin', `${name}.tmp`), { force: true });
+  fs.symlinkSync(`../dist/${name}-launcher.cjs`, join(root, 'bin', `${name}.tmp`));
+  fs.renameSync(join(root, 'bin', `${name}.tmp`), join(root, 'bin', name));
 }
 
-// The other Node entry points get a small executable in bin/ (bin/ is not in git).
-for (const name of ['berth-core', 'berth-ctr', 'berthd', 'berth-vm']) {
+// The daemons get a small executable in bin/ (bin/ is not in git).
+for (const name of ['berth-core', 'berthd', 'berth-vm']) {
   if (!existsSync(join(root, 'dist', `${name}.cjs`))) continue;
   const dest = join(root, 'bin', name);
   // a shell script: the package is "type": "module", so an extensionless node file would be ESM
