@@ -21,6 +21,16 @@
       "ldflags": ["-static-libgcc"]
     },
     {
+      "target_name": "berth",
+      "type": "executable",
+      "sources": ["<!@(ls -1 native/cli/*.c)"],
+      "defines": [
+        "BERTH_NODE_PATH=\"<!(node -p process.execPath)\""
+      ],
+      "cflags": ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter", "-D_GNU_SOURCE"],
+      "ldflags": ["-static-libgcc"]
+    },
+    {
       "target_name": "berth-shim",
       "type": "executable",
       "sources": [

@@ -50,13 +50,24 @@ function writeCache(key, data) {
   }
 }
 
-const { source, key } = readBundle();
-const cachedData = readCache(key);
-const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
-// After the command, the cache holds the functions it compiled as well as the top level.
-if (cachedData === undefined || script.cachedDataRejected) process.once('exit', () => writeCache(key, script.createCachedData()));
-// The bundle's module, as Node's loader would make it (its own require, paths and __dirname).
-const mod = new Module(bundle, module);
-mod.filename = bundle;
-mod.paths = Module._nodeModulePaths(dirname(bundle));
-script.runInThisContext()(mod.exports, Module.createRequire(bundle), mod, bundle, dirname(bundle));
+/** Loads the bundle as Node's loader would (its own require, paths and __dirname); its exports. */
+function loadBundle() {
+  const { source, key } = readBundle();
+  const cachedData = readCache(key);
+  const script = new vm.Script(Module.wrap(source), { filename: bundle, cachedData });
+  // After the command, the cache holds the functions it compiled as well as the top level.
+  if (cachedData === undefined || script.cachedDataRejected) process.once('exit', () => writeCache(key, script.createCachedData()));
+  const mod = new Module(bundle, module);
+  mod.filename = bundle;
+  mod.paths = Module._nodeModulePaths(dirname(bundle));
+  script.runInThisContext()(mod.exports, Module.createRequire(bundle), mod, bundle, dirname(bundle));
+  return mod.exports;
+}
+
+// The berth CLI's zygote (bin/berth, native/cli/, starts it with the socket's
+// path in BERTH_CLI_ZYGOTE): the bundle loaded, no command run yet.
+if (process.env.BERTH_CLI_ZYGOTE && require('node:path').basename(bundle) === 'berth.cjs') {
+  require(join(__dirname, 'berth-zygote.cjs')).serve(process.env.BERTH_CLI_ZYGOTE, bundle, loadBundle);
+} else {
+  loadBundle();
+}

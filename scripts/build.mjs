@@ -45,6 +45,8 @@ const release = join(root, 'build', 'Release');
 const natives = [
   ['berth-runtime', join(root, 'bin', 'berth-runtime')],
   ['berth-shim', join(root, 'bin', 'berth-shim')],
+  // the berth CLI's front (native/cli/); see the launcher below
+  ['berth', join(root, 'bin', 'berth')],
   ['berth-sandbox-supervisor', join(root, 'bin', 'berth-sandbox-supervisor')],
   // berth-sandbox is the same front: its name (argv[0]) selects the sandbox
   ['berth-runtime', join(root, 'bin', 'berth-sandbox')],
@@ -76,6 +78,14 @@ for (const name of ['berth', 'berth-ctr']) {
   writeFileSync(launcher + '.tmp', `#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS node\n${text}`, { mode: 0o755 });
   fs.renameSync(launcher + '.tmp', launcher);
   fs.rmSync(join(root, 'dist', `${name}.cjs.codecache`), { force: true });
+  // bin/berth is the C front (native/cli/: a warm zygote, else this
+  // launcher), copied above with the other executables; the zygote's half
+  // goes beside the launcher. Without the front (not built), the symlink.
+  if (name === 'berth') {
+    fs.copyFileSync(join(root, 'scripts', 'berth-zygote.cjs'), join(root, 'dist', 'berth-zygote.cjs.tmp'));
+    fs.renameSync(join(root, 'dist', 'berth-zygote.cjs.tmp'), join(root, 'dist', 'berth-zygote.cjs'));
+    if (existsSync(join(release, 'berth'))) continue;
+  }
   fs.rmSync(join(root, 'bin', `${name}.tmp`), { force: true });
   fs.symlinkSync(`../dist/${name}-launcher.cjs`, join(root, 'bin', `${name}.tmp`));
   fs.renameSync(join(root, 'bin', `${name}.tmp`), join(root, 'bin', name));

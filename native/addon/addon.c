@@ -325,6 +325,22 @@ static napi_value reap(napi_env env, napi_callback_info info)
 	return num(env, r == 0 ? -1 : status);
 }
 
+/* dup2(oldFd, newFd): the berth CLI's zygote puts the descriptors a command
+ * line sent it on 0, 1 and 2 (Node offers no dup2). The new fd is not
+ * close-on-exec, as stdio must be. */
+static napi_value dup2_fd(napi_env env, napi_callback_info info)
+{
+	int32_t a[2];
+	if (arg_i32(env, info, 2, a) < 0)
+		return NULL;
+	int r;
+	while ((r = dup2(a[0], a[1])) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return throw_errno(env, "dup2", errno);
+	return undef(env);
+}
+
 static void export_fn(napi_env env, napi_value exports, const char *name, napi_callback cb)
 {
 	napi_value fn;
@@ -344,6 +360,7 @@ static napi_value init(napi_env env, napi_value exports)
 	export_fn(env, exports, "mkfifo", make_fifo);
 	export_fn(env, exports, "spawnDetached", spawn_detached);
 	export_fn(env, exports, "reap", reap);
+	export_fn(env, exports, "dup2", dup2_fd);
 	if (berth_register_cgroup_bpf)
 		berth_register_cgroup_bpf(env, exports);
 	berth_register_fsops(env, exports);

@@ -134,14 +134,20 @@ function report(io: { err(t: string): void }, spec: CommandSpec, e: unknown): nu
   return isRun ? 125 : 1;
 }
 
-// Run when executed (bin/berth, the launcher, the esbuild bundle or tsx), not when imported by tests.
-const entry = process.argv[1] ?? '';
-if (/(?:^|\/)(?:berth|berth-launcher\.cjs|berth\.cjs|main\.ts)$/.test(entry)) {
-  main(process.argv.slice(2)).then((code) => {
+/** Runs one command line as the whole life of this process, then exits with its code. */
+export function runAndExit(argv: string[]): void {
+  main(argv).then((code) => {
     // let stdout drain before exiting with the code
     process.stdout.write('', () => process.exit(code));
   }, (e: unknown) => {
     process.stderr.write(`berth: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
     process.exit(1);
   });
+}
+
+// Run when executed (bin/berth, the launcher, the esbuild bundle or tsx), not when imported by tests,
+// nor when loaded by a zygote (scripts/berth-zygote.cjs), which calls runAndExit once a command arrives.
+const entry = process.argv[1] ?? '';
+if (process.env.BERTH_CLI_ZYGOTE === undefined && /(?:^|\/)(?:berth|berth-launcher\.cjs|berth\.cjs|main\.ts)$/.test(entry)) {
+  runAndExit(process.argv.slice(2));
 }

@@ -43,6 +43,8 @@ export interface NativeAddon {
   spawnDetached(path: string, argv: readonly string[]): { pid: number; readyFd: number };
   /** waitpid(pid, WNOHANG): the wait status, or -1 while the child runs. */
   reap(pid: number): number;
+  /** dup2(2): newFd becomes a copy of oldFd (not close-on-exec). */
+  dup2(oldFd: number, newFd: number): void;
   /** mknod(2); mode carries the file type (S_IFCHR, S_IFBLK, S_IFIFO) and permissions. */
   mknod(path: string, mode: number, major: number, minor: number): void;
   /** lsetxattr(2): the link itself, never its target. */
