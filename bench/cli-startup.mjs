@@ -11,7 +11,7 @@
 // Interleaved rounds with rotating order; medians and medians of per-round
 // ratios to the docker CLI; the load average before and after each part.
 // `--berth PATH` adds another berth binary (an older build) as a third way.
-//   node --import tsx bench/cli-startup.mjs [--rounds 20] [--containers 100] [--only version,ps,inspect,run] [--berth PATH]
+//   node --import tsx bench/cli-startup.mjs [--rounds 20] [--containers 100] [--only version,ps,inspect,run] [--berth PATH] [--gap 300]
 // Needs root and a build. Everything started is removed at the end.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
@@ -26,6 +26,11 @@ const rounds = Number(opt('rounds', 20));
 const containers = Number(opt('containers', 100));
 const only = opt('only', 'version,ps,inspect,run').split(',');
 const other = opt('berth', undefined);
+// A pause before every timed command (ms), the same for each way: a served
+// zygote's successor needs ~50–100 ms to load, so back-to-back commands
+// (--gap 0) measure that load rather than a warm start.
+const gap = Number(opt('gap', 300));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const BERTH = join(REPO, 'bin', 'berth');
 const log = (...a) => console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
 const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
@@ -71,6 +76,7 @@ async function measure(title, ways, check) {
   for (const n of names) check(n, (await ways[n]()).stdout); // warm-up (and the code cache's first write)
   for (let i = 0; i < rounds; i++) {
     for (const n of names.map((_, j) => names[(i + j) % names.length])) {
+      if (gap > 0) await sleep(gap);
       const r = await ways[n]();
       check(n, r.stdout);
       times[n].push(r.ms);
@@ -105,7 +111,11 @@ try {
   const one = (await docker('ps', '-q', '-n', '1')).stdout.trim();
   const name = (await docker('inspect', '-f', '{{.Name}}', one)).stdout.trim();
   const clis = { berth: BERTH, docker: DOCKER, ...(other ? { 'berth (other)': other } : {}) };
-  const ways = (args, withHost = true) => Object.fromEntries(Object.entries(clis).map(([n, bin]) => [n, () => exec(bin, [...(withHost ? host : []), ...args], env)]));
+  const ways = (args, withHost = true) => ({
+    ...Object.fromEntries(Object.entries(clis).map(([n, bin]) => [n, () => exec(bin, [...(withHost ? host : []), ...args], env)])),
+    // bin/berth without its zygote: the launcher, as before the front existed
+    'berth (no zygote)': () => exec(BERTH, [...(withHost ? host : []), ...args], { ...env, BERTH_NO_ZYGOTE: '1' }),
+  });
 
   if (only.includes('version')) {
     await measure('`--version`', { ...ways(['--version'], false), 'node -e 0': () => exec(process.execPath, ['-e', '0'], env) }, (n, out) => {

@@ -6,10 +6,11 @@
 // of native/cli/main.c.
 //
 // One zygote serves one command and then is that command: commands never
-// share state. On accepting it starts its successor at once, handing it the
-// listening socket itself (fd 3), so the socket is never without a
-// listener: a command arriving while the successor still loads waits in
-// the backlog instead of failing over to a cold start.
+// share state. It keeps the listening socket (on a spare fd) and, once its
+// command's exit code is written, starts its successor with that socket as
+// fd 3, so the socket is never without a listener: a command arriving
+// while the successor still loads waits in the backlog instead of failing
+// over to a cold start.
 //
 // Nothing here may touch process.stdin/stdout/stderr before the received
 // descriptors are on 0, 1 and 2: Node creates those streams on first use
@@ -84,7 +85,7 @@ function readRequest(sock, done) {
 }
 
 /** Becomes the command: its stdio, cwd, umask, env and argv; then runs it. */
-function become(req, fds, sock, fd, native, cli, successor) {
+function become(req, fds, sock, fd, native, cli) {
   try {
     process.chdir(req.cwd);
   } catch {
@@ -105,8 +106,10 @@ function become(req, fds, sock, fd, native, cli, successor) {
     native.dup2(fds[n], n);
     native.close(fds[n]);
   }
-  // written last thing, synchronously: the front exits with it; the
-  // successor's fork is then off the command's clock if not started before
+  // written first thing at exit, synchronously: the front exits with it.
+  // The successor starts after (registered earlier, it runs later): its fork
+  // and its ~50 ms of loading would otherwise compete with the command for
+  // the CPU (measured: ps with 100 containers 96 ms with, see bench/RESULTS.md)
   process.prependListener('exit', (code) => {
     try { fs.writeSync(fd, `${code}\n`); } catch { /* the front is gone */ }
   });
@@ -116,9 +119,6 @@ function become(req, fds, sock, fd, native, cli, successor) {
   sock.on('error', () => process.kill(process.pid, 'SIGHUP'));
   sock.unref();
   cli.runAndExit(req.args);
-  // forking Node costs a few ms: done when the command first waits (for
-  // the daemon's answer, typically), or at exit
-  setImmediate(successor);
 }
 
 /** Starts the next zygote on the same listening socket (its fd 3). */
@@ -207,7 +207,7 @@ exports.serve = function serve(path, bundle, loadBundle) {
       } catch {
         process.exit(1);
       }
-      become(req, fds, sock, fd, native, cli, successor);
+      become(req, fds, sock, fd, native, cli);
     });
   });
   server.on('error', () => process.exit(1));
