@@ -23,6 +23,7 @@ import { runRuntime } from './runtime.js';
 import { OomMonitor, type OomSubject } from './oom.js';
 import { RECOVERY_CONCURRENCY, forEachBounded } from './recovery.js';
 import { FastPath, isBundledRuntime, plannerSocket } from './fastpath.js';
+import { AttachWarmer } from './attach-warmer.js';
 import { bundledRuntimePath } from '../config.js';
 import type { TaskRecord } from './store.js';
 
@@ -91,9 +92,12 @@ export class TaskManager {
    * (orphans.ts); a Tasks.Create of the same id waits for its own.
    */
   private readonly finishing = new Map<string, Promise<void>>();
+  /** keeps the kernel's cgroup attach fast while creates run (attach-warmer.ts) */
+  private readonly warmer: AttachWarmer;
 
   /** options.snapshotters: the snapshotter a container's snapshot is in, by name ("" for the default) */
   constructor(private readonly ctx: ServiceContext, private readonly options: { snapshotters?: SnapshotterLookup } = {}) {
+    this.warmer = new AttachWarmer(ctx.log);
     if (ctx.config.fastPath) {
       this.fastPath = new FastPath(plannerSocket(ctx.config.state), ctx.log);
       // up before recovery ends: recovered fast-path shims find it for kill and delete
@@ -233,6 +237,8 @@ export class TaskManager {
       shimState: paths.shimState, runtimePath: resolveCommand(entry.path), runtimeArgs: entry.args, log: paths.log,
       terminal: terminal || opts.terminal, stdin: opts.stdin === true, exitStatus: 0, exitedAt: 0n, reason: '',
     });
+    // from now until the shim's verdict: the runtime moves the init into its cgroup in there
+    const warm = this.warmer.hold();
     try {
       writeBundle(paths.dir, spec);
       mkdirSync(dirname(paths.socket), { recursive: true, mode: 0o700 });
@@ -244,6 +250,7 @@ export class TaskManager {
         logMaxSize: logOpts.maxSize, logMaxFile: logOpts.maxFile, terminal: rec.terminal, stdin: rec.stdin,
         planner: await this.plannerFor(rec.runtimePath),
       });
+      warm();
       // the shim's verdict carries the init's pid; a shim started the child_process way says only its own
       const pid = initPid > 0 ? initPid : (await ShimClient.at(paths.socket).state()).pid;
       const created = store.tasks.update(ns, id, { status: 'created', pid, shimPid });
@@ -252,6 +259,7 @@ export class TaskManager {
       log.info('task created', { namespace: ns, id, pid, shimPid });
       return created;
     } catch (err) {
+      warm(); // (a second call does nothing)
       await this.abandonCreate(rec, spec.linux?.cgroupsPath);
       store.tasks.delete(ns, id);
       throw wrap(`cannot create task ${id}`, err);
