@@ -4,8 +4,8 @@
  * change. A container made in a namespace that does not exist yet creates
  * the namespace, in the same transaction (as containerd does).
  */
-import { rmSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
+import { readdirSync, rmdirSync, rmSync, unlinkSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { failedPrecondition, invalidArgument } from '../../common/errors.js';
 import type { Container, Labels } from '../api/types.js';
 import { toTimestamp } from '../api/types.js';
@@ -85,10 +85,30 @@ export function changeFromMask(ctx: ServiceContext, c: Container, mask: string[]
   return change;
 }
 
-/** The container's log directory (<root>/<ns>/<id>/): its logs end with it. */
+/**
+ * The container's log directory (<root>/<ns>/<id>/): its logs end with it.
+ * It holds only log files (the init's, rotated ones, execs'): each is
+ * unlinked and the directory removed, three or four system calls where a
+ * recursive rm takes about ten (a failed rmdir, stats, an opendir).
+ * Anything else in it falls back to the recursive removal.
+ */
+function removeLogDir(dir: string): void {
+  let names: string[];
+  try { names = readdirSync(dir); } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  try {
+    for (const name of names) unlinkSync(join(dir, name));
+    rmdirSync(dir);
+  } catch {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function removeLogs(ctx: ServiceContext, ns: string, id: string): void {
   const { logDir } = taskPaths(ctx.config, ns, id);
-  try { rmSync(logDir, { recursive: true, force: true }); } catch (err) {
+  try { removeLogDir(logDir); } catch (err) {
     // the row is gone already: a directory that cannot be removed is reported, not fatal
     ctx.log.warn('cannot remove container logs', { namespace: ns, id, dir: logDir, error: (err as Error).message });
   }
