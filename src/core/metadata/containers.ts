@@ -1,7 +1,7 @@
 /** The containers table: ContainerStore over SQLite, every write one transaction. */
 import { alreadyExists, notFound } from '../../common/errors.js';
 import type { ContainerChange, ContainerRecord, ContainerStore } from '../containers/store.js';
-import { durableTransaction, type Db } from './db.js';
+import type { Db } from './db.js';
 import { decodeLabels, encodeLabels } from './labels.js';
 
 interface Row {
@@ -60,20 +60,20 @@ export function containerStore(db: Db): ContainerStore {
     get,
     list: (ns) => (selectNs.all(ns) as Row[]).map(toRecord),
     count: (ns) => (count.get(ns) as { n: number }).n,
-    create: durableTransaction(db, (r: Omit<ContainerRecord, 'createdAt' | 'updatedAt'>): ContainerRecord => {
+    create: db.transaction((r: Omit<ContainerRecord, 'createdAt' | 'updatedAt'>): ContainerRecord => {
       if (find(r.namespace, r.id)) throw alreadyExists(`container ${r.id} already exists in namespace ${r.namespace}`);
       const now = Date.now();
       insert.run(r.namespace, r.id, r.image, r.spec, r.runtime.name, r.runtime.options, r.rootfs, r.snapshotKey,
         r.snapshotter, encodeLabels(r.labels), now, now);
       return { ...r, createdAt: now, updatedAt: now };
     }),
-    update: durableTransaction(db, (ns: string, id: string, change: ContainerChange): ContainerRecord => {
+    update: db.transaction((ns: string, id: string, change: ContainerChange): ContainerRecord => {
       const next = { ...applyChange(get(ns, id), change), updatedAt: Date.now() };
       replace.run(next.image, next.spec, next.runtime.name, next.runtime.options, next.rootfs, next.snapshotKey,
         next.snapshotter, encodeLabels(next.labels), next.updatedAt, ns, id);
       return next;
     }),
-    delete: durableTransaction(db, (ns: string, id: string): void => {
+    delete: db.transaction((ns: string, id: string): void => {
       get(ns, id);
       remove.run(ns, id);
     }),

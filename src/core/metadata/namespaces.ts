@@ -1,7 +1,7 @@
 /** The namespaces table: NamespaceStore over SQLite, every write one transaction. */
 import { alreadyExists, failedPrecondition, notFound } from '../../common/errors.js';
 import type { Labels, NamespaceRecord, NamespaceStore } from '../namespaces/store.js';
-import { durableTransaction, type Db } from './db.js';
+import type { Db } from './db.js';
 import { decodeLabels, encodeLabels } from './labels.js';
 
 interface Row { name: string; labels: string; created_at: number }
@@ -34,15 +34,15 @@ export function namespaceStore(db: Db): NamespaceStore {
   return {
     get,
     list: () => (selectAll.all() as Row[]).map(toRecord),
-    create: durableTransaction(db, (name: string, labels: Labels): NamespaceRecord => {
+    create: db.transaction((name: string, labels: Labels): NamespaceRecord => {
       if (find(name)) throw alreadyExists(`namespace ${name} already exists`);
       return insertNew(name, labels);
     }),
-    ensure: durableTransaction(db, (name: string) => {
+    ensure: db.transaction((name: string) => {
       const found = find(name);
       return found ? { record: found, created: false } : { record: insertNew(name, {}), created: true };
     }),
-    updateLabels: durableTransaction(db, (name: string, set: Labels, drop: string[]): NamespaceRecord => {
+    updateLabels: db.transaction((name: string, set: Labels, drop: string[]): NamespaceRecord => {
       const ns = get(name);
       const labels = { ...ns.labels };
       for (const k of drop) delete labels[k];
@@ -50,7 +50,7 @@ export function namespaceStore(db: Db): NamespaceStore {
       setLabels.run(encodeLabels(labels), Date.now(), name);
       return { ...ns, labels };
     }),
-    delete: durableTransaction(db, (name: string): void => {
+    delete: db.transaction((name: string): void => {
       get(name);
       const n = (countContainers.get(name) as { n: number }).n;
       if (n > 0) throw failedPrecondition(`cannot delete namespace ${name}: it still holds ${n} container${n === 1 ? '' : 's'}`);

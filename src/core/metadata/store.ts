@@ -4,7 +4,7 @@ import type { NamespaceStore } from '../namespaces/store.js';
 import type { ExecStore } from '../tasks/execs.js';
 import type { TaskStore } from '../tasks/store.js';
 import { containerStore } from './containers.js';
-import { closeDatabase, durableTransaction, openDatabase, type Db } from './db.js';
+import { openDatabase, type Db } from './db.js';
 import { execStore } from './execs.js';
 import { namespaceStore } from './namespaces.js';
 import { taskStore } from './tasks.js';
@@ -16,7 +16,7 @@ export interface MetadataStore {
   execs: ExecStore;
   /** the connection itself, for the image half's stores (content, leases, snapshots, images) */
   readonly db: Db;
-  /** runs fn in one durable transaction (nested store writes join it; db.ts durableTransaction) */
+  /** runs fn in one transaction (nested store writes join it) */
   transaction<T>(fn: () => T): T;
   close(): void;
 }
@@ -29,7 +29,7 @@ export function openMetadataStore(path: string): MetadataStore {
     tasks: taskStore(db),
     execs: execStore(db),
     db,
-    transaction: <T>(fn: () => T): T => durableTransaction(db, fn)(),
-    close: () => closeDatabase(db),
+    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+    close: () => { if (db.open) db.close(); },
   };
 }
