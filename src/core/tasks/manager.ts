@@ -565,7 +565,14 @@ export class TaskManager {
     const e = this.execs.get(ns, id, execId);
     if (e.status !== 'created') throw failedPrecondition(`cannot start exec ${execId} in task ${id}: it is ${e.status}`);
     const shim = this.shim(t);
-    const state = await shim.exec(execId, { process: e.process, log: e.log, terminal: e.terminal, openStdin: e.stdin });
+    // the runtime moves the exec's process into the container's cgroups (attach-warmer.ts)
+    const warm = this.warmer.hold();
+    let state: Awaited<ReturnType<ShimClient['exec']>>;
+    try {
+      state = await shim.exec(execId, { process: e.process, log: e.log, terminal: e.terminal, openStdin: e.stdin });
+    } finally {
+      warm();
+    }
     // durable before the pid is acknowledged: a restarted core waits on it again
     this.execs.update(ns, id, execId, { pid: state.pid, status: 'running' });
     this.watchExec(t, execId, state.pid);
