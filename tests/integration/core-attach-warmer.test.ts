@@ -54,6 +54,7 @@ test('a held warmer makes the move of a new process into a cgroup fast, and does
       warm.push(await moveTime(cgroup, warmer));
     }
   } finally {
+    warmer.close();
     await sleep(50);
     rmdirSync(cgroup);
   }

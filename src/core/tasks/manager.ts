@@ -115,6 +115,7 @@ export class TaskManager {
     clearInterval(this.monitor);
     clearInterval(this.oomPoll);
     this.fastPath?.close();
+    this.warmer.close();
   }
 
   get execs(): ServiceContext['store']['execs'] {
