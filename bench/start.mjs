@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // bench/start: create + start + wait (+ delete) of busybox `/bin/true` on the
-// same rootfs, interleaved rounds with rotating order, median ratios:
+// same rootfs, interleaved rounds in balanced orders (balancedOrders), median ratios:
 //   shim  berth-shim driven directly: startShim (create), START, WAIT, DELETE;
 //   core  through berth-core's API (a core of our own on temp dirs), the way a
 //         client does it: Containers.Create, Tasks.Create, Start, Wait,
@@ -200,6 +200,20 @@ async function ctrWay(rootfs) {
 
 // ----------------------------------------------------------------- main ----
 
+/**
+ * Round orders in which every way comes right after every other way equally
+ * often (a Williams design: n rows for an even n, 2n for an odd one). A plain
+ * rotation puts each way after the same neighbour in most rounds, so a way
+ * that leaves work behind (containerd's cleanup after `ctr run --rm`, a
+ * core's deferred bundle removal) always slows the same successor.
+ */
+function balancedOrders(n) {
+  const first = [];
+  for (let lo = 0, hi = n - 1, k = 0; lo <= hi; k++) first.push(k % 2 === 0 ? lo++ : hi--);
+  const rows = Array.from({ length: n }, (_, r) => first.map((w) => (w + r) % n));
+  return n % 2 === 0 ? rows : [...rows, ...rows.map((row) => [...row].reverse())];
+}
+
 const work = mkdtempSync(join(tmpdir(), 'berth-bench-start-'));
 const bundle = makeBundle(ARGS, 'berth-bench-rootfs-');
 const ways = [];
@@ -227,8 +241,9 @@ try {
   for (const k of Object.keys(steps)) for (const s of Object.keys(steps[k])) delete steps[k][s];
   for (const k of Object.keys(shimSteps)) delete shimSteps[k];
   if (wanted('ctr')) for (const w of ways) if (w.name !== 'ctr') ratios[w.name] = [];
+  const orders = balancedOrders(ways.length);
   for (let i = 0; i < rounds; i++) {
-    const order = ways.map((_, k) => ways[(i + k) % ways.length]);
+    const order = orders[i % orders.length].map((k) => ways[k]);
     const got = {};
     for (const w of order) { got[w.name] = await w.once(); times[w.name].push(got[w.name]); }
     for (const k of Object.keys(ratios)) ratios[k].push(got[k] / got.ctr);
