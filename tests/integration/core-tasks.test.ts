@@ -92,7 +92,10 @@ async function assertGone(env: Env, id: string): Promise<void> {
   for (let i = 0; i < 50 && liveMatching(id).length > 0; i++) await sleep(50);
   assert.deepEqual(liveMatching(id), [], `a process of ${id} survived`);
   assert.equal(cgroupsOf(id), '', `a cgroup of ${id} survived`);
-  assert.ok(!existsSync(join(env.dir, 'state', 'default', id)), `the state of ${id} survived`);
+  // the bundle's files go right after Tasks.Delete answers (manager.ts, removeBundleLater)
+  const state = join(env.dir, 'state', 'default', id);
+  for (let i = 0; i < 50 && existsSync(state); i++) await sleep(20);
+  assert.ok(!existsSync(state), `the state of ${id} survived`);
 }
 
 function subscribe(env: Env): () => void {
