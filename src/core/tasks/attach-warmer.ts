@@ -89,6 +89,15 @@ export class AttachWarmer {
 
   constructor(private readonly log: Logger) {}
 
+  /**
+   * Starts the thread now (a fixed ~7.5 MB of the core's memory, the cost of
+   * a Node worker), so the first create finds it running and the thread is
+   * part of the core, not of its growth per container.
+   */
+  prepare(): void {
+    if (this.target() !== undefined) this.start();
+  }
+
   /** Warms while held; the returned function lets go (creates overlap: counted). */
   hold(): () => void {
     if (Atomics.load(this.state, FAILED) || Atomics.load(this.state, STOP)) return () => {};

@@ -98,6 +98,7 @@ export class TaskManager {
   /** options.snapshotters: the snapshotter a container's snapshot is in, by name ("" for the default) */
   constructor(private readonly ctx: ServiceContext, private readonly options: { snapshotters?: SnapshotterLookup } = {}) {
     this.warmer = new AttachWarmer(ctx.log);
+    this.warmer.prepare();
     if (ctx.config.fastPath) {
       this.fastPath = new FastPath(plannerSocket(ctx.config.state), ctx.log);
       // up before recovery ends: recovered fast-path shims find it for kill and delete
