@@ -97,8 +97,16 @@ function become(req, fds, sock, fd, native, cli) {
   for (const k of Object.keys(process.env)) delete process.env[k];
   Object.assign(process.env, req.env);
   process.argv = [process.argv[0], process.argv[1], ...req.args];
+  // the signals the front forwards act as on a fresh process: a zygote started from a shell's
+  // background job inherits SIGINT and SIGQUIT ignored, and `logs -f` would not end on ^C
+  // (libuv puts the default action back when the last listener goes)
+  for (const sig of ['SIGINT', 'SIGQUIT', 'SIGTERM', 'SIGHUP']) {
+    const noop = () => {};
+    process.on(sig, noop);
+    process.off(sig, noop);
+  }
   try {
-    fs.writeSync(fd, 'K');
+    fs.writeSync(fd, `K${process.pid}\n`); // the pid signals go to (see native/cli/main.c)
   } catch {
     process.exit(1); // the front gave up waiting and runs the command itself
   }

@@ -5,9 +5,13 @@
  *                    fds 0, 1, 2 (SCM_RIGHTS), then "<length>\n" and the body:
  *                    cwd, umask (octal), argc, args, envc, env, each ending
  *                    in NUL
- *   zygote -> front  "K" once everything arrived and the command starts (no
- *                    "K": it did not run, the launcher may run it instead),
- *                    then "<exit code>\n" when the command is done.
+ *   zygote -> front  "K<pid>\n" once everything arrived and the command
+ *                    starts (no "K": it did not run, the launcher may run it
+ *                    instead), then "<exit code>\n" when the command is done.
+ *                    The pid is where signals go: SO_PEERCRED names the
+ *                    process that called listen(), and the listening socket
+ *                    passes from zygote to successor, so it names a zygote
+ *                    long gone (or whatever process has its pid now).
  * EOF after "K" without a code: the zygote died (a signal); like a shell we
  * say 128+n when we forwarded it signal n, else 1. */
 
@@ -52,7 +56,6 @@ static int connect_zygote(const char *path)
 		close(s);
 		return -1;
 	}
-	zygote_pid = cred.pid;
 	return s;
 }
 
@@ -194,8 +197,14 @@ static void forward_signals(void)
 	struct sigaction sa = { .sa_flags = SA_RESTART };
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = forward;
-	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+		/* a signal this front was started ignoring (nohup, a shell's
+		 * background job) stays ignored: the command never sees it */
+		struct sigaction old;
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+			continue;
 		sigaction(sigs[i], &sa, NULL);
+	}
 	sa.sa_handler = suspend;
 	sigaction(SIGTSTP, &sa, NULL);
 	sa.sa_handler = resume;
@@ -237,18 +246,25 @@ static void restore_stdio(const struct saved_stdio *st)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
-/* The exit code after "K"; see the top of the file. */
-static int wait_code(int s)
+/* A decimal number ending in a newline; -1 on EOF, a timeout or anything else. */
+static long read_number(int s, int timeout_ms)
 {
-	char line[16];
+	char line[24];
 	size_t n = 0;
 	char c;
 	int r;
-	while ((r = read_byte(s, &c, -1)) == 1 && c != '\n' && n < sizeof line - 1)
+	while ((r = read_byte(s, &c, timeout_ms)) == 1 && c >= '0' && c <= '9' && n < sizeof line - 1)
 		line[n++] = c;
 	line[n] = 0;
-	if (r == 1 && c == '\n' && n > 0)
-		return atoi(line) & 0xff;
+	return r == 1 && c == '\n' && n > 0 ? atol(line) : -1;
+}
+
+/* The exit code after "K<pid>"; see the top of the file. */
+static int wait_code(int s)
+{
+	long code = read_number(s, -1);
+	if (code >= 0)
+		return (int)(code & 0xff);
 	return forwarded ? 128 + forwarded : 1;
 }
 
@@ -264,12 +280,15 @@ int main(int argc, char **argv)
 		run_launcher(&pl, argv);
 	}
 	char ack = 0;
-	if (send_request(s, argc, argv) < 0 || read_byte(s, &ack, ACK_TIMEOUT_MS) != 1 || ack != 'K') {
+	long pid = -1;
+	if (send_request(s, argc, argv) < 0 || read_byte(s, &ack, ACK_TIMEOUT_MS) != 1 || ack != 'K'
+	    || (pid = read_number(s, ACK_TIMEOUT_MS)) <= 0) {
 		/* refused (a rebuilt bundle) or gone: the command did not run */
 		close(s);
 		start_zygote(&pl);
 		run_launcher(&pl, argv);
 	}
+	zygote_pid = (pid_t)pid;
 	struct saved_stdio st;
 	save_stdio(&st);
 	forward_signals();

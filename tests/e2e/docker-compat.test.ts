@@ -8,12 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { networkInstance } from '../../src/daemon/network/setup.js';
-import { corePids, DOCKER, layout, leftovers, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
+import { busyboxTar, corePids, DOCKER, layout, leftovers, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
 import { freePort, registrySkip, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { REPO } from '../helpers/runtime.js';
 
@@ -26,22 +26,11 @@ let registry: TestRegistry | undefined;
 before(async () => { if (!skip) registry = await startRegistry('anonymous'); });
 after(async () => { await registry?.stop(); });
 
-/** A busybox root filesystem (the host's static busybox and its applets) as a tar. */
-function busyboxTar(dir: string): string {
-  const root = join(dir, 'rootfs');
-  for (const sub of ['bin', 'tmp', 'etc', 'root']) mkdirSync(join(root, sub), { recursive: true });
-  copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
-  chmodSync(join(root, 'bin', 'busybox'), 0o755);
-  for (const a of spawnSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).stdout.split('\n')) {
-    if (a !== '' && a !== 'busybox') symlinkSync('busybox', join(root, 'bin', a));
-  }
-  writeFileSync(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n');
-  writeFileSync(join(root, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
-  const tar = join(dir, 'busybox.tar');
-  assert.equal(spawnSync('tar', ['-C', root, '-cf', tar, '.']).status, 0);
-  rmSync(root, { recursive: true, force: true });
-  return tar;
-}
+/** The busybox image both engines get, with a nobody user. */
+const busyboxImage = (dir: string): string => busyboxTar(dir, {
+  'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n',
+  'etc/group': 'root:x:0:\nnogroup:x:65534:\n',
+});
 
 /** Types into a command on a real pty once its prompt appears; its output and exit code. */
 function onPty(dir: string, argv: string[], typed: string, expect: string): { out: string; status: number | null } {
@@ -106,7 +95,7 @@ for (const cli of CLIS) {
       // a short exec-root: console sockets under it must fit in sun_path
       l = { ...layout(dir), execRoot: mkdtempSync('/run/bc') };
       b = await ready(spawnBerthd(l));
-      const out = ok(['import', '-c', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', '-c', 'CMD ["sh"]', busyboxTar(dir), 'busybox:latest']);
+      const out = ok(['import', '-c', 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', '-c', 'CMD ["sh"]', busyboxImage(dir), 'busybox:latest']);
       assert.match(out, /^sha256:[0-9a-f]{64}\n$/);
     });
 

@@ -5,9 +5,9 @@
  * its exec-root and killed at the end.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { networkInstance } from '../../src/daemon/network/setup.js';
 import { liveMatching } from './core.js';
@@ -152,4 +152,48 @@ export function leftovers(l: Layout): number[] {
 
 export function docker(sock: string, args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
   return spawnSync(DOCKER, ['-H', `unix://${sock}`, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } });
+}
+
+/**
+ * A busybox root filesystem (the host's static busybox and every applet
+ * linked to it) as a tar for `docker import`, with `files` (path → text)
+ * written into it; made and removed under dir.
+ */
+export function busyboxTar(dir: string, files: Record<string, string> = {}): string {
+  const root = join(dir, 'rootfs');
+  for (const sub of ['bin', 'tmp', 'etc', 'root']) mkdirSync(join(root, sub), { recursive: true });
+  chmodSync(join(root, 'tmp'), 0o1777);
+  copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
+  chmodSync(join(root, 'bin', 'busybox'), 0o755);
+  for (const a of spawnSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).stdout.split('\n')) {
+    if (a !== '' && a !== 'busybox') symlinkSync('busybox', join(root, 'bin', a));
+  }
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  const tar = join(dir, 'busybox.tar');
+  const r = spawnSync('tar', ['-C', root, '-cf', tar, '.'], { encoding: 'utf8' });
+  rmSync(root, { recursive: true, force: true });
+  if (r.status !== 0) throw new Error(`tar of the busybox rootfs failed: ${r.stderr}`);
+  return tar;
+}
+
+/**
+ * Ends a test's berthd: its containers removed, berthd stopped, its core
+ * killed, every mount under dir and the exec root undone (deepest first),
+ * both directories removed. Returns the processes still naming the test's
+ * directory (the caller asserts there are none).
+ */
+export async function teardownBerthd(b: Berthd, l: Layout, dir: string): Promise<number[]> {
+  const ids = docker(b.sock, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
+  if (ids.length > 0) docker(b.sock, ['rm', '-f', ...ids]);
+  await stop(b);
+  for (const pid of corePids(l)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
+  const under = (m: string): boolean => [dir, l.execRoot].some((d) => m === d || m.startsWith(`${d}/`));
+  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((x) => x.split(' ')[1] ?? '').filter(under).sort().reverse();
+  for (const m of mounts) spawnSync('umount', ['-l', m]);
+  rmSync(dir, { recursive: true, force: true });
+  rmSync(l.execRoot, { recursive: true, force: true });
+  return leftovers(l);
 }

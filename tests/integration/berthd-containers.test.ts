@@ -10,9 +10,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { call, corePids, docker, layout, leftovers, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
+import { busyboxTar, call, docker, layout, leftovers, ready, skipBerthd, spawnBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
 
 const skip = skipBerthd;
 
@@ -69,19 +69,11 @@ function unmountUnder(path: string): void {
 }
 
 function buildImage(): string {
-  const root = join(dir, 'rootfs');
-  for (const d of ['bin', 'etc', 'tmp', 'root', 'home/user']) mkdirSync(join(root, d), { recursive: true });
-  chmodSync(join(root, 'tmp'), 0o1777);
-  copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
-  chmodSync(join(root, 'bin', 'busybox'), 0o755);
-  const applets = spawnSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter((a) => a && a !== 'busybox');
-  for (const a of applets) symlinkSync('busybox', join(root, 'bin', a));
-  writeFileSync(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n');
-  writeFileSync(join(root, 'etc', 'group'), 'root:x:0:\nuser:x:1000:\nextra:x:2000:user\n');
-  const tar = join(dir, 'busybox.tar');
-  assert.equal(spawnSync('tar', ['-C', root, '-cf', tar, '.']).status, 0);
-  rmSync(root, { recursive: true, force: true });
-  return tar;
+  return busyboxTar(dir, {
+    'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n',
+    'etc/group': 'root:x:0:\nuser:x:1000:\nextra:x:2000:user\n',
+    'home/user/.keep': '',
+  });
 }
 
 before(async () => {
@@ -95,14 +87,7 @@ before(async () => {
 
 after(async () => {
   if (skip) return;
-  const ids = docker(b.sock, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
-  if (ids.length > 0) docker(b.sock, ['rm', '-f', ...ids]);
-  await stop(b);
-  for (const pid of corePids(l)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-  await until('the core to exit', () => corePids(l).length === 0, 10_000).catch(() => undefined);
-  unmountUnder(dir);
-  rmSync(dir, { recursive: true, force: true });
-  assert.deepEqual(leftovers(l), []);
+  assert.deepEqual(await teardownBerthd(b, l, dir), []);
   const cgroups = [...made].filter((id) => existsSync(join('/sys/fs/cgroup/memory', `berth-berthd-${id}`)) || existsSync(join('/sys/fs/cgroup/unified', `berth-berthd-${id}`)));
   assert.deepEqual(cgroups, []);
   assert.ok(made.size > 10);

@@ -10,10 +10,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { corePids, DOCKER, docker, layout, leftovers, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
+import { busyboxTar, DOCKER, docker, layout, ready, skipBerthd, spawnBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
 
 const skip = skipBerthd;
 let dir: string;
@@ -26,19 +26,13 @@ function ok(args: string[]): string {
   return r.stdout.trim();
 }
 
-/** A busybox root filesystem whose passwd names `app` with `uid`, as a tar. */
-function image(name: string, uid: number): string {
-  const root = join(dir, `rootfs-${name}`);
-  for (const d of ['bin', 'etc', 'tmp', 'srv/app']) mkdirSync(join(root, d), { recursive: true });
-  copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
-  chmodSync(join(root, 'bin', 'busybox'), 0o755);
-  for (const a of spawnSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).stdout.split('\n').filter((x) => x && x !== 'busybox')) symlinkSync('busybox', join(root, 'bin', a));
-  writeFileSync(join(root, 'etc', 'passwd'), `root:x:0:0:root:/root:/bin/sh\napp:x:${uid}:${uid}:app:/srv/app:/bin/sh\n`);
-  writeFileSync(join(root, 'etc', 'group'), `root:x:0:\napp:x:${uid}:\n`);
-  const tar = join(dir, `${name}.tar`);
-  assert.equal(spawnSync('tar', ['-C', root, '-cf', tar, '.']).status, 0);
-  rmSync(root, { recursive: true, force: true });
-  return tar;
+/** A busybox root filesystem whose passwd names `app` with `uid` (home /srv/app), as a tar. */
+function image(uid: number): string {
+  return busyboxTar(dir, {
+    'etc/passwd': `root:x:0:0:root:/root:/bin/sh\napp:x:${uid}:${uid}:app:/srv/app:/bin/sh\n`,
+    'etc/group': `root:x:0:\napp:x:${uid}:\n`,
+    'srv/app/.keep': '',
+  });
 }
 
 let idA = '';
@@ -49,20 +43,13 @@ before(async () => {
   dir = mkdtempSync('/tmp/f-');
   l = layout(dir);
   b = await ready(spawnBerthd(l));
-  idA = ok(['import', '--change', 'CMD ["sh"]', '--change', 'ENV PATH=/bin', '--change', 'ENV WHICH=a', image('a', 1111), 'fp-a:1']);
-  idB = ok(['import', '--change', 'CMD ["sh"]', '--change', 'ENV PATH=/bin', '--change', 'ENV WHICH=b', image('b', 2222), 'fp-b:1']);
+  idA = ok(['import', '--change', 'CMD ["sh"]', '--change', 'ENV PATH=/bin', '--change', 'ENV WHICH=a', image(1111), 'fp-a:1']);
+  idB = ok(['import', '--change', 'CMD ["sh"]', '--change', 'ENV PATH=/bin', '--change', 'ENV WHICH=b', image(2222), 'fp-b:1']);
 });
 
 after(async () => {
   if (skip) return;
-  const ids = docker(b.sock, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
-  if (ids.length > 0) docker(b.sock, ['rm', '-f', ...ids]);
-  await stop(b);
-  for (const pid of corePids(l)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((x) => x.split(' ')[1] ?? '').filter((m) => m.startsWith(`${dir}/`)).sort().reverse();
-  for (const m of mounts) spawnSync('umount', ['-l', m]);
-  rmSync(dir, { recursive: true, force: true });
-  assert.deepEqual(leftovers(l), []);
+  assert.deepEqual(await teardownBerthd(b, l, dir), []);
 });
 
 const imageOf = (ref: string): string => ok(['inspect', '--format', '{{.Image}}', ref]);
@@ -79,7 +66,7 @@ test('a tag moved by tag, import or rmi is seen by the next create', { skip }, (
   const gone = docker(b.sock, ['create', '--pull', 'never', 'fp:moving', 'true']);
   assert.notEqual(gone.status, 0);
   assert.match(gone.stderr, /No such image: fp:moving/);
-  const again = ok(['import', '--change', 'CMD ["sh"]', '--change', 'ENV PATH=/bin', '--change', 'ENV WHICH=c', image('c', 3333), 'fp:moving']);
+  const again = ok(['import', '--change', 'CMD ["sh"]', '--change', 'ENV PATH=/bin', '--change', 'ENV WHICH=c', image(3333), 'fp:moving']);
   assert.equal(imageOf(ok(['create', 'fp:moving', 'true'])), again);
   assert.equal(run(['fp:moving', 'sh', '-c', 'echo $WHICH']), 'c');
 });

@@ -11,9 +11,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { corePids, docker, layout, leftovers, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
+import { busyboxTar, docker, layout, ready, skipBerthd, spawnBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
 import { REPO } from '../helpers/runtime.js';
 
 const skip = skipBerthd;
@@ -80,19 +80,6 @@ function copyInstall(): void {
   for (const f of ['berth-launcher.cjs', 'berth-zygote.cjs', 'berth_addon.node', 'berth.cjs']) copyFileSync(join(REPO, 'dist', f), join(install, 'dist', f));
 }
 
-/** A busybox rootfs tar for `docker import`. */
-function busyboxTar(): string {
-  const root = join(dir, 'rootfs');
-  mkdirSync(join(root, 'bin'), { recursive: true });
-  copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
-  chmodSync(join(root, 'bin', 'busybox'), 0o755);
-  for (const a of spawnSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).stdout.split('\n')) if (a && a !== 'busybox') symlinkSync('busybox', join(root, 'bin', a));
-  const tar = join(dir, 'busybox.tar');
-  assert.equal(spawnSync('tar', ['-C', root, '-cf', tar, '.']).status, 0);
-  rmSync(root, { recursive: true, force: true });
-  return tar;
-}
-
 before(async () => {
   if (skip) return;
   dir = mkdtempSync('/tmp/zyg-');
@@ -106,20 +93,13 @@ before(async () => {
   env = { ...process.env, XDG_RUNTIME_DIR: xdg, DOCKER_HOST: `unix://${l.sock}`, DOCKER_CONFIG: join(dir, 'cfg'), BERTH_CONFIG: join(dir, 'cfg') };
   delete env.BERTH_NO_ZYGOTE;
   delete env.BERTH_HOST;
-  assert.equal(docker(l.sock, ['import', busyboxTar(), 'busybox:latest']).status, 0);
+  assert.equal(docker(l.sock, ['import', busyboxTar(dir), 'busybox:latest']).status, 0);
 });
 
 after(async () => {
   if (skip) return;
   killZygotes();
-  const ids = docker(l.sock, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
-  if (ids.length > 0) docker(l.sock, ['rm', '-f', ...ids]);
-  await stop(b);
-  for (const pid of corePids(l)) { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } }
-  const mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n').map((x) => x.split(' ')[1] ?? '').filter((m) => m.startsWith(`${dir}/`)).sort().reverse();
-  for (const m of mounts) spawnSync('umount', ['-l', m]);
-  rmSync(dir, { recursive: true, force: true });
-  assert.deepEqual(leftovers(l), []);
+  assert.deepEqual(await teardownBerthd(b, l, dir), []);
   assert.deepEqual(zygotes(), []);
 });
 
