@@ -24,6 +24,7 @@ import { makeBundle, removeBundle, defaultConfig } from '../tests/helpers/bundle
 import { Engines, CTR_NAMESPACE, pidsMentioning } from '../tests/helpers/engines.js';
 import { ShimClient, startShim } from '../src/shim/client.js';
 import { CoreClient } from '../src/core/client.js';
+import { removeCgroupTree } from './lib/cgroups.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SHIM = join(repo, 'bin', 'berth-shim');
@@ -58,18 +59,6 @@ const run = (cmd, args, opts = {}) => {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}${r.error ?? ''}`);
   return r.stdout;
 };
-
-/** Removes a cgroup directory tree in every v1 hierarchy, children first; true when some of it is still there. */
-function removeCgroupTree(rel) {
-  let left = false;
-  for (const c of readdirSync('/sys/fs/cgroup')) {
-    const root = join('/sys/fs/cgroup', c, rel);
-    if (!existsSync(root)) continue;
-    const dirs = spawnSync('find', [root, '-depth', '-type', 'd'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-    for (const d of dirs) { try { rmdirSync(d); } catch { left = true; } }
-  }
-  return left;
-}
 
 // ---------------------------------------------------------------- berth ----
 

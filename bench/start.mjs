@@ -32,6 +32,7 @@ import { makeBundle, removeBundle, defaultConfig } from '../tests/helpers/bundle
 import { Engines, CTR_NAMESPACE } from '../tests/helpers/engines.js';
 import { ShimClient, startShim } from '../src/shim/client.js';
 import { CoreClient } from '../src/core/client.js';
+import { removeCgroupTree } from './lib/cgroups.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const SHIM = join(repo, 'bin', 'berth-shim');
@@ -52,15 +53,6 @@ function pidsByCmdline(needle) {
     try { if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(needle)) out.push(Number(p)); } catch { /* exited */ }
   }
   return out;
-}
-
-function removeCgroupTree(rel) {
-  for (const c of readdirSync('/sys/fs/cgroup')) {
-    const root = join('/sys/fs/cgroup', c, rel);
-    if (!existsSync(root)) continue;
-    const dirs = spawnSync('find', [root, '-depth', '-type', 'd'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-    for (const d of dirs) { try { rmdirSync(d); } catch { /* busy */ } }
-  }
 }
 
 // ---------------------------------------------------------------- shim ----

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { exec, pidsByCmdline } from '../engine-env.mjs';
+import { removeCgroupTree } from './cgroups.mjs';
 
 export const PODMAN = '/usr/bin/podman';
 const RUNC = '/usr/sbin/runc';
@@ -98,14 +99,3 @@ export function cgroupProcs(rel) {
   return [...out];
 }
 
-/** Removes rel in every v1 hierarchy (and the v2 one), deepest first; true while some are still there. */
-export function removeCgroupTree(rel) {
-  let left = false;
-  for (const c of readdirSync('/sys/fs/cgroup')) {
-    const root = join('/sys/fs/cgroup', c, rel);
-    if (!existsSync(root)) continue;
-    const dirs = spawnSync('find', [root, '-depth', '-type', 'd'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
-    for (const d of dirs) { try { rmdirSync(d); } catch { left = true; } }
-  }
-  return left;
-}
