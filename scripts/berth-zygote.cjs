@@ -23,6 +23,8 @@ const { join } = require('node:path');
 
 /** An idle zygote goes after this long (ms). */
 const IDLE_MS = Number(process.env.BERTH_CLI_ZYGOTE_IDLE_MS) || 10 * 60_000;
+/** A command running longer than this has the next zygote started beside it. */
+const SUCCESSOR_AFTER_MS = 300;
 /** How often an idle zygote checks that its socket and bundle are still current (ms). */
 const CHECK_MS = 2000;
 /** How long the descriptors may take to arrive after the connection (ms). */
@@ -201,6 +203,10 @@ exports.serve = function serve(path, bundle, loadBundle) {
       spare = -1;
     };
     process.on('exit', successor); // on every way out
+    // or once the command has run a while: a short command never competes with the successor's
+    // loading, and a long one (`berth save x | berth load`, `logs -f`) does not keep the next
+    // command (its other half in a pipeline) waiting for it to end
+    setTimeout(successor, SUCCESSOR_AFTER_MS).unref();
     let fds;
     try {
       fds = [];

@@ -185,3 +185,18 @@ test('zygote: SIGINT to the front ends berth logs -f', { skip }, async () => {
   for (let i = 0; i < 40 && before.every((p) => zygotes().includes(p)); i++) await sleep(50);
   assert.ok(before.some((p) => !zygotes().includes(p)), 'the command\'s zygote still runs');
 });
+
+test('zygote: two commands of one pipeline both run warm and end (berth save | berth load)', { skip }, async () => {
+  // a command killed by a signal leaves no successor (its exit handlers do not run): the next one starts it
+  berth(['--version']);
+  await warm();
+  const t0 = Date.now();
+  // load starts first and takes the warm zygote; save comes a moment later and needs the next one
+  const r = spawnSync('sh', ['-c', `(sleep 0.3; "${berthBin()}" save busybox) | "${berthBin()}" load`], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+  const ms = Date.now() - t0;
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /Loaded image: busybox:latest/);
+  // the second command waits for a successor, not for the first command to end (that would
+  // deadlock on the full pipe until the front gave up after 20 s)
+  assert.ok(ms < 10_000, `the pipeline took ${ms} ms`);
+});
