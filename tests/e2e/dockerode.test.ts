@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, before, test } from 'node:test';
 import Docker from 'dockerode';
 import { networkInstance } from '../../src/daemon/network/setup.js';
-import { corePids, docker, layout, leftovers, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
+import { busyboxTar, corePids, docker, layout, leftovers, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
 
 const skip = skipBerthd;
 let dir: string;
@@ -21,16 +21,7 @@ let b: Berthd;
 let client: Docker;
 
 function importBusybox(): void {
-  const root = join(dir, 'rootfs');
-  for (const sub of ['bin', 'tmp', 'etc']) mkdirSync(join(root, sub), { recursive: true });
-  copyFileSync('/bin/busybox', join(root, 'bin', 'busybox'));
-  chmodSync(join(root, 'bin', 'busybox'), 0o755);
-  for (const a of spawnSync('/bin/busybox', ['--list'], { encoding: 'utf8' }).stdout.split('\n')) {
-    if (a !== '' && a !== 'busybox') symlinkSync('busybox', join(root, 'bin', a));
-  }
-  writeFileSync(join(root, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
-  const tar = join(dir, 'busybox.tar');
-  assert.equal(spawnSync('tar', ['-C', root, '-cf', tar, '.']).status, 0);
+  const tar = busyboxTar(dir, { 'etc/passwd': 'root:x:0:0:root:/root:/bin/sh\n' });
   const r = docker(l.sock, ['import', '-c', 'ENV PATH=/bin', '-c', 'CMD ["sh"]', tar, 'busybox:latest']);
   assert.equal(r.status, 0, r.stderr);
 }
