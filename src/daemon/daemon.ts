@@ -103,7 +103,7 @@ export class Daemon {
       const health = new HealthMonitor({ core, containers: containerService, events, exec: streams.exec, log: log.with({ component: 'health' }) });
       undo.push(() => health.close());
       const inventory = new CoreInventory(core, { images, volumes });
-      const system = rememberLogins(new DaemonSystem({ config, daemonId: id, inventory, eventListeners: () => events.subscribers }), credentials);
+      const system = rememberLogins(new DaemonSystem({ config, daemonId: id, inventory, eventListeners: () => events.subscribers, containerStatuses: () => containerService.store.countByStatus() }), credentials);
       const api = createApiServer({
         routes: engineRoutes({ system, events, images, volumes, containers: health.decorate(new EngineContainers(containerService)), streams, networks: networking.backend() }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
         socketGroup: config.group,

@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import { API_VERSION, MIN_API_VERSION, type AuthRequest, type AuthResult, type DiskUsage, type DiskUsageKind, type SystemBackend, type SystemInfo, type VersionInfo } from '../api/index.js';
 import type { DaemonConfig } from './config.js';
 import { goArch, hostFacts, type HostFacts } from './host.js';
-import type { Inventory } from './inventory.js';
+import type { ContainerCounts, Inventory } from './inventory.js';
 import { registryLogin } from './login.js';
 import { ENGINE_NAMESPACE } from './namespace.js';
 import { BERTHD_VERSION } from './version.js';
@@ -17,6 +17,20 @@ export interface SystemDeps {
   inventory: Inventory;
   /** live /events subscribers, for NEventsListener */
   eventListeners: () => number;
+  /** containers by State.Status in berthd's own store (what `docker ps -a` lists); the core's count without it */
+  containerStatuses?: () => Map<string, number>;
+}
+
+/**
+ * /info's counts as dockerd keeps them: running and paused as such, every
+ * other state (created, restarting, removing, exited, dead) as stopped.
+ */
+export function containerCounts(byStatus: Map<string, number>): ContainerCounts {
+  let total = 0;
+  for (const n of byStatus.values()) total += n;
+  const running = byStatus.get('running') ?? 0;
+  const paused = byStatus.get('paused') ?? 0;
+  return { total, running, paused, stopped: total - running - paused };
 }
 
 function openFds(): number {
@@ -54,7 +68,7 @@ export class DaemonSystem implements SystemBackend {
     const { config } = this.deps;
     const warnings: string[] = [];
     const [counts, images] = await Promise.all([
-      this.deps.inventory.containers().catch((err: Error) => { warnings.push(`WARNING: cannot count containers: ${err.message}`); return { total: 0, running: 0, paused: 0, stopped: 0 }; }),
+      this.countContainers().catch((err: Error) => { warnings.push(`WARNING: cannot count containers: ${err.message}`); return { total: 0, running: 0, paused: 0, stopped: 0 }; }),
       this.deps.inventory.images().catch((err: Error) => { warnings.push(`WARNING: cannot count images: ${err.message}`); return 0; }),
     ]);
     const h = this.host;
@@ -91,6 +105,11 @@ export class DaemonSystem implements SystemBackend {
       Containerd: { Address: config.coreAddress, Namespaces: { Containers: ENGINE_NAMESPACE, Plugins: ENGINE_NAMESPACE } },
       Warnings: warnings,
     };
+  }
+
+  private async countContainers(): Promise<ContainerCounts> {
+    const statuses = this.deps.containerStatuses;
+    return statuses ? containerCounts(statuses()) : this.deps.inventory.containers();
   }
 
   diskUsage(kinds: DiskUsageKind[]): Promise<DiskUsage> {

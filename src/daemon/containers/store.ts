@@ -51,6 +51,12 @@ export class ContainerStore {
     return (this.db.prepare('SELECT id, name, record FROM containers ORDER BY created_ms DESC, id').all() as Row[]).map((r) => this.parse(r));
   }
 
+  /** How many containers are in each State.Status (what /info counts), without parsing every record. */
+  countByStatus(): Map<string, number> {
+    const rows = this.db.prepare("SELECT json_extract(record, '$.State.Status') AS status, count(*) AS n FROM containers GROUP BY status").all() as { status: string | null; n: number }[];
+    return new Map(rows.map((r) => [r.status ?? '', r.n]));
+  }
+
   /** Docker's lookup: full ID, exact name, then a unique ID prefix. */
   find(ref: string): ContainerRecord {
     const c = this.get(ref) ?? this.byName(ref.startsWith('/') ? ref : `/${ref}`);

