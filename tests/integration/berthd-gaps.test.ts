@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../helpers/runtime.js';
 import { busyboxTar, docker, layout, ready, skipBerthd, spawnBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
+import { registrySkip, startRegistry } from '../helpers/registry.js';
 
 const skip = skipBerthd;
 let dir: string;
@@ -57,5 +58,29 @@ test('/info counts the containers docker ps -a lists, in the states it shows', {
   } finally {
     spawnSync(join(REPO, 'bin', 'berth-ctr'), ['--address', join(l.execRoot, 'core.sock'), '-n', 'berthd', 'containers', 'rm', 'foreign']);
     ok(['rm', '-f', 'made', 'up', 'held', 'done']);
+  }
+});
+
+test('an imported image has no RepoDigest until it is pushed; a pull gives one', { skip: skip || registrySkip }, async () => {
+  const reg = await startRegistry('anonymous');
+  const remote = `${reg.host}/gaps:1`;
+  try {
+    ok(['import', busyboxTar(dir, { '/etc/imported': 'yes\n' }), remote]);
+    assert.equal(ok(['image', 'inspect', '--format', '{{json .RepoDigests}}', remote]), '[]');
+    assert.equal(ok(['images', '--digests', '--format', '{{.Repository}}:{{.Tag}} {{.Digest}}', reg.host + '/gaps']), `${remote} <none>`);
+    // a tag of it has none either
+    ok(['tag', remote, 'gaps-local:1']);
+    assert.equal(ok(['image', 'inspect', '--format', '{{json .RepoDigests}}', 'gaps-local:1']), '[]');
+    const pushed = /1: digest: (sha256:[0-9a-f]{64})/.exec(ok(['push', remote]))?.[1];
+    assert.ok(pushed, 'push printed its digest');
+    // pushed: the registry's digest of that repository, and only of it
+    assert.equal(ok(['image', 'inspect', '--format', '{{json .RepoDigests}}', remote]), JSON.stringify([`${reg.host}/gaps@${pushed}`]));
+    assert.equal(ok(['images', '--digests', '--format', '{{.Repository}}:{{.Tag}} {{.Digest}}', reg.host + '/gaps']), `${remote} ${pushed}`);
+    ok(['rmi', remote, 'gaps-local:1']);
+    ok(['pull', remote]);
+    assert.equal(ok(['image', 'inspect', '--format', '{{json .RepoDigests}}', remote]), JSON.stringify([`${reg.host}/gaps@${pushed}`]));
+  } finally {
+    docker(b.sock, ['rmi', '-f', remote, 'gaps-local:1']);
+    await reg.stop();
   }
 });

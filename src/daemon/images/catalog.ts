@@ -8,6 +8,7 @@ import { BerthError, notFound } from '../../common/errors.js';
 import type { CoreClient } from '../../core/client.js';
 import type { Container, Image } from '../../core/api/types.js';
 import { familiarOf, formatFull, looksLikeId, parseRef, withDefaultTag } from './reference.js';
+import { registryDigests } from './repo-digests.js';
 
 /** The fields of the core's inspect document the daemon reads. */
 export interface InspectDoc {
@@ -50,6 +51,7 @@ export async function allImages(core: CoreClient): Promise<ImageView[]> {
     }
     views.get(id)!.records.push(r);
   }
+  for (const v of views.values()) v.doc.RepoDigests = registryDigests(v.doc.RepoDigests ?? [], v.records);
   return [...views.values()];
 }
 

@@ -16,6 +16,7 @@ import type { CredentialMemory } from './auth.js';
 import { allImages, containersUsing, findImage, inspectRef, tagsOf, type ImageView } from './catalog.js';
 import { imageMatches, matchingTags, summary } from './list.js';
 import { PullTranslator, PushTranslator } from './pull-progress.js';
+import { markNoRepoDigest, registryDigests } from './repo-digests.js';
 import { status } from './progress.js';
 import { familiarOf, familiarRepo, formatFamiliar, formatFull, fullRepo, parseRef, shortId, withDefaultTag, type ImageRef } from './reference.js';
 
@@ -97,6 +98,8 @@ export class DaemonImages implements ImagesBackend {
     }
     const source = args.src === '-' ? args.body : await fetchSource(args.src);
     const image = await this.core.importImage(source, { name, changes: args.changes, message: args.message });
+    // never in a registry: no RepoDigest until a push (dockerd shows [] and `<none>`)
+    await markNoRepoDigest(this.core, image, true);
     const doc = await inspectRef(this.core, image.name);
     await out({ status: doc.Id });
     this.publish('import', doc.Id, familiarOf(image.name) ?? doc.Id);
@@ -118,7 +121,7 @@ export class DaemonImages implements ImagesBackend {
   async inspect(name: string): Promise<Record<string, unknown>> {
     const { view } = await findImage(this.core, name);
     const doc = await inspectRef(this.core, view.id);
-    return { ...doc, RepoTags: tagsOf(view).length > 0 ? doc.RepoTags : [] };
+    return { ...doc, RepoTags: tagsOf(view).length > 0 ? doc.RepoTags : [], RepoDigests: registryDigests(doc.RepoDigests ?? [], view.records) };
   }
 
   async history(name: string): Promise<Record<string, unknown>[]> {
@@ -189,6 +192,8 @@ export class DaemonImages implements ImagesBackend {
     } finally {
       await sink.flush();
     }
+    // the registry now serves this name's manifest: its RepoDigest is real
+    await markNoRepoDigest(this.core, local.image!, false);
     const shownTag = ref.tag ?? ref.digest!;
     await out(status(`${shownTag}: digest: ${target.digest} size: ${target.size}`));
     await out({ progressDetail: {}, aux: { Tag: shownTag, Digest: target.digest, Size: Number(target.size) } });
