@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../helpers/runtime.js';
-import { busyboxTar, docker, layout, ready, skipBerthd, spawnBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
+import { busyboxTar, docker, layout, ready, skipBerthd, spawnBerthd, stop, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
 import { registrySkip, startRegistry } from '../helpers/registry.js';
 
 const skip = skipBerthd;
@@ -25,6 +25,8 @@ function ok(args: string[]): string {
   assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
   return r.stdout.trim();
 }
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 before(async () => {
   if (skip) return;
@@ -83,4 +85,34 @@ test('an imported image has no RepoDigest until it is pushed; a pull gives one',
     docker(b.sock, ['rmi', '-f', remote, 'gaps-local:1']);
     await reg.stop();
   }
+});
+
+test('State.Health survives a kill -9 of berthd: healthy at once, probes go on', { skip, timeout: 60_000 }, async () => {
+  ok(['run', '-d', '--name', 'checked', '--health-cmd', 'true', '--health-interval', '500ms', 'bb:1', 'sleep', '300']);
+  const health = (): { Status: string; FailingStreak: number; Log: { End: string }[] } => JSON.parse(ok(['inspect', '--format', '{{json .State.Health}}', 'checked'])) as never;
+  const deadline = Date.now() + 20_000;
+  while (health().Status !== 'healthy' || health().Log.length < 2) {
+    assert.ok(Date.now() < deadline, `never healthy: ${JSON.stringify(health())}`);
+    await sleep(200);
+  }
+  await stop(b, 'SIGKILL');
+  b = await ready(spawnBerthd(l));
+  const after = health();
+  assert.equal(after.Status, 'healthy', JSON.stringify(after));
+  assert.ok(after.Log.length >= 2, JSON.stringify(after));
+  assert.match(ok(['ps', '--filter', 'name=checked', '--format', '{{.Status}}']), /\(healthy\)$/);
+  // probing goes on: a newer result than any from before the kill
+  const lastBefore = after.Log.at(-1)!.End;
+  const until = Date.now() + 15_000;
+  while (health().Log.at(-1)!.End === lastBefore) {
+    assert.ok(Date.now() < until, 'no probe after the restart');
+    await sleep(200);
+  }
+  assert.equal(health().Status, 'healthy');
+  // stopped, it is unhealthy with its log kept, as in dockerd
+  ok(['stop', '-t', '1', 'checked']);
+  const stopped = health();
+  assert.equal(stopped.Status, 'unhealthy');
+  assert.ok(stopped.Log.length >= 2);
+  ok(['rm', 'checked']);
 });

@@ -4,7 +4,7 @@
  * synchronous=FULL, so a change is on disk before the API answers.
  */
 import { alreadyExists, invalidArgument, notFound } from '../../common/errors.js';
-import type { StateDb } from '../state/db.js';
+import { withoutSync, type StateDb } from '../state/db.js';
 import { nameConflict } from './names.js';
 import type { ContainerRecord } from './types.js';
 
@@ -55,6 +55,23 @@ export class ContainerStore {
   countByStatus(): Map<string, number> {
     const rows = this.db.prepare("SELECT json_extract(record, '$.State.Status') AS status, count(*) AS n FROM containers GROUP BY status").all() as { status: string | null; n: number }[];
     return new Map(rows.map((r) => [r.status ?? '', r.n]));
+  }
+
+  /**
+   * A container's State.Health (null clears it), in its own column so a
+   * probe never rewrites the record. Written without an fsync: it survives
+   * a kill -9 of berthd; a power cut may lose the last probes, which no
+   * client was promised (the next probe writes it again). A removed
+   * container's row is gone, and so is the write.
+   */
+  saveHealth(id: string, health: object | null): void {
+    withoutSync(this.db, () => this.db.prepare('UPDATE containers SET health = ? WHERE id = ?').run(health === null ? null : JSON.stringify(health), id));
+  }
+
+  /** Every stored State.Health, by container ID. */
+  healths(): Map<string, unknown> {
+    const rows = this.db.prepare('SELECT id, health FROM containers WHERE health IS NOT NULL').all() as { id: string; health: string }[];
+    return new Map(rows.map((r) => [r.id, JSON.parse(r.health) as unknown]));
   }
 
   /** Docker's lookup: full ID, exact name, then a unique ID prefix. */

@@ -4,7 +4,10 @@
  * when berthd starts), stopped on `die`/`destroy`. Each probe is an exec
  * in the container (the check's command, its output kept up to 4 KiB),
  * killed at its timeout. Status changes are published as Docker's
- * `health_status: healthy|unhealthy` events.
+ * `health_status: healthy|unhealthy` events. State.Health is kept in the
+ * container's row of the state DB, as dockerd keeps it in the container's
+ * state: a restarted berthd shows the same health at once and probes on.
+ * A container that stops is unhealthy, as in dockerd.
  */
 import { randomBytes } from 'node:crypto';
 import type { ContainersBackend, ContainerListArgs } from '../../api/index.js';
@@ -15,25 +18,35 @@ import type { ContainerRecord, ContainerService } from '../containers/index.js';
 import type { EventBus } from '../events.js';
 import type { ExecService } from '../exec/service.js';
 import { healthConfig, type HealthConfig } from './config.js';
-import { applyResult, MAX_OUTPUT, newHealth, statusSuffix, type Health, type HealthResult } from './state.js';
+import { applyResult, MAX_OUTPUT, newHealth, parseHealth, statusSuffix, type Health, type HealthResult } from './state.js';
 
 interface Probe { cfg: HealthConfig; health: Health; startedMs: number; timer?: NodeJS.Timeout; stopped: boolean }
 
 export class HealthMonitor {
   private readonly probes = new Map<string, Probe>();
+  /** the last health of containers not probed now (stopped, or not yet begun after a restart) */
+  private readonly last = new Map<string, Health>();
   private readonly stop = new AbortController();
 
   constructor(private readonly o: { core: CoreClient; containers: ContainerService; events: EventBus; exec: ExecService; log: Logger }) {}
 
-  /** Follows container starts and stops; begins with the containers running now. */
+  /** Follows container starts and stops; begins with the containers running now, from their stored health. */
   start(): void {
+    for (const [id, raw] of this.o.containers.store.healths()) {
+      const h = parseHealth(raw);
+      if (h) this.last.set(id, h);
+    }
     const filters = new Filters(new Map([['type', new Set(['container'])], ['event', new Set(['start', 'die', 'destroy'])]]));
     void (async () => {
       for await (const e of this.o.events.events({ filters }, this.stop.signal)) {
-        if (e.Action === 'start') { try { this.begin(this.o.containers.get(e.Actor.ID)); } catch { /* gone already */ } } else this.end(e.Actor.ID);
+        if (e.Action === 'start') { try { this.begin(this.o.containers.get(e.Actor.ID)); } catch { /* gone already */ } } else if (e.Action === 'die') this.died(e.Actor.ID);
+        else this.forget(e.Actor.ID);
       }
     })().catch((err: unknown) => this.o.log.warn('health monitor stopped', { error: (err as Error).message }));
-    for (const c of this.o.containers.list()) if (c.State.Status === 'running') this.begin(c);
+    for (const c of this.o.containers.list()) {
+      if (c.State.Status === 'running' || c.State.Status === 'paused') this.resume(c);
+      else if (this.last.get(c.ID)?.Status !== 'unhealthy') this.died(c.ID); // stopped while berthd was away
+    }
   }
 
   close(): void {
@@ -43,24 +56,61 @@ export class HealthMonitor {
 
   /** State.Health of a container (undefined when it has no check or has not run one since it started). */
   health(id: string): Health | undefined {
-    return this.probes.get(id)?.health;
+    return this.probes.get(id)?.health ?? this.last.get(id);
   }
 
+  /** A (re)started container: its checks begin again from `starting`. */
   private begin(c: ContainerRecord): void {
+    this.probeFrom(c, newHealth(), Date.now());
+  }
+
+  /** A container running when berthd started: its stored health goes on (the start period from its start). */
+  private resume(c: ContainerRecord): void {
+    const started = Date.parse(c.State.StartedAt);
+    const stored = this.last.get(c.ID);
+    // probes from before the container's current start (it was restarted by restore) are not its health
+    const lastEnd = Date.parse(stored?.Log.at(-1)?.End ?? '');
+    const current = stored !== undefined && !(lastEnd < started);
+    this.probeFrom(c, current ? stored : newHealth(), Number.isNaN(started) ? Date.now() : started);
+  }
+
+  private probeFrom(c: ContainerRecord, health: Health, startedMs: number): void {
     this.end(c.ID);
     const cfg = healthConfig(c.Config.Healthcheck);
     if (!cfg) return;
-    const p: Probe = { cfg, health: newHealth(), startedMs: Date.now(), stopped: false };
+    this.last.delete(c.ID);
+    const p: Probe = { cfg, health, startedMs, stopped: false };
     this.probes.set(c.ID, p);
+    this.save(c.ID, health);
     this.schedule(c.ID, p);
   }
 
+  /** Stops probing; the last health stays visible in inspect until the next start, as in Docker. */
   private end(id: string): void {
     const p = this.probes.get(id);
     if (!p) return;
     p.stopped = true;
     if (p.timer) clearTimeout(p.timer);
-    // the last health stays visible in inspect until the next start, as in Docker
+    this.probes.delete(id);
+    this.last.set(id, p.health);
+  }
+
+  /** A stopped container is unhealthy (dockerd marks it so when it stops), its log kept. */
+  private died(id: string): void {
+    this.end(id);
+    const h = this.last.get(id);
+    if (!h || h.Status === 'unhealthy') return;
+    h.Status = 'unhealthy';
+    this.save(id, h);
+  }
+
+  private forget(id: string): void {
+    this.end(id);
+    this.last.delete(id);
+  }
+
+  private save(id: string, h: Health): void {
+    try { this.o.containers.store.saveHealth(id, h); } catch (err) { this.o.log.warn('cannot store health', { id, error: (err as Error).message }); }
   }
 
   private inStartPeriod(p: Probe): boolean {
@@ -80,6 +130,7 @@ export class HealthMonitor {
     const result = await this.runCheck(c, p.cfg);
     if (p.stopped) return;
     const changed = applyResult(p.health, result, this.inStartPeriod(p), p.cfg.retries);
+    this.save(id, p.health);
     if (changed && changed !== 'starting') this.o.containers.publish(c, `health_status: ${changed}`);
   }
 

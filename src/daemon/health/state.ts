@@ -39,3 +39,14 @@ export function applyResult(h: Health, r: HealthResult, inStartPeriod: boolean, 
 export function statusSuffix(s: HealthStatus): string {
   return s === 'starting' ? ' (health: starting)' : ` (${s})`;
 }
+
+const STATUSES: readonly string[] = ['starting', 'healthy', 'unhealthy'];
+
+/** A stored State.Health read back; anything not of its shape is no health at all. */
+export function parseHealth(raw: unknown): Health | undefined {
+  if (raw === null || typeof raw !== 'object') return undefined;
+  const h = raw as Record<string, unknown>;
+  if (typeof h.Status !== 'string' || !STATUSES.includes(h.Status) || typeof h.FailingStreak !== 'number' || !Array.isArray(h.Log)) return undefined;
+  const log = h.Log.filter((r): r is HealthResult => r !== null && typeof r === 'object' && typeof (r as HealthResult).ExitCode === 'number');
+  return { Status: h.Status as HealthStatus, FailingStreak: h.FailingStreak, Log: log.slice(-MAX_LOG_ENTRIES) };
+}

@@ -47,4 +47,7 @@ export const MIGRATIONS: readonly string[] = [
      container TEXT PRIMARY KEY,
      record TEXT NOT NULL
    ) STRICT;`,
+  // 5: a container's State.Health (src/daemon/health/), beside its record: probes write it without
+  // touching the record the container service saves whole
+  `ALTER TABLE containers ADD COLUMN health TEXT;`,
 ];
