@@ -8,11 +8,11 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../helpers/runtime.js';
-import { busyboxTar, docker, layout, ready, skipBerthd, spawnBerthd, stop, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
+import { busyboxTar, call, docker, layout, ready, skipBerthd, spawnBerthd, stop, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
 import { registrySkip, startRegistry } from '../helpers/registry.js';
 
 const skip = skipBerthd;
@@ -115,4 +115,24 @@ test('State.Health survives a kill -9 of berthd: healthy at once, probes go on',
   assert.equal(stopped.Status, 'unhealthy');
   assert.ok(stopped.Log.length >= 2);
   ok(['rm', 'checked']);
+});
+
+test('exec inspect gives the host pid of a running exec', { skip }, async () => {
+  ok(['run', '-d', '--name', 'execd', 'bb:1', 'sleep', '300']);
+  try {
+    const created = await call(b.sock, 'POST', '/containers/execd/exec', JSON.stringify({ Cmd: ['sleep', '30'] }), { 'Content-Type': 'application/json' });
+    assert.equal(created.status, 201, created.body);
+    const id = (JSON.parse(created.body) as { Id: string }).Id;
+    const started = await call(b.sock, 'POST', `/exec/${id}/start`, JSON.stringify({ Detach: true }), { 'Content-Type': 'application/json' });
+    assert.ok(started.status < 300, started.body);
+    const inspected = JSON.parse((await call(b.sock, 'GET', `/exec/${id}/json`)).body) as { Pid: number; Running: boolean };
+    assert.equal(inspected.Running, true);
+    assert.ok(inspected.Pid > 0, `pid ${inspected.Pid}`);
+    assert.equal(readFileSync(`/proc/${inspected.Pid}/cmdline`, 'utf8'), 'sleep\x0030\x00');
+    // and as docker exec -d leaves it: listed by the container's top
+    ok(['exec', '-d', 'execd', 'sleep', '31']);
+    assert.match(ok(['top', 'execd']), /sleep 31/);
+  } finally {
+    ok(['rm', '-f', 'execd']);
+  }
 });
