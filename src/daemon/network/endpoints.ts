@@ -19,6 +19,7 @@ import { intToIp, ipToInt } from './ipv4.js';
 import { addNetnsWithVeth, addVeth, deleteLink, macFor, nextIfname, vethName } from './links.js';
 import { OPT_MTU, type NetworkManager } from './manager.js';
 import { createNetns, isNsMount, netnsFile, netnsPath, removeNetns } from './netns.js';
+import { LinkReaper } from './reaper.js';
 import type { PortRule } from './nft.js';
 import { candidates, portRequests, type PortRequest, type Published } from './ports.js';
 import { openProxy, type PortProxy } from './proxy.js';
@@ -54,8 +55,11 @@ const modeIsOwnNetwork = (mode: string): boolean => mode !== 'host' && mode !== 
 export class NetworkEndpoints implements NetworkAttacher {
   private containers?: ContainerAccess;
   private readonly proxies = new Map<string, PortProxy[]>();
+  private readonly reaper: LinkReaper;
 
-  constructor(private readonly o: EndpointOptions) {}
+  constructor(private readonly o: EndpointOptions) {
+    this.reaper = new LinkReaper(o.log);
+  }
 
   private get m(): NetworkManager { return this.o.manager; }
 
@@ -125,6 +129,8 @@ export class NetworkEndpoints implements NetworkAttacher {
     const path = netnsPath(this.o.execRoot, c.ID);
     try {
       const eps = this.m.store.endpoints({ container: c.ID });
+      // the pairs of this container's last run may still be going (a restart): same names
+      for (const e of eps) await this.reaper.settled(vethName(c.ID, e.network));
       // the usual case, a new namespace with one endpoint at least: made with its first veth in one child
       const fresh = eps.length > 0 && !isNsMount(path);
       if (fresh) netnsFile(path);
@@ -159,10 +165,17 @@ export class NetworkEndpoints implements NetworkAttacher {
     for (const p of this.proxies.get(c.ID) ?? []) await p.close().catch(() => undefined);
     this.proxies.delete(c.ID);
     this.m.setPortRules(c.ID, undefined);
-    for (const e of this.m.store.endpoints({ container: c.ID })) if (e.ip !== '' || e.veth !== '') await this.unplug(e);
+    const plugged = this.m.store.endpoints({ container: c.ID }).filter((e) => e.ip !== '' || e.veth !== '');
+    for (const e of plugged) await this.unregisterDns(e);
     const sb = this.m.store.sandbox(c.ID);
+    // one commit, no sync: rows a power cut brings back name a container not running, which the
+    // next start's reconcile clears. The veths go in the background: an exit or a removal does
+    // not wait for the kernel (reaper.ts).
+    this.m.store.unsynced(() => {
+      for (const e of plugged) this.clearEndpoint(e, { background: true });
+      if (sb) this.m.store.deleteSandbox(c.ID);
+    });
     removeNetns(netnsPath(this.o.execRoot, c.ID));
-    if (sb) this.m.store.deleteSandbox(c.ID);
     try { this.m.syncRules(); } catch (err) { this.o.log.warn('cannot rewrite the network rules', { id: c.ID, error: (err as Error).message }); }
   }
 
@@ -197,6 +210,7 @@ export class NetworkEndpoints implements NetworkAttacher {
   private plug(c: ContainerRecord, e: EndpointRecord, net: NetworkRecord, netns: string, ifname: string, defaultRoute: boolean, newNetns = false): void {
     const pool = poolOf(net.IpamConfig[0]!);
     const used = new Set(this.m.store.endpoints({ network: net.Id }).filter((x) => x.ip !== '' && x.container !== c.ID).map((x) => ipToInt(x.ip)));
+    for (const ip of this.reaper.addresses(net.Id)) used.add(ipToInt(ip));
     const ip = intToIp(allocate(pool, used, e.ipv4Address || undefined));
     const veth = vethName(c.ID, net.Id);
     const mtu = net.Options[OPT_MTU] && net.Options[OPT_MTU] !== '1500' ? Number(net.Options[OPT_MTU]) : undefined;
@@ -208,8 +222,18 @@ export class NetworkEndpoints implements NetworkAttacher {
   }
 
   private async unplug(e: EndpointRecord): Promise<void> {
+    await this.unregisterDns(e);
+    this.clearEndpoint(e);
+  }
+
+  private async unregisterDns(e: EndpointRecord): Promise<void> {
     if (this.o.dns) await Promise.resolve(this.o.dns.unregister(e.network, e.container)).catch(() => undefined);
-    if (e.veth) deleteLink(e.veth);
+  }
+
+  /** The endpoint's veth deleted (with background: started, not awaited) and its row cleared. */
+  private clearEndpoint(e: EndpointRecord, opts: { background?: boolean } = {}): void {
+    if (e.veth && opts.background) this.reaper.remove(e.veth, e.network, e.ip);
+    else if (e.veth) deleteLink(e.veth);
     this.m.setVeth(e.network, e.veth, false);
     Object.assign(e, { ip: '', mac: '', veth: '', ifname: '', endpointId: '' });
     this.m.store.saveEndpoint(e);
@@ -349,6 +373,7 @@ export class NetworkEndpoints implements NetworkAttacher {
     const e = this.addEndpointRow(c, net, cfg);
     const sb = this.m.store.sandbox(c.ID);
     if (isRunning(c) && sb) {
+      await this.reaper.settled(vethName(c.ID, net.Id));
       const taken = this.m.store.endpoints({ container: c.ID }).map((x) => x.ifname).filter((x) => x !== '');
       try {
         this.plug(c, e, net, sb.netns, nextIfname(taken), taken.length === 0);
@@ -438,6 +463,7 @@ export class NetworkEndpoints implements NetworkAttacher {
 
   /** berthd stops: proxies close; with no container running the bridges and rules go too. */
   async stop(): Promise<void> {
+    await this.reaper.idle();
     for (const ps of this.proxies.values()) for (const p of ps) await p.close().catch(() => undefined);
     this.proxies.clear();
     if (this.m.store.sandboxes().length === 0) this.m.teardown();
