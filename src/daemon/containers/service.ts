@@ -349,7 +349,7 @@ export class ContainerService {
     withoutSync(this.o.db, () => this.save(c));
     await Promise.all([
       this.deleteTask(id).catch((err: unknown) => this.o.log.warn('cannot delete the exited task', { id, error: (err as Error).message })),
-      this.o.network.detach(c).catch(() => undefined),
+      this.detachAfterTurn(c),
     ]);
     this.setState(c, 'exited', exit);
     this.announceExit(c, info, runMs);
@@ -656,12 +656,22 @@ export class ContainerService {
     this.publish(c, 'kill', { signal: String(SIGKILL) });
     const [gone] = await Promise.all([
       this.o.core.tasks.Delete({ containerId: c.ID, force: true }).catch((err: unknown) => { if (isNotFound(err)) return undefined; throw err; }),
-      this.o.network.detach(c).catch(() => undefined),
+      this.detachAfterTurn(c),
     ]);
     const info: ExitInfo = gone ? { code: gone.exitStatus, oomKilled: false, error: '' } : { code: 255, oomKilled: false, error: 'the task is gone' };
     const now = this.store.get(c.ID) ?? c;
     this.markRemoving(now, { Pid: 0, ExitCode: info.code, OOMKilled: false, FinishedAt: nowIso(), Error: info.error });
     this.announceExit(now, info, Date.now() - run.startedMs);
+  }
+
+  /**
+   * The network released beside a core call made just before: a turn of the event loop later, so
+   * that the call's request is on its way first (the release blocks the loop for a few ms: a
+   * child spawned, a commit) and the two run at the same time.
+   */
+  private async detachAfterTurn(c: ContainerRecord): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    await this.o.network.detach(c).catch(() => undefined);
   }
 
   /**
@@ -672,7 +682,7 @@ export class ContainerService {
   private async destroyCore(c: ContainerRecord, opts: { taskGone?: boolean } = {}): Promise<void> {
     const { core } = this.o;
     const absentOk = (err: unknown): void => { if (!isNotFound(err)) throw err; };
-    if (!opts.taskGone) await Promise.all([this.deleteTask(c.ID), this.o.network.detach(c).catch(() => undefined)]);
+    if (!opts.taskGone) await Promise.all([this.deleteTask(c.ID), this.detachAfterTurn(c)]);
     await Promise.all([
       core.containers.Delete({ id: c.ID }).then(() => undefined, absentOk),
       core.snapshots.Remove({ snapshotter: c.Snapshotter, key: c.ID }).then(() => undefined, absentOk),
