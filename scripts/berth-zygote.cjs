@@ -20,6 +20,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const { spawn } = require('node:child_process');
 const { join } = require('node:path');
+const { isatty } = require('node:tty');
 
 /** An idle zygote goes after this long (ms). */
 const IDLE_MS = Number(process.env.BERTH_CLI_ZYGOTE_IDLE_MS) || 10 * 60_000;
@@ -120,7 +121,14 @@ function become(req, fds, sock, fd, native, cli) {
   // The successor starts after (registered earlier, it runs later): its fork
   // and its ~50 ms of loading would otherwise compete with the command for
   // the CPU (measured: ps with 100 containers 96 ms with, see bench/RESULTS.md)
+  // The front's stdio is let go first: a caller reading its output to the end (`$(berth …)`, a
+  // pipe) would otherwise wait for this process to end, successor spawn and teardown included.
+  const devNull = fs.openSync('/dev/null', 'r+');
   process.prependListener('exit', (code) => {
+    for (let n = 0; n < 3; n++) {
+      // a terminal stays: Node puts its mode back after these listeners
+      try { if (!isatty(n)) native.dup2(devNull, n); } catch { /* keep going: the code matters more */ }
+    }
     try { fs.writeSync(fd, `${code}\n`); } catch { /* the front is gone */ }
   });
   // the front killed (kill -9): end the command as a hung-up terminal would
@@ -226,6 +234,13 @@ exports.serve = function serve(path, bundle, loadBundle) {
   });
   server.on('error', () => process.exit(1));
 
+  // commands arriving meanwhile wait in the socket's backlog
+  const warmed = typeof cli.warm === 'function' ? cli.warm().catch(() => {}) : Promise.resolve();
+  warmed.then(() => listen(server, path, (ino) => { sockIno = ino; }, ready));
+};
+
+/** Listens on the inherited socket, or binds path (then setIno with its inode); ready when done. */
+function listen(server, path, setIno, ready) {
   const inherited = process.env.BERTH_CLI_ZYGOTE_FD;
   if (inherited) {
     server.listen({ fd: Number(inherited) }, ready);
@@ -238,7 +253,7 @@ exports.serve = function serve(path, bundle, loadBundle) {
   fs.rmSync(tmp, { force: true });
   server.listen(tmp, () => {
     fs.renameSync(tmp, path);
-    sockIno = inode(path);
+    setIno(inode(path));
     ready();
   });
-};
+}
