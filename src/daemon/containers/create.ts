@@ -196,9 +196,12 @@ export async function createContainer(deps: CreateDeps, req: CreateRequest): Pro
   merged.Hostname = merged.Hostname || (host.NetworkMode === 'host' ? hostname() : id.slice(0, 12));
   const warnings = dryRun(id, merged, host);
   const undo: (() => Promise<void> | void)[] = [];
+  // the snapshot is prepared while the rest is worked out; with the image's files known (the usual
+  // case) the core's container record is made at the same time, each commit waiting for its own disk
+  let prepared: Promise<Awaited<ReturnType<CoreClient['snapshots']['Prepare']>>> | undefined;
   try {
     const prepare = (): ReturnType<CoreClient['snapshots']['Prepare']> => core.snapshots.Prepare({ snapshotter: image.snapshotter, key: id, parent: image.chainId, labels: { 'berthd.container': id } });
-    const { mounts } = await prepare().catch(async (err: unknown) => {
+    const preparing = prepare().catch(async (err: unknown) => {
       // a remembered image whose layers went away meanwhile (removed behind berthd's back): ask the core
       if (!deps.images || !(err instanceof BerthError && err.kind === 'not-found')) throw err;
       deps.images.forget();
@@ -206,10 +209,14 @@ export async function createContainer(deps: CreateDeps, req: CreateRequest): Pro
       if (now.id !== image.id) throw new BerthError('failed-precondition', `cannot create container: image ${imageRef} changed during the create, try again`);
       image = now;
       return prepare();
+    }).then((r) => {
+      undo.push(() => core.snapshots.Remove({ snapshotter: image.snapshotter, key: id }).then(() => undefined));
+      return r;
     });
-    undo.push(() => core.snapshots.Remove({ snapshotter: image.snapshotter, key: id }).then(() => undefined));
+    prepared = preparing;
+    preparing.catch(() => undefined); // awaited below; a failure meanwhile is not unhandled
     const { user, userMountList } = await knownRootfsFacts(deps, image, merged, host)
-      ?? await withRootfs(mounts, join(config.execRoot, 'containers', 'views'), async (root) => {
+      ?? await withRootfs((await preparing).mounts, join(config.execRoot, 'containers', 'views'), async (root) => {
         const passwd = readInRoot(root, '/etc/passwd');
         const group = readInRoot(root, '/etc/group');
         const hadDir = merged.WorkingDir ? existsInRoot(root, merged.WorkingDir) : undefined;
@@ -241,14 +248,16 @@ export async function createContainer(deps: CreateDeps, req: CreateRequest): Pro
     const built = specFor(record, deps, expectedNetwork(record, config.execRoot));
     const specJson = JSON.stringify(built.spec);
     const options = runtimeOptions(host);
-    await core.containers.Create({
+    const recorded = core.containers.Create({
       container: {
         id, image: imageRef, spec: Buffer.from(specJson), runtime: { name: record.Runtime, options },
         rootfs: '', snapshotKey: id, snapshotter: image.snapshotter, labels: { 'berthd.name': req.name.slice(1) }, createdAt: null, updatedAt: null,
       },
-    });
+    }).then(() => { undo.push(() => core.containers.Delete({ id }).then(() => undefined)); });
+    for (const r of await Promise.allSettled([preparing, recorded])) if (r.status === 'rejected') throw r.reason;
     return { record, spec: built.spec, coreSpec: coreSpecDigest(specJson, record.Runtime, options), warnings: [...warnings, ...built.warnings.filter((w) => !warnings.includes(w))] };
   } catch (err) {
+    await prepared?.catch(() => undefined); // its undo is in the list once it is done
     for (const fn of undo.reverse()) { try { await fn(); } catch (e) { deps.log.warn('create cleanup failed', { id, error: (e as Error).message }); } }
     throw err;
   }
