@@ -423,7 +423,13 @@ export class TaskManager {
         this.ctx.log.warn('resume before a forced delete failed', { id: t.id, error: (err as Error).message });
       });
     }
-    await this.shim(t).kill(9, true);
+    try {
+      await this.shim(t).kill(9, true);
+    } catch (err) {
+      // the thaw let a signal already pending (a kill sent while it was frozen) end the task before
+      // our SIGKILL: it is dying or dead, which is what the delete wants; its exit is awaited below
+      if (!(err instanceof BerthError && /container not running|no such process/.test(err.message))) throw err;
+    }
     await withTimeout(this.watch(t), 10_000, `wait for task ${t.id} to die`);
     return this.get(t.namespace, t.id);
   }

@@ -26,7 +26,7 @@ import { freeLogSpaceForRemoval, logHasRoom } from './logspace.js';
 import { dropOrphans } from './orphans.js';
 import { networkMode, type NetworkAttacher } from './network.js';
 import { BACKOFF_START_MS, nextBackoff, restartOnDaemonStart, shouldRestart, validatePolicy } from './restart.js';
-import { parseSignal } from './signals.js';
+import { parseSignal, unpausesOnKill } from './signals.js';
 import { ContainerStore } from './store.js';
 import type { ContainerRecord, ContainerStatus, DockerHostConfig } from './types.js';
 
@@ -494,6 +494,26 @@ export class ContainerService {
       this.save(c);
     }
     if (!await this.signal(c, sig)) throw failedPrecondition(`Container ${c.ID} is not running`);
+    if (c.State.Status === 'paused' && unpausesOnKill(sig, c.Config.StopSignal)) await this.thawAfterKill(c);
+  }
+
+  /**
+   * A kill that ends a paused container thaws it, as dockerd does: a frozen process would hold its
+   * signal (a SIGKILL pending in a frozen cgroup until someone unpauses). The container is running
+   * again until its exit is recorded, unless that exit came first.
+   */
+  private async thawAfterKill(c: ContainerRecord): Promise<void> {
+    const gen = this.runs.get(c.ID)?.generation;
+    try {
+      await this.o.core.tasks.Resume({ containerId: c.ID });
+    } catch (err) {
+      this.o.log.warn('cannot unpause the killed container', { id: c.ID, error: (err as Error).message });
+      return;
+    }
+    const fresh = this.store.get(c.ID);
+    if (!fresh || fresh.State.Status !== 'paused' || this.runs.get(c.ID)?.generation !== gen) return;
+    this.setState(fresh, 'running');
+    this.publish(fresh, 'unpause');
   }
 
   async restart(ref: string, opts: { timeout?: number; signal?: string } = {}): Promise<void> {
@@ -619,7 +639,8 @@ export class ContainerService {
 
   private async removeNow(c: ContainerRecord, opts: { force: boolean; volumes: boolean }): Promise<void> {
     if (this.running(c) && !opts.force) {
-      throw failedPrecondition(`You cannot remove a ${c.State.Status} container ${c.ID}. Stop the container before attempting removal or force remove`);
+      const how = c.State.Status === 'paused' ? 'Unpause and then stop' : 'Stop';
+      throw failedPrecondition(`You cannot remove a ${c.State.Status} container ${c.ID}. ${how} the container before attempting removal or force remove`);
     }
     this.cancelRestart(c.ID);
     if (freeLogSpaceForRemoval(c.LogPath)) this.o.log.warn('disk nearly full: emptied the logs of the container being removed', { id: c.ID });

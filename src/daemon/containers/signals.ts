@@ -19,3 +19,13 @@ export function parseSignal(text: string): number {
 
 /** The signal's number as events show it ("15"). */
 export const signalAttr = (n: number): string => String(n);
+
+/**
+ * Whether a kill with `sig` thaws a paused container (dockerd's rule): SIGKILL always; any signal
+ * when the container names no stop signal; else only its stop signal. Another signal stays pending
+ * in the frozen container.
+ */
+export function unpausesOnKill(sig: number, stopSignal: string | undefined): boolean {
+  if (sig === 9 || !stopSignal) return true;
+  try { return parseSignal(stopSignal) === sig; } catch { return false; }
+}
