@@ -46,6 +46,8 @@ export class EngineContainers implements ContainersBackend {
   async inspect(ref: string, size: boolean): Promise<Record<string, unknown>> {
     const c = this.svc.get(ref);
     const doc = inspectDocument(c, size ? await this.svc.sizes(c).catch(() => ({ SizeRw: 0, SizeRootFs: 0 })) : undefined);
+    const execs = this.svc.execIds(c.ID);
+    if (execs.length > 0) doc.ExecIDs = execs;
     // a running container whose log cannot be written says so in State.Error (it keeps running)
     const fault = c.State.Status === 'running' ? await this.svc.logFault(c) : '';
     if (fault !== '') (doc.State as Record<string, unknown>).Error = fault;

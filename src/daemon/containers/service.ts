@@ -102,6 +102,12 @@ export class ContainerService {
 
   list(): ContainerRecord[] { return this.store.list(); }
 
+  /**
+   * The IDs inspect shows in ExecIDs: the container's execs not yet ended (created or running),
+   * null when there are none, as dockerd. Set by the exec service, which keeps the execs.
+   */
+  execIds: (containerId: string) => string[] = () => [];
+
   /** Registers a hook run between task create and start (attach). */
   addStartHook(hook: StartHook): void { this.startHooks.push(hook); }
 

@@ -37,6 +37,8 @@ export interface ExecRecord {
   Started: boolean;
   ExitCode: number | null;
   Pid: number;
+  /** In the container's ExecIDs: from its create until it ends (or the container stops) */
+  Listed: boolean;
 }
 
 interface OciProcess {
@@ -83,7 +85,16 @@ export class ExecService {
 
   constructor(private readonly core: CoreClient, private readonly containers: ContainerService) {
     containers.on('removed', (id) => { for (const [k, e] of this.execs) if (e.ContainerID === id) this.execs.delete(k); });
-    containers.on('exit', (id) => { for (const e of this.execs.values()) if (e.ContainerID === id && e.Running) { e.Running = false; e.Pid = 0; } });
+    // dockerd forgets a container's execs when it stops: none is listed in ExecIDs any more
+    containers.on('exit', (id) => { for (const e of this.execs.values()) if (e.ContainerID === id) { e.Running = false; e.Pid = 0; e.Listed = false; } });
+    containers.execIds = (id) => this.listed(id);
+  }
+
+  /** The container's execs dockerd lists in ExecIDs: created or running, in order of creation. */
+  private listed(containerId: string): string[] {
+    const ids: string[] = [];
+    for (const e of this.execs.values()) if (e.ContainerID === containerId && e.Listed) ids.push(e.ID);
+    return ids;
   }
 
   private runningContainer(ref: string): ContainerRecord {
@@ -103,7 +114,7 @@ export class ExecService {
     const c = this.runningContainer(ref);
     const cfg = execConfig(body);
     const id = randomBytes(32).toString('hex');
-    this.execs.set(id, { ID: id, ContainerID: c.ID, Config: cfg, Running: false, Started: false, ExitCode: null, Pid: 0 });
+    this.execs.set(id, { ID: id, ContainerID: c.ID, Config: cfg, Running: false, Started: false, ExitCode: null, Pid: 0, Listed: true });
     this.containers.publish(c, `exec_create: ${cfg.Cmd.join(' ')}`, { execID: id });
     return { Id: id };
   }
@@ -166,12 +177,14 @@ export class ExecService {
       started = await this.run(c, id, e.Config, !opts.detach, (code) => {
         e.Running = false;
         e.Pid = 0;
+        e.Listed = false;
         if (code === undefined) return;
         e.ExitCode = code;
         this.containers.publish(c, 'exec_die', { execID: id, exitCode: String(code) });
       });
     } catch (err) {
       e.Running = false;
+      e.Listed = false;
       e.ExitCode = 126;
       throw err;
     }
