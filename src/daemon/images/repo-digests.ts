@@ -4,7 +4,9 @@
  * pushed to it has one. The core names a digest for every record; an image
  * made here (docker import) was never in a registry, so its record carries
  * a label that hides its digest until a push of that name clears it (a pull
- * replaces the record, labels included; a tag copies the label).
+ * replaces the record, labels included; a tag copies the label). An image
+ * loaded from an archive (docker load) is marked too: dockerd's classic
+ * store records no digest at load, whatever the archive holds.
  */
 import type { CoreClient } from '../../core/client.js';
 import type { Image } from '../../core/api/types.js';
@@ -40,4 +42,14 @@ export async function markNoRepoDigest(core: CoreClient, record: Image, marked: 
   if (!marked && record.labels[NO_REPO_DIGEST] === undefined) return;
   const labels = marked ? { ...record.labels, [NO_REPO_DIGEST]: 'imported' } : {};
   await core.images.Update({ image: { ...record, labels }, updateMask: [`labels.${NO_REPO_DIGEST}`] });
+}
+
+/**
+ * Whether a record docker load just stored hides its digest: yes, unless the same name held the
+ * same manifest, unmarked, before the load (a pulled image loaded again keeps its RepoDigest, as
+ * dockerd keeps the digest reference of an image it already had).
+ */
+export function loadHidesDigest(before: Image | undefined, loaded: Image): boolean {
+  return !(before !== undefined && before.labels[NO_REPO_DIGEST] === undefined
+    && before.target?.digest !== undefined && before.target.digest === loaded.target?.digest);
 }

@@ -16,7 +16,7 @@ import type { CredentialMemory } from './auth.js';
 import { allImages, containersUsing, findImage, inspectRef, tagsOf, type ImageView } from './catalog.js';
 import { imageMatches, matchingTags, summary } from './list.js';
 import { PullTranslator, PushTranslator } from './pull-progress.js';
-import { markNoRepoDigest, registryDigests } from './repo-digests.js';
+import { loadHidesDigest, markNoRepoDigest, registryDigests } from './repo-digests.js';
 import { status } from './progress.js';
 import { familiarOf, familiarRepo, formatFamiliar, formatFull, fullRepo, parseRef, shortId, withDefaultTag, type ImageRef } from './reference.js';
 
@@ -220,10 +220,13 @@ export class DaemonImages implements ImagesBackend {
   }
 
   async load(body: AsyncIterable<Buffer>): Promise<{ tags: string[]; ids: string[] }> {
+    const held = new Map((await this.core.images.List({ filters: [] })).images.map((r) => [r.name, r]));
     const images = await this.core.load(body);
     const tags: string[] = [];
     const ids: string[] = [];
     for (const i of images) {
+      // an archive is not a registry: what it names has no RepoDigest (dockerd shows [] and `<none>`)
+      await markNoRepoDigest(this.core, i, loadHidesDigest(held.get(i.name), i));
       const shown = familiarOf(i.name);
       if (shown !== undefined) tags.push(shown); else ids.push(i.name);
       this.publish('load', shown ?? i.name, shown ?? i.name);
