@@ -45,6 +45,8 @@ export interface Process {
   reason: string;
   /** the OOM killer killed a process of the task */
   oomKilled: boolean;
+  /** the task's shim socket, where a client on this host may attach to the process's stdio directly; "" when none */
+  shimAddress: string;
 }
 
 export interface Empty { [key: string]: never }
@@ -77,7 +79,7 @@ export interface SubscribeRequest { topics: string[]; namespaces: string[] }
 
 // Tasks
 export interface CreateTaskRequest { containerId: string; stdin: string; stdout: string; stderr: string; terminal: boolean; options: Buffer }
-export interface CreateTaskResponse { containerId: string; pid: number }
+export interface CreateTaskResponse { containerId: string; pid: number; shimAddress: string }
 export interface StartRequest { containerId: string; execId: string }
 export interface StartResponse { pid: number }
 export interface DeleteTaskRequest { containerId: string; force: boolean }
@@ -317,7 +319,7 @@ export const MESSAGE_FIELDS: Record<string, string[]> = {
   CreateLeaseRequest: ['id', 'labels', 'expireSeconds'],
   CollectResponse: ['contentRemoved', 'snapshotsRemoved', 'bytesFreed', 'durationMs'],
   Envelope: ['timestamp', 'namespace', 'topic', 'event'],
-  Process: ['containerId', 'execId', 'pid', 'status', 'stdin', 'stdout', 'stderr', 'terminal', 'exitStatus', 'exitedAt', 'reason', 'oomKilled'],
+  Process: ['containerId', 'execId', 'pid', 'status', 'stdin', 'stdout', 'stderr', 'terminal', 'exitStatus', 'exitedAt', 'reason', 'oomKilled', 'shimAddress'],
   DeleteTaskRequest: ['containerId', 'force'],
   UpdateNamespaceRequest: ['name', 'setLabels', 'removeLabels'],
   UpdateContainerRequest: ['container', 'updateMask'],

@@ -30,11 +30,13 @@ export const STDIN_ATTACH = 'attach';
 export const taskProcess = (t: TaskRecord, reason = t.reason): Process => ({
   containerId: t.id, execId: '', pid: t.pid, status: STATUS[t.status], stdin: t.stdin ? STDIN_ATTACH : '', stdout: t.log, stderr: t.log,
   terminal: t.terminal, exitStatus: t.exitStatus, exitedAt: timestampOfNs(t.exitedAt), reason, oomKilled: t.oomKilled,
+  shimAddress: t.status === 'stopped' ? '' : t.socket,
 });
 
-const execProcess = (id: string, e: ExecRecord): Process => ({
-  containerId: id, execId: e.execId, pid: e.pid, status: STATUS[e.status], stdin: e.stdin ? STDIN_ATTACH : '', stdout: e.log, stderr: e.log,
+const execProcess = (t: TaskRecord, e: ExecRecord): Process => ({
+  containerId: t.id, execId: e.execId, pid: e.pid, status: STATUS[e.status], stdin: e.stdin ? STDIN_ATTACH : '', stdout: e.log, stderr: e.log,
   terminal: e.terminal, exitStatus: e.exitStatus, exitedAt: timestampOfNs(e.exitedAt), reason: '', oomKilled: false,
+  shimAddress: e.status === 'stopped' || t.status === 'stopped' ? '' : t.socket,
 });
 
 const cid = (id: string): string => checkIdentifier('container', id);
@@ -58,7 +60,7 @@ export function tasksService(tasks: TaskManager): UnaryHandlers<'Tasks'> {
   return {
     Create: async (req, call) => {
       const t = await tasks.create(call.namespace, cid(req.containerId), { terminal: req.terminal, stdin: req.stdin !== '' });
-      return { containerId: t.id, pid: t.pid };
+      return { containerId: t.id, pid: t.pid, shimAddress: t.socket };
     },
     Start: async (req, call) => {
       const id = cid(req.containerId);
@@ -78,7 +80,7 @@ export function tasksService(tasks: TaskManager): UnaryHandlers<'Tasks'> {
     State: async (req, call) => {
       const id = cid(req.containerId);
       const t = tasks.get(call.namespace, id);
-      if (req.execId) return { process: execProcess(id, tasks.execs.get(call.namespace, id, eid(req.execId))) };
+      if (req.execId) return { process: execProcess(t, tasks.execs.get(call.namespace, id, eid(req.execId))) };
       const { task, reason } = await tasks.view(t);
       return { process: taskProcess(task, reason) };
     },

@@ -45,8 +45,11 @@ export interface ContainerServiceOptions extends Omit<CreateDeps, 'core'> {
   releaseVolumes?: (containerId: string, removeAnonymous: boolean) => Promise<void>;
 }
 
-/** Runs after a task exists and before its process starts: attach uses it to catch the first output. */
-export type StartHook = (c: ContainerRecord) => Promise<void>;
+/**
+ * Runs after a task exists and before its process starts: attach uses it to catch the first
+ * output. task: the core's answer to the create (the shim's address for a direct attach).
+ */
+export type StartHook = (c: ContainerRecord, task: { shimAddress: string }) => Promise<void>;
 
 const DEFAULT_STOP_TIMEOUT = 10;
 const SIGKILL = 9;
@@ -269,8 +272,8 @@ export class ContainerService {
     try {
       writeFileSync(c.HostsPath, att.hosts ?? hostsFile({ hostname: c.Config.Hostname || c.ID.slice(0, 12), domainname: c.Config.Domainname, ip: att.ip, extraHosts: c.HostConfig.ExtraHosts ?? [], hostNetwork: att.host }));
       await this.sendSpec(c, att);
-      await core.tasks.Create({ containerId: c.ID, terminal: c.Config.Tty === true, stdin: c.Config.OpenStdin === true ? 'pipe' : '' }); // any non-empty stdin: the shim holds a pipe
-      for (const hook of this.startHooks) await hook(c);
+      const created = await core.tasks.Create({ containerId: c.ID, terminal: c.Config.Tty === true, stdin: c.Config.OpenStdin === true ? 'pipe' : '' }); // any non-empty stdin: the shim holds a pipe
+      for (const hook of this.startHooks) await hook(c, created);
       const { pid } = await core.tasks.Start({ containerId: c.ID, execId: '' });
       this.adopt(c, pid, false, att.settings, opts.byUser);
     } catch (err) {

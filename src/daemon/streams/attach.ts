@@ -11,15 +11,18 @@ import type { CoreAttachment } from '../../core/attachment.js';
 import type { CoreClient } from '../../core/client.js';
 import type { ContainerRecord, ContainerService } from '../containers/index.js';
 import { readLog } from '../logs/reader.js';
+import { attachAtShim } from './direct.js';
 import { CoreSession } from './session.js';
 
 interface Waiter { opts: AttachOptions; resolve: (a: CoreAttachment | undefined) => void; reject: (e: Error) => void }
 
 export class Attacher {
   private readonly waiting = new Map<string, Set<Waiter>>();
+  /** stdio at the shim itself (direct.ts); BERTH_ATTACH_VIA_CORE=1 relays it through the core, to compare */
+  private readonly direct = process.env.BERTH_ATTACH_VIA_CORE !== '1';
 
   constructor(private readonly core: CoreClient, private readonly containers: ContainerService) {
-    containers.addStartHook((c) => this.onTaskCreated(c));
+    containers.addStartHook((c, task) => this.onTaskCreated(c, task.shimAddress));
     containers.on('removed', (id) => this.release(id));
   }
 
@@ -28,13 +31,28 @@ export class Attacher {
   }
 
   /** The task exists, its process not started: every waiting attach joins now. */
-  private async onTaskCreated(c: ContainerRecord): Promise<void> {
+  private async onTaskCreated(c: ContainerRecord, shimAddress: string): Promise<void> {
     const set = this.waiting.get(c.ID);
     if (!set) return;
     this.waiting.delete(c.ID);
     for (const w of set) {
-      try { w.resolve(await this.core.attach(this.coreOptions(c, w.opts, false))); } catch (err) { w.reject(err as Error); }
+      try { w.resolve(await this.open(c, w.opts, false, shimAddress)); } catch (err) { w.reject(err as Error); }
     }
+  }
+
+  /**
+   * A live process's attach: at its shim when the core names one that answers here and no log
+   * replay is asked for, else through the core (which also gives the canonical refusal).
+   */
+  private async open(c: ContainerRecord, opts: AttachOptions, logs: boolean, shimAddress?: string): Promise<CoreAttachment> {
+    const o = this.coreOptions(c, opts, logs);
+    if (this.direct && !logs) {
+      const address = shimAddress ?? (await this.core.tasks.State({ containerId: c.ID, execId: '' }).catch(() => undefined))?.process?.shimAddress;
+      if (address) {
+        try { return await attachAtShim(address, o); } catch { /* the core's attach decides */ }
+      }
+    }
+    return this.core.attach(o);
   }
 
   private release(id: string): void {
@@ -66,7 +84,7 @@ export class Attacher {
     const live = c.State.Status === 'running' || c.State.Status === 'paused';
     const base = { tty: c.Config.Tty === true, closeStdinOnEnd: c.Config.StdinOnce === true, detachKeys: '' };
     if (live && opts.stream) {
-      const a = await this.core.attach(this.coreOptions(c, opts, opts.logs));
+      const a = await this.open(c, opts, opts.logs);
       return { ...base, session: new CoreSession(Promise.resolve(a)) };
     }
     const prefix = opts.logs ? this.pastLog(c, opts) : undefined;

@@ -1,0 +1,61 @@
+/**
+ * The attach data path goes from the shim to berthd directly
+ * (src/daemon/streams/direct.ts): a `docker run` attached keeps receiving
+ * its container's output while berth-core is stopped (SIGSTOP), which a
+ * relay through the core could not do. The core answers the task's shim
+ * address at create and in Tasks.State.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { busyboxTar, corePids, docker, DOCKER, layout, ready, skipBerthd, spawnBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
+
+let b: Berthd | undefined;
+let l: Layout | undefined;
+let dir = '';
+
+after(async () => {
+  if (!b || !l) return;
+  for (const pid of corePids(l)) { try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } }
+  assert.deepEqual(await teardownBerthd(b, l, dir), []);
+});
+
+test('a run attached streams from the shim while the core is stopped', { skip: skipBerthd }, async () => {
+  dir = mkdtempSync(join(tmpdir(), 'berth-direct-'));
+  l = layout(dir);
+  b = await ready(spawnBerthd(l));
+  assert.equal(docker(b.sock, ['import', busyboxTar(dir), 'busybox']).status, 0);
+
+  const child = spawn(DOCKER, ['-H', `unix://${b.sock}`, 'run', '--rm', 'busybox', 'sh', '-c', 'for i in $(seq 1 30); do echo line $i; sleep 0.05; done'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const watchers = new Set<() => void>();
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); for (const w of watchers) w(); });
+  /** Resolves true once line n has arrived, false after ms. */
+  const seen = (n: number, ms: number): Promise<boolean> => new Promise((resolve) => {
+    const check = (): void => { if (out.includes(`line ${n}\n`)) { done(); resolve(true); } };
+    const timer = setTimeout(() => { done(); resolve(false); }, ms);
+    const done = (): void => { clearTimeout(timer); watchers.delete(check); };
+    watchers.add(check);
+    check();
+  });
+
+  assert.ok(await seen(3, 20_000), `the container's first lines arrive (${stderr})`);
+  const cores = corePids(l);
+  assert.ok(cores.length > 0, 'the core is running');
+  for (const pid of cores) process.kill(pid, 'SIGSTOP');
+  const during = out.split('\n').length;
+  // 20 more lines take about a second; through the core nothing would come now
+  const flowed = await seen(25, 10_000);
+  for (const pid of cores) process.kill(pid, 'SIGCONT');
+  assert.ok(flowed, `output went on while the core was stopped (had ${during - 1} lines when it stopped, ${out.split('\n').length - 1} after)`);
+
+  assert.equal(await exited, 0, stderr);
+  const lines = out.split('\n').filter(Boolean);
+  assert.deepEqual(lines, Array.from({ length: 30 }, (_, i) => `line ${i + 1}`), 'every line once, in order');
+});
