@@ -51,3 +51,25 @@ test('a truncated record is refused', () => {
   body.writeUInt32LE(3, 4); // claim a 3-byte payload: the str length no longer fits
   assert.throws(() => decodeMessage(body), /truncated/);
 });
+
+test('FrameReader: any split of a stream gives the same bodies; whole frames are views, cut ones copies', () => {
+  const bodies = [Buffer.from('a'), Buffer.alloc(0), Buffer.from('hello, frames'), Buffer.alloc(300, 7), Buffer.from('z')];
+  const stream = Buffer.concat(bodies.map((b) => { const h = Buffer.alloc(4); h.writeUInt32LE(b.length); return Buffer.concat([h, b]); }));
+  for (let i = 0; i <= stream.length; i++) {
+    for (const j of [i, i + 1, i + 3, i + 5, stream.length]) {
+      if (j < i || j > stream.length) continue;
+      const reader = new FrameReader();
+      const got = [...reader.push(stream.subarray(0, i)), ...reader.push(stream.subarray(i, j)), ...reader.push(stream.subarray(j))];
+      assert.deepEqual(got.map((b) => b.toString('hex')), bodies.map((b) => b.toString('hex')), `split at ${i} and ${j}`);
+    }
+  }
+  // one chunk holding whole frames: the bodies share its memory (no copy)
+  const whole = Buffer.from(stream);
+  const views = new FrameReader().push(whole);
+  assert.equal(views[2]!.buffer, whole.buffer);
+  // byte by byte
+  const reader = new FrameReader();
+  const got: Buffer[] = [];
+  for (const byte of stream) got.push(...reader.push(Buffer.from([byte])));
+  assert.deepEqual(got.map((b) => b.toString('hex')), bodies.map((b) => b.toString('hex')));
+});

@@ -155,19 +155,49 @@ export function decodePlan(body: Buffer): PlanEntry[] {
 
 /**
  * Splits a byte stream into message bodies. Feed it chunks; it returns every
- * complete body.
+ * complete body. Bodies are views of the chunks; only a body cut across two
+ * chunks is copied (a fast stream of small frames read 64 KiB at a time
+ * would otherwise copy each whole read once more to join its cut tail).
  */
 export class FrameReader {
-  private pending: Buffer = Buffer.alloc(0);
+  /** the start of a cut frame: its pieces and their length */
+  private parts: Buffer[] = [];
+  private partsLength = 0;
+
   push(chunk: Buffer): Buffer[] {
-    this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
     const out: Buffer[] = [];
-    while (this.pending.length >= 4) {
-      const n = this.pending.readUInt32LE(0);
-      if (this.pending.length < 4 + n) break;
-      out.push(this.pending.subarray(4, 4 + n));
-      this.pending = this.pending.subarray(4 + n);
+    let rest = chunk;
+    if (this.partsLength > 0) {
+      const joined = this.completeCut(rest);
+      if (!joined) return out;
+      out.push(joined.body);
+      rest = joined.rest;
     }
+    while (rest.length >= 4) {
+      const n = rest.readUInt32LE(0);
+      if (rest.length < 4 + n) break;
+      out.push(rest.subarray(4, 4 + n));
+      rest = rest.subarray(4 + n);
+    }
+    if (rest.length > 0) { this.parts = [rest]; this.partsLength = rest.length; }
     return out;
+  }
+
+  /** The cut frame completed from chunk (copied into one body), with what follows it; undefined while still short. */
+  private completeCut(chunk: Buffer): { body: Buffer; rest: Buffer } | undefined {
+    if (this.partsLength < 4) {
+      // the length itself is cut: join just enough to read it
+      const head = Buffer.concat([...this.parts, chunk.subarray(0, 4 - this.partsLength)]);
+      if (head.length < 4) { this.parts.push(chunk); this.partsLength += chunk.length; return undefined; }
+      this.parts = [head];
+      chunk = chunk.subarray(4 - this.partsLength);
+      this.partsLength = 4;
+    }
+    const need = 4 + this.parts[0]!.readUInt32LE(0) - this.partsLength;
+    if (chunk.length < need) { this.parts.push(chunk); this.partsLength += chunk.length; return undefined; }
+    const frame = Buffer.concat([...this.parts, chunk.subarray(0, need)]);
+    this.parts = [];
+    this.partsLength = 0;
+    return { body: frame.subarray(4), rest: chunk.subarray(need) };
   }
 }
