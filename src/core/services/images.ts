@@ -16,7 +16,7 @@ import type {
 import { toTimestamp } from '../api/types.js';
 import type { ContentStore } from '../content/types.js';
 import { parsePlatform } from '../distribution/platform.js';
-import { formatReference, parseReference } from '../distribution/reference.js';
+import { formatReference, parseReference, type Reference } from '../distribution/reference.js';
 import type { GcReport } from '../gc/collect.js';
 import { loadArchive } from '../images/archive/load.js';
 import { saveImages } from '../images/archive/save.js';
@@ -27,7 +27,7 @@ import { inspectImage, repoNames } from '../images/inspect.js';
 import { pruneImages, removeImage, tagImage, type ManageDeps } from '../images/manage.js';
 import { pull } from '../images/pull.js';
 import { push } from '../images/push.js';
-import { openRemote } from '../images/registry.js';
+import { openRemote, type RemoteHandle } from '../images/registry.js';
 import { findImages, normalName, resolveImage } from '../images/resolve.js';
 import type { ImageRecord, ImageStore } from '../images/types.js';
 import type { LeaseManager } from '../leases/types.js';
@@ -245,7 +245,9 @@ function saveHandler(ic: ImageContext) {
     void (async () => {
       const req = call.request;
       const platform = req.platform === '' ? DEFAULT_PLATFORM : parsePlatform(req.platform);
-      const tar = await saveImages(ic.content, ic.images, req.names ?? [], { namespace: namespaceOf(call.metadata), platform });
+      // a layer a pull skipped (its snapshot was here) and no stored blob holds is fetched from its registry
+      const openSource = (ref: Reference): RemoteHandle => openRemote(ref, { insecureRegistries: ic.ctx.config.insecureRegistries });
+      const tar = await saveImages(ic.content, ic.images, req.names ?? [], { namespace: namespaceOf(call.metadata), platform, openRemote: openSource });
       await sendStream(call, tar);
     })().catch((err: unknown) => streamFailed(call, err, ic.ctx.log, 'Images.Save'));
   };

@@ -5,7 +5,10 @@
  * (oci-layout, index.json, blobs/sha256/…), as Docker ≥ 25 writes it. Each
  * image is its platform manifest (from an index, the one the store holds
  * for the platform); its blobs are written as stored, once each; images
- * sharing an ID share one manifest.json entry with all their tags.
+ * sharing an ID share one manifest.json entry with all their tags. A layer
+ * whose blob a pull skipped (its snapshot was here already) is written from
+ * another blob of the same diff ID, or fetched (layers.ts); the archive then
+ * carries the image's manifest with those layers, its config (its ID) the same.
  */
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
@@ -14,21 +17,33 @@ import { pack, type Pack } from 'tar-stream';
 import { BerthError, invalidArgument } from '../../../common/errors.js';
 import type { ContentStore } from '../../content/types.js';
 import { familiarName, familiarString, parseReference } from '../../distribution/reference.js';
-import { MediaType, type Descriptor, type ImageIndex, type Platform } from '../../oci/types.js';
+import { MediaType, type Descriptor, type ImageIndex, type ImageManifest, type Platform } from '../../oci/types.js';
+import { digestOf } from '../../content/digest.js';
 import { chainIds } from '../chainid.js';
 import { findImages, type ResolvedImage } from '../resolve.js';
 import type { ImageStore } from '../types.js';
 import {
   blobPath, IMAGE_NAME_ANNOTATION, INDEX_JSON, MANIFEST_JSON, OCI_LAYOUT, OCI_LAYOUT_VERSION, REF_NAME_ANNOTATION, REPOSITORIES, type ArchiveManifestEntry,
 } from './format.js';
+import { LayerFinder, type OpenRemote } from './layers.js';
 
 export interface SaveOptions {
   namespace: string;
   platform: Platform;
+  /** where a layer no stored blob holds is fetched from; absent: such a save is refused */
+  openRemote?: OpenRemote;
 }
 
-/** One image ID to save, with every tag that names it. */
-interface SaveItem { image: ResolvedImage; tags: { name: string; familiar: string; repo: string; tag: string }[] }
+/**
+ * One image ID to save, with every tag that names it; the layers written,
+ * and the manifest that names them (body set when rewritten: not in the store).
+ */
+interface SaveItem {
+  image: ResolvedImage;
+  tags: { name: string; familiar: string; repo: string; tag: string }[];
+  layers: Descriptor[];
+  manifest: { desc: Descriptor; body?: Buffer };
+}
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
@@ -47,18 +62,30 @@ async function plan(content: ContentStore, images: ImageStore, names: string[], 
   for (const text of names) {
     const { matches } = await findImages(content, images, opts.namespace, text, opts.platform);
     for (const m of matches) {
-      const item = byId.get(m.id) ?? { image: m, tags: [] };
+      const item = byId.get(m.id) ?? { image: m, tags: [], layers: m.manifest.layers, manifest: { desc: m.manifestDesc } };
       byId.set(m.id, item);
       const t = tagOf(m.record.name);
       if (t && !item.tags.some((x) => x.name === t.name)) item.tags.push(t);
     }
   }
-  for (const { image } of byId.values()) {
-    for (const b of [image.manifestDesc, image.manifest.config, ...image.manifest.layers]) {
+  const finder = new LayerFinder({ content, images, namespace: opts.namespace, platform: opts.platform, openRemote: opts.openRemote });
+  for (const item of byId.values()) {
+    const { image } = item;
+    for (const b of [image.manifestDesc, image.manifest.config]) {
       if (!content.has(opts.namespace, b.digest)) throw invalidArgument(`cannot save image ${image.record.name}: blob ${b.digest} is not in the content store`);
     }
+    const { layers, replaced } = await finder.layersOf(image);
+    item.layers = layers;
+    if (replaced) item.manifest = rewrittenManifest(image, layers);
   }
   return [...byId.values()];
+}
+
+/** The image's manifest naming the layers written instead of those it names. */
+function rewrittenManifest(image: ResolvedImage, layers: Descriptor[]): SaveItem['manifest'] {
+  const manifest: ImageManifest = { ...image.manifest, layers };
+  const body = Buffer.from(JSON.stringify(manifest));
+  return { desc: { mediaType: image.manifestDesc.mediaType, digest: digestOf(body), size: body.length }, body };
 }
 
 /** Docker's legacy layer IDs: one per layer, derived from the chain so identical stacks share them. */
@@ -91,11 +118,16 @@ async function writeArchive(p: Pack, content: ContentStore, items: SaveItem[], n
     written.add(d.digest);
     await addBlob(p, content, ns, d, mtime);
   };
-  for (const { image, tags } of items) {
-    const { manifest, config, manifestDesc } = image;
-    for (const l of manifest.layers) await blob(l);
+  for (const { image, tags, layers, manifest: out } of items) {
+    const { manifest, config } = image;
+    const manifestDesc = out.desc;
+    for (const l of layers) await blob(l);
     await blob(manifest.config);
-    await blob(manifestDesc);
+    if (out.body === undefined) await blob(manifestDesc);
+    else if (!written.has(manifestDesc.digest)) {
+      written.add(manifestDesc.digest);
+      await addBuffer(p, blobPath(manifestDesc.digest), out.body, mtime);
+    }
     const ids = v1Ids(config.rootfs.diff_ids);
     for (const [i, id] of ids.entries()) {
       if (written.has(id)) continue;
@@ -103,9 +135,9 @@ async function writeArchive(p: Pack, content: ContentStore, items: SaveItem[], n
       await addBuffer(p, `${id}/VERSION`, '1.0', mtime);
       const v1 = { id, ...(i > 0 ? { parent: ids[i - 1] } : {}), created: config.created ?? mtime.toISOString(), os: config.os, architecture: config.architecture };
       await addBuffer(p, `${id}/json`, JSON.stringify(v1), mtime);
-      await new Promise<void>((resolve, reject) => p.entry({ name: `${id}/layer.tar`, type: 'symlink', linkname: `../${blobPath(manifest.layers[i]!.digest)}`, mtime }, (err) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) => p.entry({ name: `${id}/layer.tar`, type: 'symlink', linkname: `../${blobPath(layers[i]!.digest)}`, mtime }, (err) => (err ? reject(err) : resolve())));
     }
-    manifestJson.push({ Config: blobPath(manifest.config.digest), RepoTags: tags.length > 0 ? tags.map((t) => t.familiar) : null, Layers: manifest.layers.map((l) => blobPath(l.digest)) });
+    manifestJson.push({ Config: blobPath(manifest.config.digest), RepoTags: tags.length > 0 ? tags.map((t) => t.familiar) : null, Layers: layers.map((l) => blobPath(l.digest)) });
     for (const t of tags) (repositories[t.repo] ??= {})[t.tag] = ids.at(-1) ?? '';
     const desc = { mediaType: manifestDesc.mediaType, digest: manifestDesc.digest, size: manifestDesc.size };
     if (tags.length === 0) index.manifests.push(desc);
