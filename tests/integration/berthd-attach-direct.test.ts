@@ -8,10 +8,11 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { busyboxTar, corePids, docker, DOCKER, layout, ready, skipBerthd, spawnBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
+import { busyboxTar, call, corePids, docker, DOCKER, layout, ready, skipBerthd, spawnBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
 
 let b: Berthd | undefined;
 let l: Layout | undefined;
@@ -58,4 +59,57 @@ test('a run attached streams from the shim while the core is stopped', { skip: s
   assert.equal(await exited, 0, stderr);
   const lines = out.split('\n').filter(Boolean);
   assert.deepEqual(lines, Array.from({ length: 30 }, (_, i) => `line ${i + 1}`), 'every line once, in order');
+});
+
+test('a client that stops reading holds the container back, and then gets every byte', { skip: skipBerthd }, async () => {
+  assert.ok(b && l, 'berthd from the test above');
+  const sock = b.sock;
+  const total = 20_000_000;
+  const created = await call(sock, 'POST', '/v1.47/containers/create', JSON.stringify({
+    Image: 'busybox', Cmd: ['sh', '-c', `yes 0123456789abcdef | head -c ${total}`], AttachStdout: true, AttachStderr: true,
+  }), { 'content-type': 'application/json' });
+  assert.equal(created.status, 201, created.body);
+  const id = (JSON.parse(created.body) as { Id: string }).Id;
+
+  // the docker CLI's attach, by hand: an upgraded connection that is not read for a while
+  const conn = connect(sock);
+  await new Promise<void>((resolve, reject) => { conn.once('connect', resolve); conn.once('error', reject); });
+  conn.write(`POST /v1.47/containers/${id}/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: berth\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 0\r\n\r\n`);
+  const received: Buffer[] = [];
+  const head = await new Promise<string>((resolve) => {
+    let buf = Buffer.alloc(0);
+    const onData = (d: Buffer): void => {
+      buf = Buffer.concat([buf, d]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      conn.off('data', onData);
+      conn.pause();
+      if (end + 4 < buf.length) received.push(buf.subarray(end + 4));
+      resolve(buf.subarray(0, end).toString());
+    };
+    conn.on('data', onData);
+  });
+  assert.match(head, /^HTTP\/1\.1 101/, head);
+  const ended = new Promise<void>((resolve) => conn.once('end', resolve));
+  assert.equal((await call(sock, 'POST', `/v1.47/containers/${id}/start`)).status, 204);
+
+  // about 1 s of output for this container on its own; held back by the client, it is still running
+  await new Promise((r) => setTimeout(r, 3000));
+  const running = JSON.parse((await call(sock, 'GET', `/v1.47/containers/${id}/json`)).body) as { State: { Running: boolean } };
+  assert.equal(running.State.Running, true, 'the container waits for its attacher');
+
+  conn.on('data', (d: Buffer) => received.push(d));
+  conn.resume();
+  await ended;
+  const stream = Buffer.concat(received);
+  let stdout = 0;
+  for (let off = 0; off + 8 <= stream.length;) {
+    const n = stream.readUInt32BE(off + 4);
+    if (stream[off] === 1) stdout += n;
+    off += 8 + n;
+  }
+  assert.equal(stdout, total, 'every byte reached the client');
+  const waited = JSON.parse((await call(sock, 'POST', `/v1.47/containers/${id}/wait`)).body) as { StatusCode: number };
+  assert.equal(waited.StatusCode, 0);
+  conn.destroy();
 });
