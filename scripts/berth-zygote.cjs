@@ -6,11 +6,14 @@
 // of native/cli/main.c.
 //
 // One zygote serves one command and then is that command: commands never
-// share state. It keeps the listening socket (on a spare fd) and, once its
-// command's exit code is written, starts its successor with that socket as
-// fd 3, so the socket is never without a listener: a command arriving
-// while the successor still loads waits in the backlog instead of failing
-// over to a cold start.
+// share state. Two zygotes accept on the listening socket at once (the
+// first one, bound cold, starts a sibling), so a command that follows
+// another at once, or runs beside it (two terminals, `berth save | berth
+// load`, parallel scripts), finds one warm. A zygote that takes a command
+// starts its replacement right away with the socket as fd 3, niced while
+// it loads when we may renice it back (root), so the loading does not take
+// the CPU from the command; a command arriving while both are busy waits
+// in the backlog instead of failing over to a cold start.
 //
 // Nothing here may touch process.stdin/stdout/stderr before the received
 // descriptors are on 0, 1 and 2: Node creates those streams on first use
@@ -21,11 +24,12 @@ const net = require('node:net');
 const { spawn } = require('node:child_process');
 const { join } = require('node:path');
 const { isatty } = require('node:tty');
+const os = require('node:os');
 
 /** An idle zygote goes after this long (ms). */
 const IDLE_MS = Number(process.env.BERTH_CLI_ZYGOTE_IDLE_MS) || 10 * 60_000;
-/** A command running longer than this has the next zygote started beside it. */
-const SUCCESSOR_AFTER_MS = 300;
+/** The niceness a replacement loads at (root only: it can take back its own niceness). */
+const LOADING_NICE = 19;
 /** How often an idle zygote checks that its socket and bundle are still current (ms). */
 const CHECK_MS = 2000;
 /** How long the descriptors may take to arrive after the connection (ms). */
@@ -139,26 +143,40 @@ function become(req, fds, sock, fd, native, cli) {
   cli.runAndExit(req.args);
 }
 
-/** Starts the next zygote on the same listening socket (its fd 3). */
+/** Starts another zygote on the same listening socket (its fd 3), niced while it loads when root. */
 function spawnSuccessor(bootEnv, listenFd, sockIno) {
   try {
+    const nice = os.getPriority();
+    const renice = process.getuid() === 0 && nice < LOADING_NICE;
     const child = spawn(process.execPath, [process.argv[1]], {
-      env: { ...bootEnv, BERTH_CLI_ZYGOTE_FD: '3', BERTH_CLI_ZYGOTE_INO: sockIno },
+      env: { ...bootEnv, BERTH_CLI_ZYGOTE_FD: '3', BERTH_CLI_ZYGOTE_INO: sockIno, ...(renice ? { BERTH_CLI_ZYGOTE_NICE: String(nice) } : {}) },
       cwd: '/',
       detached: true,
       stdio: ['ignore', 'ignore', 'ignore', listenFd],
     });
     child.on('error', () => {});
+    if (renice && child.pid) {
+      try { os.setPriority(child.pid, LOADING_NICE); } catch { /* it loads at ours */ }
+    }
     child.unref();
   } catch {
     // no successor: the next command starts cold and starts one
   }
 }
 
+/** A zygote reniced while it loaded runs its command at the niceness its parent had. */
+function restoreNice() {
+  const nice = process.env.BERTH_CLI_ZYGOTE_NICE;
+  if (nice === undefined) return;
+  delete process.env.BERTH_CLI_ZYGOTE_NICE;
+  try { os.setPriority(Number(nice)); } catch { /* stays niced */ }
+}
+
 exports.serve = function serve(path, bundle, loadBundle) {
   const bootEnv = { ...process.env };
   delete bootEnv.BERTH_CLI_ZYGOTE_FD;
   delete bootEnv.BERTH_CLI_ZYGOTE_INO;
+  delete bootEnv.BERTH_CLI_ZYGOTE_NICE;
   const bundleId = identity(bundle);
   const cli = loadBundle(); // src/cli/main.ts runs nothing under BERTH_CLI_ZYGOTE
   // what commands require on first use, required now rather than on a command's clock
@@ -198,9 +216,10 @@ exports.serve = function serve(path, bundle, loadBundle) {
     taken = true;
     clearTimeout(idle);
     clearInterval(check);
-    // the listening socket kept on a spare fd until the successor has it:
-    // meanwhile commands wait in its backlog (net.Server cannot stop
-    // accepting without closing it)
+    restoreNice();
+    // the listening socket kept on a spare fd for the replacement (net.Server
+    // cannot stop accepting without closing it); the other zygote serves
+    // meanwhile, and commands beyond it wait in the backlog
     let spare = fs.openSync('/dev/null', 'r');
     native.dup2(server._handle.fd, spare);
     server.close();
@@ -210,11 +229,7 @@ exports.serve = function serve(path, bundle, loadBundle) {
       fs.closeSync(spare);
       spare = -1;
     };
-    process.on('exit', successor); // on every way out
-    // or once the command has run a while: a short command never competes with the successor's
-    // loading, and a long one (`berth save x | berth load`, `logs -f`) does not keep the next
-    // command (its other half in a pipeline) waiting for it to end
-    setTimeout(successor, SUCCESSOR_AFTER_MS).unref();
+    process.on('exit', successor); // a way out before the command starts
     let fds;
     try {
       fds = [];
@@ -230,13 +245,21 @@ exports.serve = function serve(path, bundle, loadBundle) {
         process.exit(1);
       }
       become(req, fds, sock, fd, native, cli);
+      // once the command waits for its first answer: the fork then costs it nothing
+      successor();
     });
   });
   server.on('error', () => process.exit(1));
 
-  // commands arriving meanwhile wait in the socket's backlog
-  const warmed = typeof cli.warm === 'function' ? cli.warm().catch(() => {}) : Promise.resolve();
-  warmed.then(() => listen(server, path, (ino) => { sockIno = ino; }, ready));
+  // served at once; while idle until then, the common commands' code is compiled (a command
+  // that comes first stops it: a command right after the last one is not kept waiting)
+  const cold = process.env.BERTH_CLI_ZYGOTE_FD === undefined;
+  listen(server, path, (ino) => { sockIno = ino; }, () => {
+    ready();
+    // the pool's second zygote, on this socket
+    if (cold && !taken) spawnSuccessor(bootEnv, server._handle.fd, sockIno);
+    if (typeof cli.warm === 'function') cli.warm(() => taken).catch(() => {});
+  });
 };
 
 /** Listens on the inherited socket, or binds path (then setIno with its inode); ready when done. */

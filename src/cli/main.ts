@@ -138,11 +138,13 @@ function report(io: { err(t: string): void }, spec: CommandSpec, e: unknown): nu
  * For a zygote waiting for its command: runs the common command lines once against a socket
  * that does not exist, output dropped, so that V8 has compiled their code (it compiles each
  * function on its first call) before a real command's clock starts. Each fails at its connect.
+ * Stops between lines once `stop` says a command has come.
  */
-export async function warm(): Promise<void> {
+export async function warm(stop: () => boolean = () => false): Promise<void> {
   const nowhere = `unix:///nonexistent-berth-warm-${process.pid}/berth.sock`;
   const sink = { out: (): void => undefined, err: (): void => undefined };
   for (const line of [['run', '--rm', 'busybox', 'true'], ['ps', '-a'], ['inspect', 'x'], ['images'], ['logs', 'x'], ['exec', 'x', 'true']]) {
+    if (stop()) return;
     await main(['-H', nowhere, ...line], sink).catch(() => undefined);
   }
 }
