@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { docker, layout, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
+import { docker, dockerOk, layout, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
 import { berthCgroups, busyboxTar, corePid, mountsUnder, shimPids, sleep } from '../helpers/chaos.js';
 import { registrySkip, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -28,11 +28,7 @@ let bigRef = '';
 let smallRef = '';
 let noisy: { id: string; since: number } | undefined;
 
-function ok(args: string[]): string {
-  const r = docker(b.sock, args);
-  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = (args: string[]): string => dockerOk(b.sock, args);
 
 function fails(args: string[]): string {
   const r = docker(b.sock, args);

@@ -12,7 +12,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, sy
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { corePids, docker, layout, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
+import { corePids, docker, dockerOk, layout, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
 import { REPO } from '../helpers/runtime.js';
 import { cachedKernel } from '../../src/vm/config.js';
 
@@ -23,11 +23,7 @@ let dir = '';
 let l: Layout;
 let b: Berthd;
 
-function ok(args: string[]): string {
-  const r = docker(b.sock, args);
-  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = (args: string[]): string => dockerOk(b.sock, args);
 
 function busyboxTar(): string {
   const root = join(dir, 'rootfs');

@@ -4,6 +4,7 @@
  * the test), awaited until /_ping answers; the core it started is found by
  * its exec-root and killed at the end.
  */
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -152,6 +153,13 @@ export function leftovers(l: Layout): number[] {
 
 export function docker(sock: string, args: string[], env: NodeJS.ProcessEnv = {}): SpawnSyncReturns<string> {
   return spawnSync(DOCKER, ['-H', `unix://${sock}`, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, ...env } });
+}
+
+/** `docker args` against sock, which must exit 0 (the assertion names the command and its stderr): its stdout. */
+export function dockerOk(sock: string, args: string[]): string {
+  const r = docker(sock, args);
+  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
 }
 
 /**

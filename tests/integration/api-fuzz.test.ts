@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { call, corePids, docker, layout, leftovers, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
+import { call, corePids, docker, dockerOk, layout, leftovers, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
 import { exchange, fuzzSeed, judge, nextCase, Rng, routeShapes, slowLoris, type FuzzCase, type Outcome, type Targets } from '../helpers/api-fuzz/index.js';
 
 const skip = skipBerthd || (!existsSync('/usr/local/bin/docker') ? 'needs the docker CLI' : false);
@@ -29,11 +29,7 @@ let l: Layout;
 let b: Berthd;
 const targets: Targets = {};
 
-function ok(args: string[]): string {
-  const r = docker(b.sock, args);
-  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const ok = (args: string[]): string => dockerOk(b.sock, args).trim();
 
 function buildImage(): string {
   const root = join(dir, 'rootfs');

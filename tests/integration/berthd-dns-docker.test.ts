@@ -12,7 +12,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { UPSTREAM_ENV } from '../../src/daemon/dns/index.js';
-import { corePids, docker, layout, leftovers, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
+import { corePids, docker, dockerOk, layout, leftovers, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
 
 const skip = skipBerthd;
 
@@ -21,11 +21,7 @@ let l: Layout;
 let b: Berthd;
 let upstream: { proc: ChildProcess; port: number } | undefined;
 
-function ok(args: string[]): string {
-  const r = docker(b.sock, args);
-  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const ok = (args: string[]): string => dockerOk(b.sock, args).trim();
 
 function run(args: string[]): { status: number | null; out: string } {
   const r = docker(b.sock, args);

@@ -13,18 +13,14 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { busyboxTar, DOCKER, docker, layout, ready, skipBerthd, spawnBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
+import { busyboxTar, DOCKER, docker, dockerOk, layout, ready, skipBerthd, spawnBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
 
 const skip = skipBerthd;
 let dir: string;
 let l: Layout;
 let b: Berthd;
 
-function ok(args: string[]): string {
-  const r = docker(b.sock, args);
-  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const ok = (args: string[]): string => dockerOk(b.sock, args).trim();
 
 /** A busybox root filesystem whose passwd names `app` with `uid` (home /srv/app), as a tar. */
 function image(uid: number): string {

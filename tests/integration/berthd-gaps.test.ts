@@ -12,7 +12,7 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../helpers/runtime.js';
-import { busyboxTar, call, docker, layout, ready, skipBerthd, spawnBerthd, stop, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
+import { busyboxTar, call, docker, dockerOk, layout, ready, skipBerthd, spawnBerthd, stop, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
 import { registrySkip, startRegistry } from '../helpers/registry.js';
 
 const skip = skipBerthd;
@@ -20,11 +20,7 @@ let dir: string;
 let l: Layout;
 let b: Berthd;
 
-function ok(args: string[]): string {
-  const r = docker(b.sock, args);
-  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const ok = (args: string[]): string => dockerOk(b.sock, args).trim();
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

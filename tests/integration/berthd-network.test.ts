@@ -14,7 +14,7 @@ import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { networkInstance } from '../../src/daemon/network/setup.js';
-import { corePids, docker, layout, networkLeftovers, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
+import { corePids, docker, dockerOk, layout, networkLeftovers, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
 
 const skip = skipBerthd;
 let dir: string;
@@ -26,11 +26,7 @@ let hostVeth = '';
 let subnet = 0;
 let listener: ChildProcess | undefined;
 
-function ok(args: string[]): string {
-  const r = docker(b.sock, args);
-  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
+const ok = (args: string[]): string => dockerOk(b.sock, args).trim();
 
 function fails(args: string[]): string {
   const r = docker(b.sock, args);

@@ -19,7 +19,7 @@ import { openStateDb, type StateDb } from '../../src/daemon/state/db.js';
 import { DaemonVolumes, ANONYMOUS_LABEL, imageVolumeRequests } from '../../src/daemon/volumes/index.js';
 import { isMounted } from '../../src/daemon/volumes/local.js';
 import { nullLogger } from '../../src/common/log.js';
-import { call, corePids, docker, layout, leftovers, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
+import { call, corePids, docker, dockerOk, layout, leftovers, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
 
 const skip = skipBerthd;
 
@@ -27,11 +27,7 @@ let dir: string;
 let l: Layout;
 let b: Berthd;
 
-function ok(args: string[]): string {
-  const r = docker(b.sock, args);
-  assert.equal(r.status, 0, `docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
+const ok = (args: string[]): string => dockerOk(b.sock, args);
 
 function fails(args: string[]): string {
   const r = docker(b.sock, args);
