@@ -17,6 +17,9 @@ import { Router, splitVersion, type Route } from './router.js';
 import { clientErrorAnswer, errorResponse, HttpError, rawJsonResponse } from './status.js';
 import { API_VERSION, negotiate } from './version.js';
 
+/** The reason a request's signal gives once its response is over or the server stops. */
+const REQUEST_ENDED = new Error('the request has ended');
+
 export interface ApiServerOptions {
   routes: Route[];
   log: Logger;
@@ -89,11 +92,13 @@ export function createApiServer(opts: ApiServerOptions): ApiServer {
         throw new HttpError(405, `method ${method} not allowed on ${path}`);
       }
       const aborted = new AbortController();
-      const onShutdown = (): void => aborted.abort();
+      // a reason made once: abort() without one builds a DOMException with a stack, at every
+      // request's end (~20 µs of berthd's time per request in a profile)
+      const onShutdown = (): void => aborted.abort(REQUEST_ENDED);
       shutdown.signal.addEventListener('abort', onShutdown);
       // the client going away (or the connection being taken over and closed) ends the work
-      res.on('close', () => aborted.abort());
-      upgrade?.socket.on('close', () => aborted.abort());
+      res.on('close', () => aborted.abort(REQUEST_ENDED));
+      upgrade?.socket.on('close', () => aborted.abort(REQUEST_ENDED));
       const ctx: RequestContext = {
         method, path, version, params: match.params, query: url.searchParams, req, res,
         log: opts.log.with({ request: where }), signal: aborted.signal, upgrade,
