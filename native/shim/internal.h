@@ -23,6 +23,7 @@ struct jlog {
 	unsigned errors; /* entries lost to write failures; each next entry tries again */
 	uint32_t generation; /* rotations so far (renames or, with max_file 1, truncations) */
 	uint64_t inode; /* of the file fd writes, 0 when there is none (LOG_POS) */
+	long long kicked; /* the file's writeback was started up to here (jsonlog.c) */
 	/* entries formatted since the last jlog_flush: written in one write()
 	 * per read of the process's output, never held across the event loop */
 	char *pend;
