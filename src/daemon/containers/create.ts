@@ -26,6 +26,7 @@ import { ensureDir, existsInRoot, readInRoot, withRootfs } from './rootfs.js';
 import type { ImageFilesCache } from './image-files.js';
 import type { ImageLookup } from './image-lookup.js';
 import { validatePolicy } from './restart.js';
+import { validateCreate } from '../spec/validate.js';
 import type { ContainerRecord, DockerConfig, DockerHostConfig } from './types.js';
 import { ZERO_TIME } from './types.js';
 
@@ -188,7 +189,13 @@ export async function createContainer(deps: CreateDeps, req: CreateRequest): Pro
   if (imageRef === '') throw invalidArgument('Config.Image is empty: name the image to create the container from');
   const host = normalizeHostConfig(rawHost ?? {}, config);
   validatePolicy(host.RestartPolicy, host.AutoRemove === true);
-  deps.network.validate(host.NetworkMode ?? 'bridge');
+  validateCreate(host, rawConfig);
+  try { deps.network.validate(host.NetworkMode ?? 'bridge'); } catch (err) {
+    // a 404 here would make the docker CLI pull the image and report that instead: dockerd refuses
+    // a missing network with its message and without a 404 at create
+    if (err instanceof BerthError && err.kind === 'not-found') throw invalidArgument(err.message);
+    throw err;
+  }
   let image = await (deps.images?.resolve(imageRef) ?? resolveImage(core, imageRef));
   const id = newId();
   const merged = mergeImageConfig({ ...rawConfig, Image: imageRef }, image.config);

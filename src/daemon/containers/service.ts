@@ -27,6 +27,8 @@ import { dropOrphans } from './orphans.js';
 import { networkMode, type NetworkAttacher } from './network.js';
 import { BACKOFF_START_MS, nextBackoff, restartOnDaemonStart, shouldRestart, validatePolicy } from './restart.js';
 import { parseSignal, unpausesOnKill } from './signals.js';
+import { validateResources } from '../spec/validate.js';
+import { startError } from './start-error.js';
 import { ContainerStore } from './store.js';
 import type { ContainerRecord, ContainerStatus, DockerHostConfig } from './types.js';
 
@@ -193,8 +195,22 @@ export class ContainerService {
     if (c.State.Status === 'removing' || c.State.RemovalInProgress) throw failedPrecondition(`container is marked for removal and cannot be started`);
     if (c.State.Status === 'dead') throw failedPrecondition('container is marked for removal and cannot be started');
     this.cancelRestart(c.ID);
-    await this.run(c, { byUser: true });
+    try { await this.run(c, { byUser: true }); } catch (err) {
+      await this.removeAfterFailedStart(c.ID);
+      throw err;
+    }
     return true;
+  }
+
+  /**
+   * As dockerd: an AutoRemove container whose start failed is removed before the error is answered
+   * (docker run --rm waits for that removal after a failed start, for ever otherwise). Not while
+   * the core may yet have started it.
+   */
+  private async removeAfterFailedStart(id: string): Promise<void> {
+    const c = this.store.get(id);
+    if (!c?.HostConfig.AutoRemove || this.closed || this.startsInDoubt.has(id) || this.running(c)) return;
+    await this.removeQuietly(c);
   }
 
   private async deleteTask(id: string): Promise<void> {
@@ -276,7 +292,8 @@ export class ContainerService {
       for (const hook of this.startHooks) await hook(c, created);
       const { pid } = await core.tasks.Start({ containerId: c.ID, execId: '' });
       this.adopt(c, pid, false, att.settings, opts.byUser);
-    } catch (err) {
+    } catch (raw) {
+      const err = startError(raw);
       const message = (err as Error).message;
       // the core may have started it and died before answering: what it says now decides
       const now = await this.taskNow(c.ID);
@@ -604,6 +621,7 @@ export class ContainerService {
       next.RestartPolicy = { Name: body.RestartPolicy.Name, MaximumRetryCount: body.RestartPolicy.MaximumRetryCount ?? 0 };
     }
     validatePolicy(next.RestartPolicy, next.AutoRemove === true);
+    validateResources(next);
     const { spec } = specFor({ ...c, HostConfig: next }, this.o, { host: networkMode(c) === 'host' });
     if (this.running(c)) {
       await this.o.core.tasks.Update({ containerId: c.ID, resources: Buffer.from(JSON.stringify(spec.linux.resources)), annotations: {} });
