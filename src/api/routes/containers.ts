@@ -3,7 +3,7 @@
  * wait, inspect, list, rename, update, delete, prune — Docker's statuses
  * (201 create, 204 done, 304 already in that state) and shapes.
  */
-import { invalidArgument } from '../../common/errors.js';
+import { BerthError, invalidArgument } from '../../common/errors.js';
 import type { ContainersBackend, ContainerWaitCondition } from '../backend.js';
 import { readJsonObject, sendJson, sendNoContent, type RequestContext } from '../context.js';
 import { boolParam, intParam, parseFilters } from '../query.js';
@@ -73,7 +73,11 @@ export function containerRoutes(b: ContainersBackend): Route[] {
     {
       method: 'POST', path: '/containers/{id}/kill', handler: async (ctx) => {
         const signal = ctx.query.get('signal');
-        await b.kill(ctx.params.id!, signal === null || signal === '' ? 'SIGKILL' : signal);
+        // dockerd names the kill in its error (scripts grep "Cannot kill container")
+        try { await b.kill(ctx.params.id!, signal === null || signal === '' ? 'SIGKILL' : signal); } catch (err) {
+          if (err instanceof BerthError) throw new BerthError(err.kind, `Cannot kill container: ${ctx.params.id!}: ${err.message}`);
+          throw err;
+        }
         sendNoContent(ctx.res);
       },
     },
