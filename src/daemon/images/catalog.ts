@@ -80,7 +80,8 @@ export async function findImage(core: CoreClient, text: string): Promise<Found> 
       }
     }
   }
-  throw notFound(`No such image: ${text}`);
+  // dockerd names a reference with its tag (No such image: x:latest), an ID as given
+  throw notFound(`No such image: ${full !== undefined && !looksLikeId(text) ? familiarOf(full) ?? text : text}`);
 }
 
 /** The familiar tagged names of a view (busybox:latest); digest-only names left out. */
