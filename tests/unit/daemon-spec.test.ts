@@ -119,11 +119,12 @@ test('Env/Cmd/Entrypoint merged with the image as dockerd does', () => {
 test('user: name, uid, name:group, uid:gid, supplementary groups, unknown name refused', () => {
   const passwd = 'root:x:0:0:root:/root:/bin/sh\nuser:x:1000:1000:user:/home/user:/bin/sh\n';
   const group = 'root:x:0:\nuser:x:1000:\nextra:x:2000:user,other\nwheel:x:10:\n';
-  assert.deepEqual(resolveUser('user', passwd, group), { uid: 1000, gid: 1000, additionalGids: [2000], home: '/home/user' });
-  assert.deepEqual(resolveUser('1000:10', passwd, group), { uid: 1000, gid: 10, additionalGids: [], home: '/home/user' });
+  assert.deepEqual(resolveUser('user', passwd, group), { uid: 1000, gid: 1000, additionalGids: [1000, 2000], home: '/home/user' });
+  assert.deepEqual(resolveUser('1000:10', passwd, group), { uid: 1000, gid: 10, additionalGids: [10], home: '/home/user' });
   assert.deepEqual(resolveUser('user:wheel', passwd, group).gid, 10);
-  assert.deepEqual(resolveUser('4242', passwd, group), { uid: 4242, gid: 0, additionalGids: [], home: '/' });
-  assert.deepEqual(resolveUser('', passwd, group, ['wheel']).additionalGids, [10]);
+  // the primary group is a supplementary one too, as dockerd gives it (id: groups=0(root))
+  assert.deepEqual(resolveUser('4242', passwd, group), { uid: 4242, gid: 0, additionalGids: [0], home: '/' });
+  assert.deepEqual(resolveUser('', passwd, group, ['wheel']).additionalGids, [0, 10]);
   assert.throws(() => resolveUser('nobody', passwd, group), /unable to find user nobody/);
   assert.throws(() => resolveUser('user:nogroup', passwd, group), /unable to find group nogroup/);
 });

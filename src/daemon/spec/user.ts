@@ -57,7 +57,9 @@ export function resolveUser(user: string, passwdText: string | undefined, groupT
     uid = e.uid; gid = e.gid; home = e.home; name = e.name;
   }
   if (groupPart !== undefined && groupPart !== '') gid = groupId(groupPart, groups, '');
-  const additional = new Set<number>();
+  // the primary group is a supplementary group too, as dockerd sets it since CVE-2022-36109: a
+  // file whose group permissions deny that group must not be reachable through an empty list
+  const additional = new Set<number>([gid]);
   // the groups listing the user (only when no explicit group was asked for, as runc's GetExecUser)
   if (name !== undefined && (groupPart === undefined || groupPart === '')) {
     for (const g of groups) if (g.members.includes(name) && g.gid !== gid) additional.add(g.gid);
