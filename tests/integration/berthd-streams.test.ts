@@ -195,6 +195,12 @@ test('export holds a written file; diff shows A, C and D', { skip }, () => {
   assert.match(diff, /^C \/etc\/passwd$/m);
   assert.match(diff, /^D \/etc\/group$/m);
   assert.doesNotMatch(diff, /^A \/proc$/m);
+  assert.match(diff, /^C \/etc$/m, 'a directory with a change of its own in it is shown');
+  // what the runtime made (/etc/hosts, /etc/hostname, /etc/resolv.conf) is not a change, nor is
+  // the directory it made them in: a container that changed nothing has an empty diff, as in dockerd
+  ok(['run', '-d', '--name', 'quiet', 'busybox', 'sleep', '300']);
+  assert.equal(ok(['diff', 'quiet']), '');
+  ok(['rm', '-f', 'quiet']);
 });
 
 test('a health check flips from unhealthy to healthy: inspect, ps and events', { skip }, async () => {

@@ -67,6 +67,19 @@ export function changes(upper: string, lowers: string[]): Change[] {
     }
   };
   walk('/');
+  const runtimeMade = (c: Change): boolean => (RUNTIME_PATHS.has(c.Path) && c.Kind !== DELETED) || c.Path.startsWith('/dev/') || c.Path.startsWith('/proc/') || c.Path.startsWith('/sys/');
+  // a directory changed only by what the runtime made in it (/etc for /etc/hosts …) is not shown
+  // either, as dockerd's init layer keeps it out; one with other changes, or none below it (a
+  // chmod), is
+  const parent = (path: string): string => posix.dirname(path);
+  const below = new Map<string, Change[]>();
+  for (const c of out) below.set(parent(c.Path), [...(below.get(parent(c.Path)) ?? []), c]);
+  const onlyRuntime = (dir: string): boolean => {
+    const kids = below.get(dir) ?? [];
+    return kids.length > 0 && kids.every((k) => runtimeMade(k) || (k.Kind === MODIFIED && onlyRuntime(k.Path)));
+  };
   const seen = new Set<string>();
-  return out.filter((c) => !(RUNTIME_PATHS.has(c.Path) && c.Kind !== DELETED) && !c.Path.startsWith('/dev/') && !c.Path.startsWith('/proc/') && !c.Path.startsWith('/sys/')).filter((c) => (seen.has(c.Path) ? false : (seen.add(c.Path), true))).sort((a, b) => (a.Path < b.Path ? -1 : a.Path > b.Path ? 1 : 0));
+  return out.filter((c) => !runtimeMade(c) && !(c.Kind === MODIFIED && onlyRuntime(c.Path)))
+    .filter((c) => (seen.has(c.Path) ? false : (seen.add(c.Path), true)))
+    .sort((a, b) => (a.Path < b.Path ? -1 : a.Path > b.Path ? 1 : 0));
 }
