@@ -106,3 +106,14 @@ test('the primary group is a supplementary group too, for run and exec (id as do
   assert.equal(ok(['exec', '-u', '1000:10', 'ids', 'id']), 'uid=1000 gid=10 groups=10');
   ok(['rm', '-f', 'ids']);
 });
+
+test('network connect with both the network and the container missing names the container, as dockerd', { skip }, () => {
+  const r = fails(['network', 'connect', 'nosuchnet', 'nosuchctr']);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /No such container: nosuchctr/);
+  ok(['create', '--name', 'lonely', 'bb:1', 'true']);
+  const n = fails(['network', 'connect', 'nosuchnet', 'lonely']);
+  assert.equal(n.code, 1);
+  assert.match(n.err, /network nosuchnet not found/);
+  ok(['rm', 'lonely']);
+});

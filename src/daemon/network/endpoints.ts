@@ -363,8 +363,9 @@ export class NetworkEndpoints implements NetworkAttacher {
   // ---- connect, disconnect ----
 
   async connect(netRef: string, ref: string, cfg: EndpointConfig | null): Promise<void> {
-    const net = this.m.find(netRef);
+    // the container is looked up first: with both missing, dockerd names the container
     const c = this.access().find(ref);
+    const net = this.m.find(netRef);
     const mode = networkMode(c);
     if (net.Driver === 'host' || mode === 'host') throw failedPrecondition('container cannot be disconnected from host network or connected to host network');
     if (net.Driver === 'null' || mode === 'none') throw failedPrecondition('container cannot be connected to multiple networks with one of the networks in private (none) mode');
