@@ -188,8 +188,9 @@ test('inside: default caps, cap-drop ALL, privileged, read-only, user, memory, m
   const ro = runToEnd(['--read-only', 'busybox', 'touch', '/x']);
   assert.notEqual(ro.code, 0);
   assert.match(ro.out, /Read-only file system/);
-  assert.equal(runToEnd(['--user', 'user', 'busybox', 'id']).out, 'uid=1000(user) gid=1000(user) groups=2000(extra)\n');
-  assert.equal(runToEnd(['--user', '1000:2000', 'busybox', 'id']).out, 'uid=1000(user) gid=2000(extra)\n');
+  // the primary group is a supplementary one too, as dockerd gives it
+  assert.equal(runToEnd(['--user', 'user', 'busybox', 'id']).out, 'uid=1000(user) gid=1000(user) groups=1000(user),2000(extra)\n');
+  assert.equal(runToEnd(['--user', '1000:2000', 'busybox', 'id']).out, 'uid=1000(user) gid=2000(extra) groups=2000(extra)\n');
   assert.equal(runToEnd(['--memory', '64m', 'busybox', 'cat', '/sys/fs/cgroup/memory/memory.limit_in_bytes']).out, `${64 * 1024 * 1024}\n`);
   const masked = runToEnd(['busybox', 'sh', '-c', 'wc -c < /proc/timer_list; echo x > /proc/sys/kernel/domainname']).out;
   assert.match(masked, /^0\n/); // masked: /dev/null over it

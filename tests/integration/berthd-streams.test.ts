@@ -190,6 +190,10 @@ test('export holds a written file; diff shows A, C and D', { skip }, () => {
   ok(['exec', 'box', 'sh', '-c', 'echo x > /tmp/added; rm /etc/group; echo y >> /etc/passwd']);
   const tar = spawnSync('sh', ['-c', `${DOCKER} -H unix://${l.sock} export box | tar -t`], { encoding: 'utf8' });
   assert.match(tar.stdout, /^\.?\/?tmp\/added$/m);
+  // dockerd's init layer: /.dockerenv and /etc/mtab -> /proc/mounts, in export, not in diff
+  assert.match(tar.stdout, /^\.?\/?\.dockerenv$/m);
+  assert.match(tar.stdout, /^\.?\/?etc\/mtab$/m);
+  assert.equal(ok(['exec', 'box', 'readlink', '/etc/mtab']).trim(), '/proc/mounts');
   const diff = ok(['diff', 'box']);
   assert.match(diff, /^A \/tmp\/added$/m);
   assert.match(diff, /^C \/etc\/passwd$/m);

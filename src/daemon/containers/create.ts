@@ -24,6 +24,7 @@ import type { NetworkAttacher } from './network.js';
 import { emptySettings, expectedNetwork, networkMode } from './network.js';
 import { ensureDir, existsInRoot, readInRoot, withRootfs } from './rootfs.js';
 import type { ImageFilesCache } from './image-files.js';
+import { writeInitLayer } from './init-layer.js';
 import type { ImageLookup } from './image-lookup.js';
 import { validatePolicy } from './restart.js';
 import { validateCreate } from '../spec/validate.js';
@@ -262,6 +263,7 @@ export async function createContainer(deps: CreateDeps, req: CreateRequest): Pro
       },
     }).then(() => { undo.push(() => core.containers.Delete({ id }).then(() => undefined)); });
     for (const r of await Promise.allSettled([preparing, recorded])) if (r.status === 'rejected') throw r.reason;
+    writeInitLayer((await preparing).mounts);
     return { record, spec: built.spec, coreSpec: coreSpecDigest(specJson, record.Runtime, options), warnings: [...warnings, ...built.warnings.filter((w) => !warnings.includes(w))] };
   } catch (err) {
     await prepared?.catch(() => undefined); // its undo is in the list once it is done
