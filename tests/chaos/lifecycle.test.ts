@@ -19,7 +19,7 @@ import { CoreClient } from '../../src/core/client.js';
 import { docker, layout, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
 import {
   api, berthCgroups, busyboxTar, checkLog, cli, corePid, demux, idsIn, idsOf, instanceVeths, mountsUnder, nftRules,
-  shimPids, sleep, type Outcome,
+  shimPids, sleep, streamOutput, type Outcome,
 } from '../helpers/chaos.js';
 
 const SECONDS = Number(process.env.BERTH_CHAOS_SECONDS ?? 60);
@@ -101,7 +101,8 @@ const viaApi = (sock: () => string): Driver => ({
     const c = await api(sock(), 'POST', `/containers/${name}/exec`, { Cmd: ['echo', word], AttachStdout: true, AttachStderr: true });
     if (!c.ok) return c;
     const id = String((JSON.parse(c.value.body.toString()) as { Id: string }).Id);
-    return then(await api(sock(), 'POST', `/exec/${id}/start`, { Detach: false, Tty: false }), (r) => demux(r.body));
+    const started = await api(sock(), 'POST', `/exec/${id}/start`, { Detach: false, Tty: false });
+    return started.ok ? streamOutput(started.value.body) : started;
   },
   logs: async (name) => then(await api(sock(), 'GET', `/containers/${name}/logs?stdout=1&stderr=1`), (r) => demux(r.body)),
   stop: (name) => api(sock(), 'POST', `/containers/${name}/stop?t=10`),

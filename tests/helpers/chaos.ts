@@ -71,6 +71,20 @@ export async function api(sock: string, method: string, path: string, body?: unk
   }
 }
 
+/**
+ * An attached stream's output, or the failure it reported: berthd ends a stream cut under it
+ * (its core went away) with a system-error frame, as dockerd does.
+ */
+export function streamOutput(body: Buffer): Outcome<string> {
+  const frames = decodeAll(body);
+  const err = frames.find((f) => f.stream === 3);
+  if (err) {
+    const message = `error from daemon in stream: ${err.payload.toString()}`;
+    return { ok: false, transient: transient(message), status: 0, message };
+  }
+  return { ok: true, value: frames.map((f) => f.payload.toString()).join('') };
+}
+
 /** Output frames of a stdcopy stream, stdout and stderr together. */
 export function demux(body: Buffer): string {
   return decodeAll(body).map((f) => f.payload.toString()).join('');

@@ -8,6 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { connect } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -112,4 +113,43 @@ test('a client that stops reading holds the container back, and then gets every 
   const waited = JSON.parse((await call(sock, 'POST', `/v1.47/containers/${id}/wait`)).body) as { StatusCode: number };
   assert.equal(waited.StatusCode, 0);
   conn.destroy();
+});
+
+test('an exec stream cut by the core\'s death ends with a system-error frame, not a clean end', { skip: skipBerthd }, async () => {
+  assert.ok(b && l, 'berthd from the tests above');
+  const sock = b.sock;
+  const layoutNow = l;
+  assert.equal(docker(sock, ['run', '-d', '--name', 'ex', 'busybox', 'sleep', '300']).status, 0);
+  const made = await call(sock, 'POST', '/v1.47/containers/ex/exec', JSON.stringify({ Cmd: ['sh', '-c', 'sleep 2; echo late'], AttachStdout: true, AttachStderr: true }), { 'content-type': 'application/json' });
+  assert.equal(made.status, 201, made.body);
+  const id = (JSON.parse(made.body) as { Id: string }).Id;
+  // the exec's output comes through the core (its log is replayed first): killing the core cuts it
+  const started = new Promise<Buffer>((resolve, reject) => {
+    const req = request({ socketPath: sock, agent: false, method: 'POST', path: `/v1.47/exec/${id}/start`, headers: { 'content-type': 'application/json' } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve(Buffer.concat(chunks)));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ Detach: false, Tty: false }));
+  });
+  await new Promise((r) => setTimeout(r, 700));
+  const cores = corePids(layoutNow);
+  for (const pid of cores) process.kill(pid, 'SIGKILL');
+  const body = await started;
+  const frames: { stream: number; text: string }[] = [];
+  for (let off = 0; off + 8 <= body.length;) {
+    const n = body.readUInt32BE(off + 4);
+    frames.push({ stream: body[off]!, text: body.subarray(off + 8, off + 8 + n).toString() });
+    off += 8 + n;
+  }
+  const cut = frames.find((f) => f.stream === 3);
+  assert.ok(cut, `a system-error frame ends the cut stream (frames: ${JSON.stringify(frames)})`);
+  assert.match(cut.text, /the attached stream was cut/);
+  // berthd brings its core back; the container carries on
+  for (let i = 0; i < 100 && !corePids(layoutNow).some((p) => !cores.includes(p)); i++) await new Promise((r) => setTimeout(r, 100));
+  let rm = docker(sock, ['rm', '-f', 'ex']);
+  for (let i = 0; i < 50 && rm.status !== 0; i++) { await new Promise((r) => setTimeout(r, 200)); rm = docker(sock, ['rm', '-f', 'ex']); }
+  assert.equal(rm.status, 0, rm.stderr);
 });

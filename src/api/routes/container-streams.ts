@@ -12,7 +12,7 @@ import { checkShape, EXEC_CREATE } from '../shapes.js';
 import { hijack, MULTIPLEXED_STREAM, RAW_STREAM, readUpgradedJsonObject } from '../hijack.js';
 import { boolParam, intParam, timestampParam } from '../query.js';
 import type { Route } from '../router.js';
-import { encodeFrames, HEADER_SIZE, STDERR, STDOUT } from '../stdcopy.js';
+import { encodeFrames, HEADER_SIZE, STDERR, STDOUT, SYSTEMERR } from '../stdcopy.js';
 import { startJsonStream } from '../stream.js';
 import { DetachScanner, parseDetachKeys } from './container-detach.js';
 
@@ -82,6 +82,10 @@ async function serveSession(ctx: RequestContext, p: AttachedProcess, withInput: 
     await session.exit.catch(() => undefined);
   } catch (err) {
     ctx.log.debug('attached stream ended with an error', { error: (err as Error).message });
+    // cut under the client (its source failed, not a detach): without a TTY the stream says so in a
+    // system-error frame, as dockerd's do, so the client does not take what it got for the whole
+    // (the docker CLI reports "error from daemon in stream"); a close alone would look like the end
+    if (!detached && !p.tty && !socket.destroyed) await writeWait(socket, [encodeFrames(SYSTEMERR, `the attached stream was cut: ${(err as Error).message}`)]);
   } finally {
     if (!socket.destroyed) socket.end();
   }
