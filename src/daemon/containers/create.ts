@@ -207,6 +207,8 @@ export async function createContainer(deps: CreateDeps, req: CreateRequest): Pro
   // the snapshot is prepared while the rest is worked out; with the image's files known (the usual
   // case) the core's container record is made at the same time, each commit waiting for its own disk
   let prepared: Promise<Awaited<ReturnType<CoreClient['snapshots']['Prepare']>>> | undefined;
+  let recordAsked = false;
+  let recordDone = false;
   try {
     const prepare = (): ReturnType<CoreClient['snapshots']['Prepare']> => core.snapshots.Prepare({ snapshotter: image.snapshotter, key: id, parent: image.chainId, labels: { 'berthd.container': id } });
     const preparing = prepare().catch(async (err: unknown) => {
@@ -256,20 +258,50 @@ export async function createContainer(deps: CreateDeps, req: CreateRequest): Pro
     const built = specFor(record, deps, expectedNetwork(record, config.execRoot));
     const specJson = JSON.stringify(built.spec);
     const options = runtimeOptions(host);
+    recordAsked = true;
     const recorded = core.containers.Create({
       container: {
         id, image: imageRef, spec: Buffer.from(specJson), runtime: { name: record.Runtime, options },
         rootfs: '', snapshotKey: id, snapshotter: image.snapshotter, labels: { 'berthd.name': req.name.slice(1) }, createdAt: null, updatedAt: null,
       },
-    }).then(() => { undo.push(() => core.containers.Delete({ id }).then(() => undefined)); });
+    }).then(() => { recordDone = true; undo.push(() => core.containers.Delete({ id }).then(() => undefined)); });
     for (const r of await Promise.allSettled([preparing, recorded])) if (r.status === 'rejected') throw r.reason;
     writeInitLayer((await preparing).mounts);
     return { record, spec: built.spec, coreSpec: coreSpecDigest(specJson, record.Runtime, options), warnings: [...warnings, ...built.warnings.filter((w) => !warnings.includes(w))] };
   } catch (err) {
-    await prepared?.catch(() => undefined); // its undo is in the list once it is done
-    for (const fn of undo.reverse()) { try { await fn(); } catch (e) { deps.log.warn('create cleanup failed', { id, error: (e as Error).message }); } }
+    // a Prepare whose answer was lost (the core went away) may have been carried out: its snapshot
+    // is removed all the same; a done one put its own undo in the list
+    if (prepared && !(await prepared.then(() => true, () => false))) {
+      undo.push(() => core.snapshots.Remove({ snapshotter: image.snapshotter, key: id }).then(() => undefined));
+    }
+    // the same for the core's container record (removed before the snapshot: the list runs backwards)
+    if (recordAsked && !recordDone) undo.push(() => core.containers.Delete({ id }).then(() => undefined));
+    for (const fn of undo.reverse()) await undoOrRetry(fn, id, deps.log);
     throw err;
   }
+}
+
+/**
+ * One step of a failed create's undo. A step the core cannot take now (it is away: that is often
+ * why the create failed) is tried again in the background until it answers, so nothing the create
+ * made outlives it in a berthd that keeps running (one that restarts sweeps them: orphans.ts).
+ * What is gone already counts as done.
+ */
+async function undoOrRetry(fn: () => Promise<void> | void, id: string, log: Logger): Promise<void> {
+  const attempt = async (): Promise<boolean> => {
+    try { await fn(); return true; } catch (e) {
+      if (e instanceof BerthError && e.kind === 'not-found') return true;
+      log.warn('create cleanup failed', { id, error: (e as Error).message });
+      return false;
+    }
+  };
+  if (await attempt()) return;
+  void (async () => {
+    for (let delay = 500; delay <= 60_000; delay *= 2) {
+      await new Promise((r) => setTimeout(r, delay).unref());
+      if (await attempt()) return;
+    }
+  })();
 }
 
 /** The spec of a container as its record says now (rebuilt at each start, after an update). */
