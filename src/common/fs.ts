@@ -1,5 +1,5 @@
 /** File helpers with the durability Berth promises: temp name, fsync, rename. */
-import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync, mkdirSync, readFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, writeSync, unlinkSync, mkdirSync, readFileSync, lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -41,4 +41,9 @@ export function mkdirp(path: string, mode = 0o755): void {
 
 export function readFileOr(path: string, fallback: string): string {
   try { return readFileSync(path, 'utf8'); } catch { return fallback; }
+}
+
+/** Whether something is at path, a dangling symlink included (lstat, not stat). */
+export function lexists(path: string): boolean {
+  try { lstatSync(path); return true; } catch { return false; }
 }

@@ -7,6 +7,7 @@
  */
 import { lstatSync, readdirSync } from 'node:fs';
 import { posix } from 'node:path';
+import { lexists } from '../../common/fs.js';
 import { native } from '../../common/native.js';
 import type { MountMessage } from '../../core/api/types.js';
 
@@ -30,10 +31,6 @@ export function overlayDirs(mounts: MountMessage[]): { upper: string; lowers: st
   return { upper, lowers: (opt('lowerdir') ?? '').split(':').filter((d) => d !== '') };
 }
 
-function exists(p: string): boolean {
-  try { lstatSync(p); return true; } catch { return false; }
-}
-
 function isOpaque(dir: string): boolean {
   try {
     for (const name of ['trusted.overlay.opaque', 'user.overlay.opaque']) {
@@ -47,7 +44,7 @@ function isOpaque(dir: string): boolean {
 /** The changes under `upper` against `lowers`, sorted by path. */
 export function changes(upper: string, lowers: string[]): Change[] {
   const out: Change[] = [];
-  const inLower = (rel: string): boolean => lowers.some((l) => exists(posix.join(l, rel)));
+  const inLower = (rel: string): boolean => lowers.some((l) => lexists(posix.join(l, rel)));
   const walk = (rel: string): void => {
     for (const name of readdirSync(posix.join(upper, rel)).sort()) {
       const r = posix.join(rel, name);
@@ -58,7 +55,7 @@ export function changes(upper: string, lowers: string[]): Change[] {
         if (isOpaque(posix.join(upper, r))) {
           for (const l of lowers) {
             try {
-              for (const gone of readdirSync(posix.join(l, r))) if (!exists(posix.join(upper, r, gone))) out.push({ Path: posix.join(r, gone), Kind: DELETED });
+              for (const gone of readdirSync(posix.join(l, r))) if (!lexists(posix.join(upper, r, gone))) out.push({ Path: posix.join(r, gone), Kind: DELETED });
             } catch { /* not in this layer */ }
           }
         }

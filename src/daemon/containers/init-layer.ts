@@ -8,18 +8,15 @@
  */
 import { chownSync, lstatSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { lexists } from '../../common/fs.js';
 import type { MountMessage } from '../../core/api/types.js';
 import { overlayDirs } from '../archive/changes.js';
-
-function present(path: string): boolean {
-  try { lstatSync(path); return true; } catch { return false; }
-}
 
 /** A directory of the image made in the writable layer with the image's mode and owner (it wins over theirs). */
 function ensureUpperDir(upper: string, lowers: readonly string[], rel: string): void {
   const target = join(upper, rel);
-  if (present(target)) return;
-  const from = lowers.map((l) => join(l, rel)).find(present);
+  if (lexists(target)) return;
+  const from = lowers.map((l) => join(l, rel)).find(lexists);
   const st = from ? lstatSync(from) : undefined;
   mkdirSync(target, { mode: st ? st.mode & 0o7777 : 0o755 });
   if (st) chownSync(target, st.uid, st.gid);
@@ -28,7 +25,7 @@ function ensureUpperDir(upper: string, lowers: readonly string[], rel: string): 
 export function writeInitLayer(mounts: MountMessage[]): void {
   const dirs = overlayDirs(mounts);
   if (!dirs) return;
-  const inImage = (rel: string): boolean => [dirs.upper, ...dirs.lowers].some((d) => present(join(d, rel)));
+  const inImage = (rel: string): boolean => [dirs.upper, ...dirs.lowers].some((d) => lexists(join(d, rel)));
   if (!inImage('.dockerenv')) writeFileSync(join(dirs.upper, '.dockerenv'), '', { mode: 0o755 });
   if (!inImage('etc/mtab')) {
     ensureUpperDir(dirs.upper, dirs.lowers, 'etc');
