@@ -226,6 +226,58 @@ static napi_value recv_fd(napi_env env, napi_callback_info info)
 	return obj;
 }
 
+/* sendFd(sockFd, bytes, fd): sends bytes on a connected unix socket with fd
+ * attached to the first of them (SCM_RIGHTS). The socket may be
+ * non-blocking (a Node socket's descriptor): a full buffer is waited for,
+ * up to a second, so the whole message goes in one call. Used to hand a
+ * client's connection to a container's shim (src/shim/attach.ts). */
+static napi_value send_fd(napi_env env, napi_callback_info info)
+{
+	napi_value argv[3];
+	size_t argc = 3;
+	int32_t sock, fd;
+	void *data;
+	size_t len;
+	if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
+	    napi_get_value_int32(env, argv[0], &sock) != napi_ok || napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok ||
+	    napi_get_value_int32(env, argv[2], &fd) != napi_ok || len == 0) {
+		napi_throw_type_error(env, NULL, "expected sendFd(sockFd, bytes, fd)");
+		return NULL;
+	}
+	size_t off = 0;
+	while (off < len) {
+		union {
+			char buf[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct iovec iov = { .iov_base = (char *)data + off, .iov_len = len - off };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+		if (off == 0) {
+			memset(&u, 0, sizeof u);
+			mh.msg_control = u.buf;
+			mh.msg_controllen = sizeof u.buf;
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+		}
+		ssize_t w = sendmsg(sock, &mh, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct pollfd p = { .fd = sock, .events = POLLOUT };
+			if (poll(&p, 1, 1000) == 1)
+				continue;
+			return throw_errno(env, "sendmsg", ETIMEDOUT);
+		}
+		if (w < 0)
+			return throw_errno(env, "sendmsg", errno);
+		off += (size_t)w;
+	}
+	return undef(env);
+}
+
 /* A JavaScript string as a malloc'd C string (NULL after throwing). */
 static char *dup_string(napi_env env, napi_value v)
 {
@@ -357,6 +409,7 @@ static napi_value init(napi_env env, napi_value exports)
 	export_fn(env, exports, "peerUid", peer_uid);
 	export_fn(env, exports, "unixListen", unix_listen);
 	export_fn(env, exports, "recvFd", recv_fd);
+	export_fn(env, exports, "sendFd", send_fd);
 	export_fn(env, exports, "mkfifo", make_fifo);
 	export_fn(env, exports, "spawnDetached", spawn_detached);
 	export_fn(env, exports, "reap", reap);

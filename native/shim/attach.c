@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /* Input the process has not read yet; past this an attacher is cut off. */
@@ -20,6 +22,78 @@
 static unsigned stream_bit(const struct stream *s)
 {
 	return s == &s->proc->err ? ATTACH_STDERR : ATTACH_STDOUT;
+}
+
+/* The Engine API's multiplexed stream: frames of at most this many bytes,
+ * as dockerd writes them, so no client buffers more for one frame. */
+#define STDCOPY_FRAME (32u << 10)
+#define STDCOPY_HEADER 8
+/* Frames per sendmsg: a read of the output (64 KiB) is two. */
+#define FRAMES_PER_SEND 8
+
+/* Queues what sendmsg did not take (iov after the first `sent` bytes). */
+static void queue_rest(struct shim *sh, struct conn *o, const struct iovec *iov, int n, size_t sent)
+{
+	for (int i = 0; i < n && o->kind == EV_CONN; i++) {
+		if (sent >= iov[i].iov_len) {
+			sent -= iov[i].iov_len;
+			continue;
+		}
+		conn_queue(sh, o, (const char *)iov[i].iov_base + sent, iov[i].iov_len - sent);
+		sent = 0;
+	}
+}
+
+/* Writes iov to a handed-over output: straight from the read buffer when
+ * nothing is queued before it (no copy), the rest queued. */
+static void output_send(struct shim *sh, struct conn *o, struct iovec *iov, int n)
+{
+	size_t sent = 0;
+	if (o->outlen == 0) {
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = (size_t)n };
+		ssize_t w;
+		do
+			w = sendmsg(o->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		while (w < 0 && errno == EINTR);
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			conn_close(sh, o); /* the client left: its attacher goes too */
+			return;
+		}
+		sent = w < 0 ? 0 : (size_t)w;
+	}
+	queue_rest(sh, o, iov, n, sent);
+}
+
+/* Output for a handed-over descriptor (OUTPUT_FD): stdcopy frames (an
+ * 8-byte header: the stream, three zero bytes, the size big-endian), or
+ * the bytes as they are with a TTY. */
+static void output_write(struct shim *sh, struct conn *o, int err, const char *p, size_t n)
+{
+	if (o->framing == OUTPUT_RAW) {
+		struct iovec iov = { .iov_base = (void *)p, .iov_len = n };
+		output_send(sh, o, &iov, 1);
+		return;
+	}
+	uint8_t hdr[FRAMES_PER_SEND][STDCOPY_HEADER];
+	struct iovec iov[2 * FRAMES_PER_SEND];
+	while (n > 0 && o->kind == EV_CONN) {
+		int k = 0;
+		for (; k < FRAMES_PER_SEND && n > 0; k++) {
+			size_t len = n < STDCOPY_FRAME ? n : STDCOPY_FRAME;
+			uint8_t *h = hdr[k];
+			h[0] = err ? 2 : 1;
+			h[1] = h[2] = h[3] = 0;
+			h[4] = (uint8_t)(len >> 24);
+			h[5] = (uint8_t)(len >> 16);
+			h[6] = (uint8_t)(len >> 8);
+			h[7] = (uint8_t)len;
+			iov[2 * k] = (struct iovec){ .iov_base = h, .iov_len = STDCOPY_HEADER };
+			iov[2 * k + 1] = (struct iovec){ .iov_base = (void *)p, .iov_len = len };
+			p += len;
+			n -= len;
+		}
+		output_send(sh, o, iov, 2 * k);
+	}
 }
 
 void attach_output(struct shim *sh, struct stream *s, const char *p, size_t n)
@@ -31,6 +105,10 @@ void attach_output(struct shim *sh, struct stream *s, const char *p, size_t n)
 		nx = c->next;
 		if (c->state != C_ATTACH || c->p != pr || !(c->streams & want) || c->closing)
 			continue;
+		if (c->output) {
+			output_write(sh, c->output, err, p, n);
+			continue;
+		}
 		struct wbuf b;
 		wbuf_init(&b, err ? SHIM_ATT_STDERR : SHIM_ATT_STDOUT);
 		wbuf_rec(&b, SHIM_REC_DATA);
@@ -44,7 +122,7 @@ int attach_backlogged(struct shim *sh, const struct stream *s)
 {
 	unsigned want = stream_bit(s);
 	for (struct conn *c = sh->conns; c; c = c->next)
-		if (c->state == C_ATTACH && c->p == s->proc && (c->streams & want) && !c->closing && c->outlen > ATTACH_HIGH_WATER)
+		if (c->state == C_ATTACH && c->p == s->proc && (c->streams & want) && !c->closing && attach_queued(c) > ATTACH_HIGH_WATER)
 			return 1;
 	return 0;
 }
@@ -64,28 +142,44 @@ void attach_resume(struct shim *sh, struct proc *p)
 	exit_ready(sh, p);
 }
 
-/* The process has exited and its output is read: attachers get EXIT and go. */
+/* The process has exited and its output is read: attachers get EXIT and go;
+ * one with a handed-over output once that is written and closed (unpair in
+ * conn.c), so the client has every byte before the engine hears of the end. */
 void attach_exit(struct shim *sh, struct proc *p)
 {
 	for (struct conn *c = sh->conns, *nx; c; c = nx) {
 		nx = c->next;
-		if (c->state != C_ATTACH || c->p != p || c->closing)
+		if (c->state != C_ATTACH || c->p != p || c->closing || c->exit_told)
 			continue;
-		struct wbuf b;
-		wbuf_init(&b, SHIM_REP_EXIT);
-		wbuf_rec(&b, SHIM_REC_EXIT_STATUS);
-		wbuf_u32(&b, (uint32_t)p->code);
-		wbuf_rec(&b, SHIM_REC_EXIT_TIME);
-		wbuf_u32(&b, (uint32_t)p->exit_ns);
-		wbuf_u32(&b, (uint32_t)(p->exit_ns >> 32));
-		conn_send(sh, c, &b);
-		wbuf_free(&b);
-		if (c->kind != EV_CONN)
+		if (c->output) {
+			struct conn *o = c->output;
+			c->exit_told = 1;
+			o->closing = 1;
+			if (o->outlen == 0)
+				conn_close(sh, o);
 			continue;
-		c->closing = 1;
-		if (c->outlen == 0)
-			conn_close(sh, c);
+		}
+		attach_send_exit(sh, c);
 	}
+}
+
+void attach_send_exit(struct shim *sh, struct conn *c)
+{
+	struct proc *p = c->p;
+	struct wbuf b;
+	wbuf_init(&b, SHIM_REP_EXIT);
+	wbuf_rec(&b, SHIM_REC_EXIT_STATUS);
+	wbuf_u32(&b, (uint32_t)p->code);
+	wbuf_rec(&b, SHIM_REC_EXIT_TIME);
+	wbuf_u32(&b, (uint32_t)p->exit_ns);
+	wbuf_u32(&b, (uint32_t)(p->exit_ns >> 32));
+	conn_send(sh, c, &b);
+	wbuf_free(&b);
+	if (c->kind != EV_CONN)
+		return;
+	c->closing = 1;
+	if (c->outlen == 0)
+		conn_close(sh, c);
 }
 
 void attach_input(struct shim *sh, struct conn *c, uint16_t type, const struct wmsg *m)

@@ -7,6 +7,7 @@
 #include <berth/shim.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -34,7 +35,10 @@ void later_free(struct shim *sh, void *p)
 
 static void watch(struct shim *sh, struct conn *c, int op)
 {
-	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | (c->outlen ? EPOLLOUT : 0), .data.ptr = c };
+	/* a handed-over output is never read: its client's input (if any) is
+	 * the engine's to read, and a client that half-closes still wants output */
+	uint32_t in = c->state == C_OUTPUT ? 0 : EPOLLIN | EPOLLRDHUP;
+	struct epoll_event ev = { .events = in | (c->outlen ? EPOLLOUT : 0), .data.ptr = c };
 	epoll_ctl(sh->epfd, op, c->fd, &ev);
 }
 
@@ -47,6 +51,7 @@ void conn_accept(struct shim *sh, int fd)
 	}
 	c->kind = EV_CONN;
 	c->fd = fd;
+	c->passed_fd = -1;
 	c->state = C_REQUEST;
 	c->deadline = now_ns() + REQUEST_TIMEOUT_NS;
 	c->next = sh->conns;
@@ -54,11 +59,54 @@ void conn_accept(struct shim *sh, int fd)
 	watch(sh, c, EPOLL_CTL_ADD);
 }
 
+int conn_adopt_output(struct shim *sh, struct conn *c, int fd, int framing)
+{
+	struct conn *o = calloc(1, sizeof *o);
+	if (!o)
+		return -1;
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	o->kind = EV_CONN;
+	o->fd = fd;
+	o->passed_fd = -1;
+	o->state = C_OUTPUT;
+	o->framing = framing;
+	o->p = c->p;
+	o->owner = c;
+	c->output = o;
+	o->next = sh->conns;
+	sh->conns = o;
+	/* no events asked: epoll still reports an error or a hang-up */
+	watch(sh, o, EPOLL_CTL_ADD);
+	return 0;
+}
+
+/* The pair of an attacher and its output goes together: a detach drops the
+ * output; an output closed after the exit lets its attacher have EXIT; one
+ * that failed (the client left) ends the attach. */
+static void unpair(struct shim *sh, struct conn *c)
+{
+	if (c->output) {
+		struct conn *o = c->output;
+		c->output = NULL;
+		o->owner = NULL;
+		conn_close(sh, o);
+	}
+	if (c->owner) {
+		struct conn *a = c->owner;
+		c->owner = NULL;
+		a->output = NULL;
+		if (a->exit_told && c->outlen == 0)
+			attach_send_exit(sh, a);
+		else
+			conn_close(sh, a);
+	}
+}
+
 void conn_close(struct shim *sh, struct conn *c)
 {
 	if (c->kind != EV_CONN)
 		return;
-	struct proc *held = c->state == C_ATTACH ? c->p : NULL;
+	struct proc *held = c->state == C_ATTACH || c->state == C_OUTPUT ? c->p : NULL;
 	for (struct conn **pp = &sh->conns; *pp; pp = &(*pp)->next)
 		if (*pp == c) {
 			*pp = c->next;
@@ -67,7 +115,11 @@ void conn_close(struct shim *sh, struct conn *c)
 	epoll_ctl(sh->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	c->fd = -1;
+	if (c->passed_fd >= 0)
+		close(c->passed_fd);
+	c->passed_fd = -1;
 	c->kind = EV_DEAD;
+	unpair(sh, c);
 	free(c->in);
 	free(c->out);
 	c->in = c->out = NULL;
@@ -100,29 +152,36 @@ static int flush(struct shim *sh, struct conn *c)
 		return -1;
 	}
 	watch(sh, c, EPOLL_CTL_MOD);
-	if (c->state == C_ATTACH && c->outlen <= ATTACH_LOW_WATER)
+	if ((c->state == C_ATTACH || c->state == C_OUTPUT) && attach_queued(c->owner ? c->owner : c) <= ATTACH_LOW_WATER)
 		attach_resume(sh, c->p);
 	return c->kind == EV_CONN ? 0 : -1;
+}
+
+void conn_queue(struct shim *sh, struct conn *c, const void *p, size_t n)
+{
+	if (c->kind != EV_CONN)
+		return;
+	if (c->outlen + n > MAX_BACKLOG) {
+		shim_log("dropping an attacher of %s that does not read its output", c->p && *c->p->id ? c->p->id : sh->o.id);
+		conn_close(sh, c);
+		return;
+	}
+	uint8_t *q = realloc(c->out, c->outlen + n);
+	if (!q) {
+		conn_close(sh, c);
+		return;
+	}
+	memcpy(q + c->outlen, p, n);
+	c->out = q;
+	c->outlen += n;
+	flush(sh, c);
 }
 
 void conn_send(struct shim *sh, struct conn *c, struct wbuf *b)
 {
 	if (c->kind != EV_CONN || wbuf_finish(b) < 0)
 		return;
-	if (c->outlen + b->len > MAX_BACKLOG) {
-		shim_log("dropping an attacher of %s that does not read its output", c->p && *c->p->id ? c->p->id : sh->o.id);
-		conn_close(sh, c);
-		return;
-	}
-	uint8_t *q = realloc(c->out, c->outlen + b->len);
-	if (!q) {
-		conn_close(sh, c);
-		return;
-	}
-	memcpy(q + c->outlen, b->data, b->len);
-	c->out = q;
-	c->outlen += b->len;
-	flush(sh, c);
+	conn_queue(sh, c, b->data, b->len);
 }
 
 static uint32_t get32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
@@ -162,10 +221,46 @@ static int frames(struct shim *sh, struct conn *c)
 	return 0;
 }
 
+/* recv() that also takes a descriptor sent with the bytes (an ATTACH's
+ * OUTPUT_FD): kept on the connection until a request uses it; any other is
+ * closed. */
+static ssize_t recv_fds(struct conn *c, void *buf, size_t n)
+{
+	union {
+		char b[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = buf, .iov_len = n };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b };
+	ssize_t r = recvmsg(c->fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	if (r < 0)
+		return r;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof fd, sizeof fd);
+			if (c->passed_fd < 0 && c->state == C_REQUEST)
+				c->passed_fd = fd;
+			else
+				close(fd);
+		}
+	}
+	return r;
+}
+
 void conn_event(struct shim *sh, struct conn *c, uint32_t events)
 {
 	if ((events & EPOLLOUT) && flush(sh, c) < 0)
 		return;
+	if (c->state == C_OUTPUT) {
+		/* never read; an error or hang-up means its client is gone */
+		if (events & (EPOLLHUP | EPOLLERR))
+			conn_close(sh, c);
+		return;
+	}
 	if (!(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
 		return;
 	for (;;) {
@@ -179,7 +274,7 @@ void conn_event(struct shim *sh, struct conn *c, uint32_t events)
 			c->in = b;
 			c->incap = cap;
 		}
-		ssize_t r = recv(c->fd, c->in + c->inlen, c->incap - c->inlen, MSG_DONTWAIT);
+		ssize_t r = recv_fds(c, c->in + c->inlen, c->incap - c->inlen);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))

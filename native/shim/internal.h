@@ -55,8 +55,13 @@ struct sink {
 	int close_after; /* CLOSE_STDIN came while bytes were queued */
 };
 
-/* A client connection: reading its request, a parked WAIT, or an attacher. */
-enum conn_state { C_REQUEST, C_WAIT, C_ATTACH };
+/* A client connection: reading its request, a parked WAIT, or an attacher;
+ * or C_OUTPUT: a descriptor an attacher handed over (OUTPUT_FD), written
+ * to and never read. */
+enum conn_state { C_REQUEST, C_WAIT, C_ATTACH, C_OUTPUT };
+/* How output is written to a handed-over descriptor (OUTPUT_FD's framing). */
+#define OUTPUT_STDCOPY 1
+#define OUTPUT_RAW 2
 struct conn {
 	int kind; /* EV_CONN */
 	int fd;
@@ -69,8 +74,18 @@ struct conn {
 	int closing; /* close once out is flushed */
 	struct proc *p; /* C_WAIT, C_ATTACH */
 	unsigned streams; /* ATTACH_STDIN | ATTACH_STDOUT | ATTACH_STDERR */
+	int passed_fd; /* a descriptor that came with the request (SCM_RIGHTS), -1 for none */
+	struct conn *output; /* C_ATTACH: where its output goes instead (C_OUTPUT), or NULL */
+	struct conn *owner; /* C_OUTPUT: its attacher */
+	int framing; /* C_OUTPUT: OUTPUT_STDCOPY or OUTPUT_RAW */
+	int exit_told; /* C_ATTACH with an output: EXIT goes out once the output is written */
 	struct conn *next;
 };
+/* Output queued for an attacher, wherever it goes. */
+static inline size_t attach_queued(const struct conn *c)
+{
+	return c->outlen + (c->output ? c->output->outlen : 0);
+}
 /* Backpressure (attach.c): past HIGH queued for an attacher its streams are
  * not read; below LOW they are read again. A connection holds at most HIGH
  * plus one read of each stream, and never more than MAX_BACKLOG (conn.c). */
@@ -166,6 +181,10 @@ void conn_event(struct shim *sh, struct conn *c, uint32_t events);
 void conn_close(struct shim *sh, struct conn *c);
 /* Queues a frame for c and sends what the socket takes now. */
 void conn_send(struct shim *sh, struct conn *c, struct wbuf *b);
+/* Queues bytes for c (a C_OUTPUT takes them as they are) and sends what the socket takes now. */
+void conn_queue(struct shim *sh, struct conn *c, const void *p, size_t n);
+/* Makes fd (handed over with an ATTACH) the output of attacher c. */
+int conn_adopt_output(struct shim *sh, struct conn *c, int fd, int framing);
 /* Closes connections that sent no whole request in time; returns the ms to the next deadline, -1 for none. */
 int conn_sweep(struct shim *sh);
 void later_free(struct shim *sh, void *p);
@@ -173,6 +192,8 @@ void later_free(struct shim *sh, void *p);
 /* attach.c */
 void attach_output(struct shim *sh, struct stream *s, const char *p, size_t n);
 void attach_exit(struct shim *sh, struct proc *p);
+/* Sends EXIT of its process to attacher c and closes it once that is out. */
+void attach_send_exit(struct shim *sh, struct conn *c);
 /* Whether an attacher of s has more than the high-water mark queued. */
 int attach_backlogged(struct shim *sh, const struct stream *s);
 /* Puts p's paused streams back in the poll set when no attacher holds them back. */

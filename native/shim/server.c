@@ -239,7 +239,7 @@ static int readable(const struct stream *s)
 static int attachers_behind(struct shim *sh, struct proc *p)
 {
 	for (struct conn *c = sh->conns; c; c = c->next)
-		if (c->state == C_ATTACH && c->p == p && c->outlen > 0)
+		if (c->state == C_ATTACH && c->p == p && attach_queued(c) > 0)
 			return 1;
 	return 0;
 }
@@ -473,6 +473,12 @@ static void do_attach(struct shim *sh, struct conn *c, struct proc *p, const cha
 		reply_error(sh, c, "cannot attach to the stdin of %s: it has no open stdin", name);
 		return;
 	}
+	uint32_t framing = u32_rec(m, SHIM_REC_OUTPUT_FD, 0);
+	if (wire_find(m, SHIM_REC_OUTPUT_FD, &r) && ((framing != OUTPUT_STDCOPY && framing != OUTPUT_RAW) || c->passed_fd < 0)) {
+		reply_error(sh, c, "cannot attach to %s: %s", name,
+			    c->passed_fd < 0 ? "no descriptor came with the request for its output" : "unknown output framing");
+		return;
+	}
 	/* the seam (protocol.ts): the log's position and the unfinished lines,
 	 * taken between two reads of the output, as the attacher starts */
 	struct wbuf b;
@@ -489,6 +495,16 @@ static void do_attach(struct shim *sh, struct conn *c, struct proc *p, const cha
 	c->state = C_ATTACH;
 	c->p = p;
 	c->streams = (in ? ATTACH_STDIN : 0) | (out ? ATTACH_STDOUT : 0) | (err ? ATTACH_STDERR : 0);
+	if (framing) {
+		/* the output goes to the handed-over descriptor from now on */
+		int fd = c->passed_fd;
+		c->passed_fd = -1;
+		if (conn_adopt_output(sh, c, fd, (int)framing) < 0) {
+			close(fd);
+			conn_close(sh, c);
+			return;
+		}
+	}
 	if (p->exited && !p->exit_pending)
 		attach_exit(sh, p);
 }

@@ -222,6 +222,20 @@ export interface ProcessSession extends AsyncIterable<OutputChunk> {
   close(): void;
   /** the exit code when the process ended while attached (undefined when detached first); recorded before it resolves */
   readonly exit: Promise<number | undefined>;
+  /**
+   * Offers the client's connection, its response headers sent, for the
+   * output to be written to directly by whatever produces it (a container's
+   * shim), out of this process's path. A session that takes it yields no
+   * output: nothing else may be written to the connection until the session
+   * ends. Sessions that cannot take it leave this out or ignore the offer.
+   */
+  offerOutput?(target: OutputConnection): void;
+}
+
+/** A hijacked connection as an output: its framing and its descriptor (undefined once it is closed). */
+export interface OutputConnection {
+  framing: 'stdcopy' | 'raw';
+  fd(): number | undefined;
 }
 
 export interface AttachOptions { stream: boolean; stdin: boolean; stdout: boolean; stderr: boolean; logs: boolean }

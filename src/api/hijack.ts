@@ -26,6 +26,13 @@ export interface Hijacked {
   socket: Duplex;
   /** true when the client asked for the upgrade (101), false for the plain 200 form */
   upgraded: boolean;
+  /** resolves once the response's head has left this process (is in the kernel's hands) */
+  headSent: Promise<void>;
+}
+
+/** Writes the response's head; resolves when the write is done (or failed: the socket says so then). */
+function writeHead(socket: Duplex, head: string): Promise<void> {
+  return new Promise((resolve) => { socket.write(head, () => resolve()); });
 }
 
 /** True when the request asked to be upgraded to a raw stream. */
@@ -45,15 +52,15 @@ export function hijack(ctx: RequestContext, contentType: string = RAW_STREAM): H
   if (ctx.upgrade) {
     const { socket, head } = ctx.upgrade;
     if (head.length > 0) socket.unshift(head);
-    socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
-    return { socket, upgraded: true };
+    const headSent = writeHead(socket, `HTTP/1.1 101 UPGRADED\r\nContent-Type: ${contentType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+    return { socket, upgraded: true, headSent };
   }
   // the plain form: the response is the stream, without chunking and closed at the end
   const socket = ctx.req.socket;
   ctx.res.detachSocket(socket);
   plainHijacked.add(socket);
-  socket.write(`HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\nConnection: close\r\n\r\n`);
-  return { socket, upgraded: false };
+  const headSent = writeHead(socket, `HTTP/1.1 200 OK\r\nContent-Type: ${contentType}\r\nConnection: close\r\n\r\n`);
+  return { socket, upgraded: false, headSent };
 }
 
 /** The next bytes a paused socket gives; an error when it ends first. */

@@ -18,7 +18,7 @@ export type {
 export type { NetworksBackend } from './backend.js';
 export type { ContainersBackend, ContainerListArgs, ContainerStopOptions, ContainerWaitCondition } from './backend.js';
 export type {
-  ContainerStreamsBackend, ProcessSession, OutputChunk, OutputStream, AttachOptions, AttachedProcess, LogsOptions, LogRecord, ExecStartOptions, PathStat, ArchivePutOptions,
+  ContainerStreamsBackend, ProcessSession, OutputConnection, OutputChunk, OutputStream, AttachOptions, AttachedProcess, LogsOptions, LogRecord, ExecStartOptions, PathStat, ArchivePutOptions,
 } from './backend.js';
 export { Filters, parseFilters } from './query.js';
 export { HttpError } from './status.js';

@@ -32,6 +32,11 @@ export interface NativeAddon {
    * listening). Blocks the thread up to timeoutMs: for tests and tools.
    */
   recvFd(sockFd: number, timeoutMs: number): ReceivedFd;
+  /**
+   * Sends bytes on a connected unix socket with fd attached to the first of
+   * them (SCM_RIGHTS); waits up to a second for room in a full buffer.
+   */
+  sendFd(sockFd: number, bytes: Buffer, fd: number): void;
   /** mkfifo(3) with exactly this mode (the umask does not apply). */
   mkfifo(path: string, mode: number): void;
   /**

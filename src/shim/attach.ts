@@ -5,6 +5,7 @@
  */
 import { connect, type Socket } from 'node:net';
 import { BerthError, unavailable, wrap } from '../common/errors.js';
+import { native } from '../common/native.js';
 import { FrameReader } from '../runtime/plan/wire.js';
 import { decodeShimMessage, encodeShimMessage, findRecord, type ShimEntry, type ShimMessage } from './codec.js';
 import { ShimAttachFrame, ShimReply, ShimRequest } from './protocol.js';
@@ -18,6 +19,23 @@ export interface AttachOptions {
   stdout?: boolean;
   /** default true */
   stderr?: boolean;
+  /**
+   * The output goes to this descriptor, written by the shim itself (OUTPUT_FD
+   * in protocol.ts): the attachment then yields no output, only the exit, once
+   * the shim has written everything and let the descriptor go.
+   */
+  output?: OutputTarget;
+}
+
+/**
+ * A client's connection the shim may write a process's output to: stdcopy
+ * frames, or raw bytes (a TTY). `fd()` is read when the request is sent and
+ * says undefined when the connection is gone by then (the output then comes
+ * on the attachment as usual).
+ */
+export interface OutputTarget {
+  framing: 'stdcopy' | 'raw';
+  fd(): number | undefined;
 }
 
 export interface AttachChunk {
@@ -192,13 +210,32 @@ function seamOf(ok: ShimMessage): AttachSeam {
   };
 }
 
-function attachRequest(o: AttachOptions): Buffer {
+function attachRequest(o: AttachOptions, handOver: boolean): Buffer {
   const records: ShimEntry[] = [{
     type: 'STREAMS',
     value: { stdin: o.stdin ? 1 : 0, stdout: o.stdout === false ? 0 : 1, stderr: o.stderr === false ? 0 : 1 },
   }];
   if (o.execId) records.push({ type: 'EXEC_ID', value: { id: o.execId } });
+  if (handOver && o.output) records.push({ type: 'OUTPUT_FD', value: { framing: o.output.framing === 'raw' ? 2 : 1 } });
   return encodeShimMessage(ShimRequest.ATTACH, records);
+}
+
+/** The descriptor under a connected node socket (libuv's), if it has one. */
+function socketFd(sock: Socket): number | undefined {
+  const fd = (sock as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/**
+ * Sends the ATTACH request, with the output's descriptor when one is asked
+ * for and still there: the addon's sendmsg on the socket's own descriptor,
+ * before node has written anything on it, so the bytes stay in order.
+ */
+function sendAttach(sock: Socket, o: AttachOptions): void {
+  const target = o.output?.fd();
+  const own = socketFd(sock);
+  if (target === undefined || own === undefined) { sock.write(attachRequest(o, false)); return; }
+  native().sendFd(own, attachRequest(o, true), target);
 }
 
 /** Connects, sends ATTACH and resolves once the shim has said OK. */
@@ -209,7 +246,7 @@ export function openAttachment(socketPath: string, o: AttachOptions): Promise<At
     const conn = new AttachConnection(sock);
     let accepted = false;
     const fail = (e: Error): void => { if (!accepted) { accepted = true; reject(e); } sock.destroy(); conn.onEnd(); };
-    sock.on('connect', () => sock.write(attachRequest(o)));
+    sock.on('connect', () => { try { sendAttach(sock, o); } catch (e) { fail(wrap(`cannot attach: shim at ${socketPath}`, e)); } });
     sock.on('data', (chunk: Buffer) => {
       let msgs: ShimMessage[];
       try { msgs = frames.push(chunk).map((b) => decodeShimMessage(b)); } catch (e) { fail(e as Error); return; }

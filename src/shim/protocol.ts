@@ -23,7 +23,7 @@ export const ShimRequest = {
   CLOSE_STDIN: 7, // [EXEC_ID]: close the shim's end of that process's stdin → OK
   DELETE: 8, // [EXIT_AFTER]: `<runtime> delete ID`, then the shim's state (exit record included) is removed → OK [EXIT_AFTER]
   SHUTDOWN: 9, // the shim exits once the container is deleted → OK, or ERROR while it exists
-  ATTACH: 10, // [EXEC_ID], STREAMS: → OK {LOG_POS, PENDING_STDOUT, PENDING_STDERR}, then ShimAttachFrame frames both ways
+  ATTACH: 10, // [EXEC_ID], STREAMS, [OUTPUT_FD]: → OK {LOG_POS, PENDING_STDOUT, PENDING_STDERR}, then ShimAttachFrame frames both ways
   DELETE_EXEC: 11, // EXEC_ID: forget an exited exec (its files in the state dir; its log stays) → OK
 } as const;
 
@@ -42,6 +42,17 @@ export const ShimRequest = {
  * {EXIT_STATUS, EXIT_TIME} when the process has exited, and the shim closes.
  * Client → shim: STDIN {DATA} (to the stdin pipe or the pty master) and
  * CLOSE_STDIN (no records). A client that closes its end detaches.
+ *
+ * With OUTPUT_FD the output does not come on the attach connection: the
+ * request carries a descriptor (SCM_RIGHTS, sent with its first byte), a
+ * client's connection to the engine, and the shim writes the output there
+ * in the Engine API's own form (stdcopy frames, or raw bytes with a TTY) —
+ * the engine is then out of the output's path. The attach connection still
+ * takes STDIN and CLOSE_STDIN, and gets EXIT once the output is all written
+ * and the shim has closed its copy of the descriptor. The descriptor is
+ * dropped when the attach connection closes (a detach), and the attach
+ * connection is closed when writing to the descriptor fails (the client
+ * left) or it falls too far behind.
  */
 export const ShimAttachFrame = {
   STDOUT: 201,
@@ -88,6 +99,11 @@ export const ShimRecords = {
     tag: 22,
     fields: [['exit', 'u32']],
     doc: 'DELETE: 1: the shim exits right after its OK (a SHUTDOWN folded in, one round trip less); the OK carries EXIT_AFTER back, so a client knows an older shim ignored it',
+  },
+  OUTPUT_FD: {
+    tag: 23,
+    fields: [['framing', 'u32']],
+    doc: 'ATTACH: the output goes to the descriptor sent with the request (SCM_RIGHTS), not on the connection; framing 1: stdcopy frames (8-byte header: stream 1 stdout or 2 stderr, 3 zero bytes, big-endian size; at most 32 KiB each), 2: raw bytes (a TTY)',
   },
 } as const satisfies Record<string, RecordSpec>;
 

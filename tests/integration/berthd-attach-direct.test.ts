@@ -25,13 +25,13 @@ after(async () => {
   assert.deepEqual(await teardownBerthd(b, l, dir), []);
 });
 
-test('a run attached streams from the shim while the core is stopped', { skip: skipBerthd }, async () => {
-  dir = mkdtempSync(join(tmpdir(), 'berth-direct-'));
-  l = layout(dir);
-  b = await ready(spawnBerthd(l));
-  assert.equal(docker(b.sock, ['import', busyboxTar(dir), 'busybox']).status, 0);
-
-  const child = spawn(DOCKER, ['-H', `unix://${b.sock}`, 'run', '--rm', 'busybox', 'sh', '-c', 'for i in $(seq 1 30); do echo line $i; sleep 0.05; done'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * A `docker run` attached to a container writing 30 lines over ~1.5 s: after
+ * line 3, the processes `stopped()` names are SIGSTOPped until line 25 has
+ * arrived (or 10 s passed), then let go. Every line must arrive, in order.
+ */
+async function streamsWhileStopped(sock: string, what: string, stopped: () => number[]): Promise<void> {
+  const child = spawn(DOCKER, ['-H', `unix://${sock}`, 'run', '--rm', 'busybox', 'sh', '-c', 'for i in $(seq 1 30); do echo line $i; sleep 0.05; done'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
@@ -48,18 +48,35 @@ test('a run attached streams from the shim while the core is stopped', { skip: s
   });
 
   assert.ok(await seen(3, 20_000), `the container's first lines arrive (${stderr})`);
-  const cores = corePids(l);
-  assert.ok(cores.length > 0, 'the core is running');
-  for (const pid of cores) process.kill(pid, 'SIGSTOP');
+  const pids = stopped();
+  assert.ok(pids.length > 0, `${what} is running`);
+  for (const pid of pids) process.kill(pid, 'SIGSTOP');
   const during = out.split('\n').length;
-  // 20 more lines take about a second; through the core nothing would come now
+  // 20 more lines take about a second; through the stopped process nothing would come now
   const flowed = await seen(25, 10_000);
-  for (const pid of cores) process.kill(pid, 'SIGCONT');
-  assert.ok(flowed, `output went on while the core was stopped (had ${during - 1} lines when it stopped, ${out.split('\n').length - 1} after)`);
+  for (const pid of pids) process.kill(pid, 'SIGCONT');
+  assert.ok(flowed, `output went on while ${what} was stopped (had ${during - 1} lines when it stopped, ${out.split('\n').length - 1} after)`);
 
   assert.equal(await exited, 0, stderr);
   const lines = out.split('\n').filter(Boolean);
   assert.deepEqual(lines, Array.from({ length: 30 }, (_, i) => `line ${i + 1}`), 'every line once, in order');
+}
+
+test('a run attached streams from the shim while the core is stopped', { skip: skipBerthd }, async () => {
+  dir = mkdtempSync(join(tmpdir(), 'berth-direct-'));
+  l = layout(dir);
+  b = await ready(spawnBerthd(l));
+  assert.equal(docker(b.sock, ['import', busyboxTar(dir), 'busybox']).status, 0);
+  const lay = l;
+  await streamsWhileStopped(b.sock, 'the core', () => corePids(lay));
+});
+
+test('the shim writes a run attached\'s output to the client\'s connection itself: it flows while berthd is stopped', { skip: skipBerthd }, async () => {
+  assert.ok(b && l, 'berthd from the test above');
+  const pid = b.proc.pid;
+  assert.ok(pid, 'berthd has a pid');
+  // relayed by berthd (BERTH_ATTACH_NO_HANDOVER=1), nothing would come while it is stopped
+  await streamsWhileStopped(b.sock, 'berthd', () => [pid]);
 });
 
 test('a client that stops reading holds the container back, and then gets every byte', { skip: skipBerthd }, async () => {

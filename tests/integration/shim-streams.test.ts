@@ -7,7 +7,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +17,7 @@ import { ShimClient, startShim, type StartShimOptions } from '../../src/shim/cli
 import type { AttachChunk, Attachment } from '../../src/shim/attach.js';
 import { encodeShimMessage } from '../../src/shim/codec.js';
 import { ShimRequest } from '../../src/shim/protocol.js';
+import { decodeAll } from '../../src/common/stdcopy.js';
 
 const SHIM = join(REPO, 'bin', 'berth-shim');
 const RUNC = '/usr/sbin/runc';
@@ -176,7 +177,102 @@ for (const [name, runtime] of [['berth-runtime', RUNTIME], ['runc', RUNC]] as co
   });
 }
 
+/**
+ * A client's connection as an engine has it: `engine` is the accepted end
+ * (its descriptor is what OUTPUT_FD hands over), `client` the far end,
+ * whose bytes are collected.
+ */
+async function clientConnection(dir: string): Promise<{ engine: Socket; client: Socket; bytes: () => Buffer; ended: Promise<void>; fd: () => number | undefined }> {
+  const path = join(dir, `client-${++seq}.sock`);
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(path, r));
+  const accepted = new Promise<Socket>((r) => server.once('connection', r));
+  const client = connect(path);
+  const engine = await accepted;
+  server.close();
+  const got: Buffer[] = [];
+  client.on('data', (d: Buffer) => got.push(d));
+  const ended = new Promise<void>((r) => client.on('close', () => r()));
+  const fd = (): number | undefined => {
+    const n = (engine as unknown as { _handle?: { fd?: number } })._handle?.fd;
+    return engine.destroyed ? undefined : n;
+  };
+  return { engine, client, bytes: () => Buffer.concat(got), ended, fd };
+}
+
 describe('berth-shim streams and faults', { skip }, () => {
+  test('OUTPUT_FD: the shim writes stdcopy frames of at most 32 KiB to a handed-over connection, then EXIT', async () => {
+    // 300 000 bytes in one go (frames cut at 32 KiB), then lines on both streams
+    const f = await started(RUNTIME, ['sh', '-c', 'sleep 0.2; head -c 300000 /dev/zero | tr "\\0" x; i=0; while [ $i -lt 40 ]; do echo out$i; echo err$i >&2; i=$((i+1)); done; exit 3']);
+    try {
+      const conn = await clientConnection(f.dir);
+      const a = await f.c.attach({ output: { framing: 'stdcopy', fd: conn.fd } });
+      const out = collect(a);
+      await f.c.start();
+      assert.equal((await a.exit)?.status, 3, 'EXIT comes on the attach connection');
+      await out.done;
+      assert.equal(out.chunks.length, 0, 'no output on the attach connection');
+      // the shim let go of its copy before EXIT: ours is the last, and closing it ends the client's stream
+      conn.engine.end();
+      await conn.ended;
+      const frames = decodeAll(conn.bytes());
+      assert.ok(frames.every((fr) => fr.payload.length > 0 && fr.payload.length <= 32 * 1024), 'frames of 1 byte to 32 KiB');
+      const text = (stream: number): string => Buffer.concat(frames.filter((fr) => fr.stream === stream).map((fr) => fr.payload)).toString();
+      const lines = (p: string): string => Array.from({ length: 40 }, (_, i) => `${p}${i}\n`).join('');
+      assert.equal(text(1), 'x'.repeat(300_000) + lines('out'));
+      assert.equal(text(2), lines('err'));
+      assert.equal(readLog(f.opts.log).filter((e) => e.stream === 'stdout').map((e) => e.log).join(''), text(1), 'the log has it all too');
+      await f.c.delete();
+    } finally { await teardown(f); }
+  });
+
+  test('OUTPUT_FD with a terminal: raw bytes; input still goes through the attach connection', async () => {
+    const f = await started(RUNTIME, ['sh'], {}, true);
+    try {
+      const conn = await clientConnection(f.dir);
+      const a = await f.c.attach({ stdin: true, output: { framing: 'raw', fd: conn.fd } });
+      await f.c.start();
+      await a.write("echo hel''lo-raw\n");
+      await until('the shell to answer on the connection', () => /hello-raw/.test(conn.bytes().toString()));
+      await a.write('exit 4\n');
+      assert.equal((await a.exit)?.status, 4);
+      conn.engine.end();
+      await conn.ended;
+      assert.equal(conn.bytes()[0] === 1 && conn.bytes()[1] === 0, false, 'no stdcopy header');
+      await f.c.delete();
+    } finally { await teardown(f); }
+  });
+
+  test('OUTPUT_FD: a detach drops the descriptor; a client that leaves ends the attach; the container runs on', async () => {
+    const f = await started(RUNTIME, ['sh', '-c', 'while :; do echo tick; sleep 0.05; done']);
+    try {
+      await f.c.start();
+      // detach: once the attach connection closes, the shim holds the client's connection no more
+      const c1 = await clientConnection(f.dir);
+      const a1 = await f.c.attach({ output: { framing: 'stdcopy', fd: c1.fd } });
+      await until('output on the connection', () => c1.bytes().length > 0);
+      a1.close();
+      await sleep(200);
+      c1.engine.destroy();
+      const closed = await Promise.race([c1.ended.then(() => true), sleep(3000).then(() => false)]);
+      assert.ok(closed, 'the client sees the end: the shim let its copy go at the detach');
+      // the client leaves: writing fails, and the attach ends without an exit
+      const c2 = await clientConnection(f.dir);
+      const a2 = await f.c.attach({ output: { framing: 'stdcopy', fd: c2.fd } });
+      await until('output on the second connection', () => c2.bytes().length > 0);
+      c2.engine.destroy();
+      c2.client.destroy();
+      assert.equal(await Promise.race([a2.exit, sleep(5000).then(() => 'timeout')]), undefined, 'the attach ended, no exit');
+      assert.equal((await f.c.state()).status, 'running');
+      const before = readLog(f.opts.log).length;
+      await until('the log to go on', () => readLog(f.opts.log).length > before + 2);
+      await assert.rejects(f.c.attach({ output: { framing: 'stdcopy', fd: () => undefined } }).then(async (a) => { a.close(); throw new Error('no descriptor: plain attach'); }), /plain attach/);
+      await f.c.kill(9);
+      await f.c.wait();
+      await f.c.delete();
+    } finally { await teardown(f); }
+  });
+
   test('with a terminal, input through attach reaches the shell through the pty', async () => {
     const f = await started(RUNTIME, ['sh'], {}, true);
     try {

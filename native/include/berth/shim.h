@@ -72,5 +72,7 @@
 #define SHIM_REC_PENDING_STDERR 21
 /* DELETE: 1: the shim exits right after its OK (a SHUTDOWN folded in, one round trip less); the OK carries EXIT_AFTER back, so a client knows an older shim ignored it — u32 exit */
 #define SHIM_REC_EXIT_AFTER 22
+/* ATTACH: the output goes to the descriptor sent with the request (SCM_RIGHTS), not on the connection; framing 1: stdcopy frames (8-byte header: stream 1 stdout or 2 stderr, 3 zero bytes, big-endian size; at most 32 KiB each), 2: raw bytes (a TTY) — u32 framing */
+#define SHIM_REC_OUTPUT_FD 23
 
 #endif

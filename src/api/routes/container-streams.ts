@@ -5,8 +5,9 @@
  * Without a TTY output is stdcopy-framed; with one it is raw bytes.
  */
 import type { Duplex } from 'node:stream';
+import { TLSSocket } from 'node:tls';
 import { invalidArgument } from '../../common/errors.js';
-import type { AttachedProcess, ContainerStreamsBackend, LogRecord, OutputChunk, PathStat } from '../backend.js';
+import type { AttachedProcess, ContainerStreamsBackend, LogRecord, OutputChunk, OutputConnection, PathStat } from '../backend.js';
 import { readJsonObject, sendJson, type RequestContext } from '../context.js';
 import { checkShape, EXEC_CREATE } from '../shapes.js';
 import { hijack, MULTIPLEXED_STREAM, RAW_STREAM, readUpgradedJsonObject } from '../hijack.js';
@@ -58,8 +59,9 @@ function writeWait(socket: Duplex, parts: Buffer[]): Promise<void> {
  * the output ends (after the exit is recorded) or the client detaches.
  */
 async function serveSession(ctx: RequestContext, p: AttachedProcess, withInput: boolean): Promise<void> {
-  const { socket } = hijack(ctx, p.tty ? RAW_STREAM : MULTIPLEXED_STREAM);
+  const { socket, headSent } = hijack(ctx, p.tty ? RAW_STREAM : MULTIPLEXED_STREAM);
   const { session } = p;
+  if (session.offerOutput) offerConnection(socket, headSent, p.tty, session.offerOutput.bind(session));
   let detached = false;
   if (withInput) {
     const scanner = new DetachScanner(parseDetachKeys(p.detachKeys));
@@ -89,6 +91,23 @@ async function serveSession(ctx: RequestContext, p: AttachedProcess, withInput: 
   } finally {
     if (!socket.destroyed) socket.end();
   }
+}
+
+/** The descriptor under a node socket (libuv's), while it is open. */
+function socketFd(socket: Duplex): number | undefined {
+  if (socket.destroyed) return undefined;
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/**
+ * Offers the client's connection to the session once the response's head is
+ * out (nothing of ours may follow it into the kernel after the shim's
+ * bytes). A TLS connection is not offered: its bytes must be encrypted here.
+ */
+function offerConnection(socket: Duplex, headSent: Promise<void>, tty: boolean, offer: (t: OutputConnection) => void): void {
+  if (socket instanceof TLSSocket || socketFd(socket) === undefined) return;
+  void headSent.then(() => offer({ framing: tty ? 'raw' : 'stdcopy', fd: () => socketFd(socket) }));
 }
 
 async function attach(b: ContainerStreamsBackend, ctx: RequestContext): Promise<void> {

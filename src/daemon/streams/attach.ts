@@ -6,7 +6,7 @@
  * file is read for a stopped one).
  */
 import { failedPrecondition } from '../../common/errors.js';
-import type { AttachedProcess, AttachOptions, OutputChunk } from '../../api/index.js';
+import type { AttachedProcess, AttachOptions, OutputChunk, OutputConnection } from '../../api/index.js';
 import type { CoreAttachment } from '../../core/attachment.js';
 import type { CoreClient } from '../../core/client.js';
 import type { ContainerRecord, ContainerService } from '../containers/index.js';
@@ -14,12 +14,20 @@ import { readLog } from '../logs/reader.js';
 import { attachAtShim } from './direct.js';
 import { CoreSession } from './session.js';
 
-interface Waiter { opts: AttachOptions; resolve: (a: CoreAttachment | undefined) => void; reject: (e: Error) => void }
+interface Waiter {
+  opts: AttachOptions;
+  resolve: (a: CoreAttachment | undefined) => void;
+  reject: (e: Error) => void;
+  /** the client's connection, when the route offers it: the shim writes the output there */
+  output?: OutputConnection;
+}
 
 export class Attacher {
   private readonly waiting = new Map<string, Set<Waiter>>();
   /** stdio at the shim itself (direct.ts); BERTH_ATTACH_VIA_CORE=1 relays it through the core, to compare */
   private readonly direct = process.env.BERTH_ATTACH_VIA_CORE !== '1';
+  /** the shim writes a `run` attached's output to the client itself; BERTH_ATTACH_NO_HANDOVER=1 relays it here, to compare */
+  private readonly handOver = process.env.BERTH_ATTACH_NO_HANDOVER !== '1';
 
   constructor(private readonly core: CoreClient, private readonly containers: ContainerService) {
     containers.addStartHook((c, task) => this.onTaskCreated(c, task.shimAddress));
@@ -36,20 +44,21 @@ export class Attacher {
     if (!set) return;
     this.waiting.delete(c.ID);
     for (const w of set) {
-      try { w.resolve(await this.open(c, w.opts, false, shimAddress)); } catch (err) { w.reject(err as Error); }
+      try { w.resolve(await this.open(c, w.opts, false, shimAddress, w.output)); } catch (err) { w.reject(err as Error); }
     }
   }
 
   /**
    * A live process's attach: at its shim when the core names one that answers here and no log
-   * replay is asked for, else through the core (which also gives the canonical refusal).
+   * replay is asked for, else through the core (which also gives the canonical refusal). With
+   * `output` (the client's connection), the shim writes the output there itself.
    */
-  private async open(c: ContainerRecord, opts: AttachOptions, logs: boolean, shimAddress?: string): Promise<CoreAttachment> {
+  private async open(c: ContainerRecord, opts: AttachOptions, logs: boolean, shimAddress?: string, output?: OutputConnection): Promise<CoreAttachment> {
     const o = this.coreOptions(c, opts, logs);
     if (this.direct && !logs) {
       const address = shimAddress ?? (await this.core.tasks.State({ containerId: c.ID, execId: '' }).catch(() => undefined))?.process?.shimAddress;
       if (address) {
-        try { return await attachAtShim(address, o); } catch { /* the core's attach decides */ }
+        try { return await attachAtShim(address, o, output); } catch { /* the core's attach decides */ }
       }
     }
     return this.core.attach(o);
@@ -61,14 +70,18 @@ export class Attacher {
     for (const w of set ?? []) w.resolve(undefined);
   }
 
-  private wait(c: ContainerRecord, opts: AttachOptions, signal: AbortSignal): Promise<CoreAttachment | undefined> {
-    return new Promise((resolve, reject) => {
+  /** The attach that joins at the next start, and how to hand it the client's connection before then. */
+  private wait(c: ContainerRecord, opts: AttachOptions, signal: AbortSignal): { pending: Promise<CoreAttachment | undefined>; offer: (o: OutputConnection) => void } {
+    let waiter: Waiter | undefined;
+    const pending = new Promise<CoreAttachment | undefined>((resolve, reject) => {
       const w: Waiter = { opts, resolve, reject };
+      waiter = w;
       const set = this.waiting.get(c.ID) ?? new Set<Waiter>();
       set.add(w);
       this.waiting.set(c.ID, set);
       signal.addEventListener('abort', () => { set.delete(w); resolve(undefined); }, { once: true });
     });
+    return { pending, offer: (o) => { if (waiter && this.handOver) waiter.output = o; } };
   }
 
   private async *pastLog(c: ContainerRecord, opts: AttachOptions): AsyncGenerator<OutputChunk> {
@@ -89,8 +102,9 @@ export class Attacher {
     }
     const prefix = opts.logs ? this.pastLog(c, opts) : undefined;
     if (!opts.stream) return { ...base, session: new CoreSession(Promise.resolve(undefined), prefix) };
-    // not running: the session goes live at the next start
-    return { ...base, session: new CoreSession(this.wait(c, opts, signal), prefix) };
+    // not running: the session goes live at the next start (`docker run` attaches before it starts)
+    const { pending, offer } = this.wait(c, opts, signal);
+    return { ...base, session: new CoreSession(pending, prefix, undefined, offer) };
   }
 
   async resize(ref: string, height: number, width: number): Promise<void> {

@@ -13,6 +13,7 @@
  * the log and the live output.
  */
 import type { CoreAttachChunk, CoreAttachExit, CoreAttachment, CoreAttachOptions } from '../../core/attachment.js';
+import type { OutputConnection } from '../../api/index.js';
 import { ShimClient, type Attachment } from '../../shim/index.js';
 
 class ShimAttachment implements CoreAttachment {
@@ -40,11 +41,14 @@ function timestampOf(ns: bigint): CoreAttachExit['exitedAt'] {
 /**
  * Attaches at the shim's socket; resolves once the shim has taken the
  * attacher (output from then on is not missed), as the core's attach does.
+ * With `output`, the shim writes the output to the client's connection
+ * itself (the attachment then yields none): no byte of it crosses berthd.
  */
-export async function attachAtShim(address: string, opts: CoreAttachOptions): Promise<CoreAttachment> {
+export async function attachAtShim(address: string, opts: CoreAttachOptions, output?: OutputConnection): Promise<CoreAttachment> {
   const a = await ShimClient.at(address).attach({
     stdin: opts.stdin === true, stdout: opts.stdout !== false, stderr: opts.stderr !== false,
     ...(opts.execId ? { execId: opts.execId } : {}),
+    ...(output ? { output } : {}),
   });
   return new ShimAttachment(a);
 }

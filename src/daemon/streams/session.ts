@@ -5,7 +5,7 @@
  * the core attachment joins when the task exists (a start hook). Log
  * records to replay can come first.
  */
-import type { OutputChunk, ProcessSession } from '../../api/index.js';
+import type { OutputChunk, OutputConnection, ProcessSession } from '../../api/index.js';
 import { coalesce, type CoreAttachment } from '../../core/attachment.js';
 
 export class CoreSession implements ProcessSession {
@@ -18,11 +18,14 @@ export class CoreSession implements ProcessSession {
    * @param pending resolves with the attachment (or undefined: no live part, the session is only `prefix`)
    * @param prefix output replayed before the live part (a stopped container's log)
    * @param recordExit runs with the exit code before `exit` resolves (exec's ExitCode)
+   * @param takeOutput given the client's connection (offerOutput) while `pending` has not resolved:
+   *   the attachment may have the shim write the output there
    */
   constructor(
     private readonly pending: Promise<CoreAttachment | undefined>,
     private readonly prefix: AsyncIterable<OutputChunk> | undefined = undefined,
     private readonly recordExit: (code: number | undefined) => Promise<void> | void = () => undefined,
+    private readonly takeOutput: ((target: OutputConnection) => void) | undefined = undefined,
   ) {
     this.exit = new Promise((resolve) => { this.onExit = resolve; });
     pending.then((a) => {
@@ -55,6 +58,11 @@ export class CoreSession implements ProcessSession {
     this.finished = true;
     try { await this.recordExit(code); } catch { /* recorded best effort */ }
     this.onExit(code);
+  }
+
+  offerOutput(target: OutputConnection): void {
+    // a replayed log is written here first: the shim writing too would interleave with it
+    if (!this.prefix && this.attachment === undefined) this.takeOutput?.(target);
   }
 
   async write(data: Buffer): Promise<void> {
