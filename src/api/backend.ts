@@ -92,6 +92,7 @@ export interface Backend {
   containers?: ContainersBackend;
   networks?: NetworksBackend;
   streams?: ContainerStreamsBackend;
+  commit?: CommitBackend;
 }
 
 
@@ -305,4 +306,23 @@ export interface NetworksBackend {
   connect(ref: string, container: string, config: unknown): Promise<void>;
   disconnect(ref: string, container: string, force: boolean): Promise<void>;
   prune(filters: Filters): Promise<{ NetworksDeleted: string[] | null }>;
+}
+
+// ---- commit ----
+
+/** POST /commit: the query's fields; config is the body (undefined: none given, the container's own). */
+export interface CommitArgs {
+  container: string;
+  repo: string;
+  tag: string;
+  comment: string;
+  author: string;
+  pause: boolean;
+  changes: string[];
+  config: Record<string, unknown> | undefined;
+}
+
+export interface CommitBackend {
+  /** The new image's ID (sha256:…). */
+  commit(args: CommitArgs): Promise<string>;
 }

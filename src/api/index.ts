@@ -16,6 +16,7 @@ export type {
   RegistryAuth, ProgressSink, PullArgs, ImportArgs, ImageListArgs, ImageDeleteItem,
 } from './backend.js';
 export type { NetworksBackend } from './backend.js';
+export type { CommitBackend, CommitArgs } from './backend.js';
 export type { ContainersBackend, ContainerListArgs, ContainerStopOptions, ContainerWaitCondition } from './backend.js';
 export type {
   ContainerStreamsBackend, ProcessSession, OutputConnection, OutputChunk, OutputStream, AttachOptions, AttachedProcess, LogsOptions, LogRecord, ExecStartOptions, PathStat, ArchivePutOptions,
@@ -32,6 +33,7 @@ import { volumeRoutes } from './routes/volumes.js';
 import { containerRoutes } from './routes/containers.js';
 import { networkRoutes } from './routes/networks.js';
 import { containerStreamRoutes } from './routes/container-streams.js';
+import { commitRoutes } from './routes/commit.js';
 
 /** The routes served today; later route files (containers, images, volumes) join this list. */
 export function engineRoutes(backend: Backend): Route[] {
@@ -41,5 +43,6 @@ export function engineRoutes(backend: Backend): Route[] {
     ...(backend.containers ? containerRoutes(backend.containers) : []),
     ...(backend.networks ? networkRoutes(backend.networks) : []),
     ...(backend.streams ? containerStreamRoutes(backend.streams) : []),
+    ...(backend.commit ? commitRoutes(backend.commit) : []),
   ];
 }

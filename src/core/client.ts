@@ -7,7 +7,7 @@
 import { PassThrough, type Readable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import type {
-  Api, DataChunk, Envelope, Image, ImportImageRequest, ImportImageResponse, Labels, LoadImagesRequest, LoadImagesResponse, PullProgress, PullRequest,
+  Api, CommitImageRequest, CommitImageResponse, DataChunk, Envelope, Image, ImportImageRequest, ImportImageResponse, Labels, LoadImagesRequest, LoadImagesResponse, PullProgress, PullRequest,
   PushProgress, PushRequest, ReadContentRequest, ReadContentResponse, SaveImagesRequest, SubscribeRequest, WriteContentRequest, WriteContentResponse,
 } from './api/types.js';
 import { DEFAULT_NAMESPACE, loadServices, NAMESPACE_KEY, type ServiceName } from './api/proto.js';
@@ -157,6 +157,13 @@ export class CoreClient {
   async importImage(source: AsyncIterable<Buffer>, opts: Partial<Omit<ImportImageRequest, 'data'>>): Promise<Image> {
     const res = await this.upload<ImportImageRequest, ImportImageResponse>('Images', 'Import', opts, source);
     if (!res.image) throw new CoreCallError(grpc.status.INTERNAL, 'import ended without an image');
+    return res.image;
+  }
+
+  /** docker commit through the core: streams a container's layer tar; resolves with the image stored. */
+  async commitImage(source: AsyncIterable<Buffer>, opts: Partial<Omit<CommitImageRequest, 'data'>>): Promise<Image> {
+    const res = await this.upload<CommitImageRequest, CommitImageResponse>('Images', 'Commit', opts, source);
+    if (!res.image) throw new CoreCallError(grpc.status.INTERNAL, 'commit ended without an image');
     return res.image;
   }
 

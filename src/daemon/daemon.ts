@@ -16,6 +16,7 @@ import { EventBus } from './events.js';
 import { ENGINE_NAMESPACE } from './namespace.js';
 import { CoreInventory, type Inventory } from './inventory.js';
 import { CredentialMemory, DaemonImages, rememberLogins } from './images/index.js';
+import { DaemonCommit } from './images/commit.js';
 import { DaemonVolumes } from './volumes/index.js';
 import { ContainerService, EngineContainers, hostCapabilities, hostNofile, initBinary } from './containers/index.js';
 import { EngineStreams } from './streams/backend.js';
@@ -105,7 +106,7 @@ export class Daemon {
       const inventory = new CoreInventory(core, { images, volumes });
       const system = rememberLogins(new DaemonSystem({ config, daemonId: id, inventory, eventListeners: () => events.subscribers, containerStatuses: () => containerService.store.countByStatus() }), credentials);
       const api = createApiServer({
-        routes: engineRoutes({ system, events, images, volumes, containers: health.decorate(new EngineContainers(containerService)), streams, networks: networking.backend() }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
+        routes: engineRoutes({ system, events, images, volumes, containers: health.decorate(new EngineContainers(containerService)), streams, networks: networking.backend(), commit: new DaemonCommit({ core, containers: containerService, log: log.with({ component: 'commit' }) }) }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
         socketGroup: config.group,
         tls,
       });

@@ -153,7 +153,7 @@ test('import with every --change kind; save → load round trip; a container on 
     Volumes: { '/data': {} }, StopSignal: 'SIGQUIT',
   });
   assert.equal(imp.RepoTags[0], 'example.test/imported:1');
-  assert.match(await ctrFails(env, 'images', 'import', '--change', 'RUN true', tarGz, 'example.test/bad:1'), /RUN is not a change import accepts/);
+  assert.match(await ctrFails(env, 'images', 'import', '--change', 'RUN true', tarGz, 'example.test/bad:1'), /run is not a valid change command/);
 
   // save → remove → gc → load: same ID, layers and tags
   await ctr(env, 'images', 'tag', 'example.test/imported:1', 'example.test/imported:2');

@@ -25,9 +25,13 @@ test('WORKDIR, EXPOSE, USER, VOLUME, STOPSIGNAL; unknown instructions refused', 
   assert.equal(c.User, 'www-data');
   assert.deepEqual(c.Volumes, { '/a': {}, '/b': {}, '/c': {} });
   assert.equal(c.StopSignal, 'SIGQUIT');
-  assert.throws(() => applyChanges({}, ['EXPOSE http']), /not a port/);
-  assert.throws(() => applyChanges({}, ['RUN apt-get update']), /RUN is not a change import accepts/);
-  assert.throws(() => applyChanges({}, ['CMD']), /CMD needs an argument/);
+  assert.throws(() => applyChanges({}, ['EXPOSE http']), /Invalid containerPort: http/);
+  assert.throws(() => applyChanges({}, ['RUN apt-get update']), /run is not a valid change command/);
+  assert.throws(() => applyChanges({}, ['CMD']), /CMD requires at least one argument/);
+});
+
+test('ONBUILD appends its instruction, as commit --change takes it', () => {
+  assert.deepEqual(applyChanges({ OnBuild: ['RUN a'] }, ['onbuild RUN b c']).OnBuild, ['RUN a', 'RUN b c']);
 });
 
 test('words splits outside quotes only', () => {

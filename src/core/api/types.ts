@@ -136,6 +136,11 @@ export interface LoadImagesResponse { images: Image[] }
 export interface ImportImageRequest { data: Buffer; name: string; changes: string[]; message: string; snapshotter: string; contentOnly: boolean }
 export interface ImportImageResponse { image: Image | null }
 export interface ExportContainerRequest { id: string }
+export interface CommitImageRequest {
+  data: Buffer; parent: string; name: string; config: Buffer; changes: string[]; defaults: Buffer; author: string; comment: string;
+  createdBy: string; container: string; containerConfig: Buffer; snapshotter: string;
+}
+export interface CommitImageResponse { image: Image | null }
 
 // Content
 export interface ContentInfoMessage { digest: string; size: string; labels: Labels; createdAt: Timestamp | null; updatedAt: Timestamp | null }
@@ -280,7 +285,7 @@ export interface StreamingApi {
 /** Client-streaming methods. */
 export interface ClientStreamingApi {
   Content: { Write: [WriteContentRequest, WriteContentResponse] };
-  Images: { Load: [LoadImagesRequest, LoadImagesResponse]; Import: [ImportImageRequest, ImportImageResponse] };
+  Images: { Load: [LoadImagesRequest, LoadImagesResponse]; Import: [ImportImageRequest, ImportImageResponse]; Commit: [CommitImageRequest, CommitImageResponse] };
 }
 
 /** Bidirectional streaming methods. */
@@ -306,6 +311,8 @@ export const MESSAGE_FIELDS: Record<string, string[]> = {
   ImportImageRequest: ['data', 'name', 'changes', 'message', 'snapshotter', 'contentOnly'],
   ImportImageResponse: ['image'],
   ExportContainerRequest: ['id'],
+  CommitImageRequest: ['data', 'parent', 'name', 'config', 'changes', 'defaults', 'author', 'comment', 'createdBy', 'container', 'containerConfig', 'snapshotter'],
+  CommitImageResponse: ['image'],
   RemoveImageRequest: ['ref', 'force'],
   RemoveImageResponse: ['untagged', 'deleted'],
   ContentInfo: ['digest', 'size', 'labels', 'createdAt', 'updatedAt'],

@@ -1,7 +1,9 @@
 /**
  * `--change` lines of `import`, read as the Dockerfile instructions they are
- * (CMD, ENTRYPOINT, ENV, WORKDIR, EXPOSE, USER, LABEL, VOLUME, STOPSIGNAL),
- * applied to an image config's runtime part. CMD and ENTRYPOINT take the
+ * (CMD, ENTRYPOINT, ENV, WORKDIR, EXPOSE, USER, LABEL, VOLUME, STOPSIGNAL,
+ * ONBUILD), applied to an image config's runtime part; `commit` takes the
+ * same lines. Another instruction is refused in dockerd's words (`run is not
+ * a valid change command`). CMD and ENTRYPOINT take the
  * JSON (exec) form or the shell form (`/bin/sh -c …`); ENV and LABEL take
  * `k=v …` pairs (quotes allowed) or ENV's legacy `key value`.
  */
@@ -47,7 +49,7 @@ const command = (text: string): string[] => jsonArray(text) ?? [...SHELL, text];
 /** `k=v k2="v 2"` pairs; for ENV, also the legacy `key value…` form. */
 function pairs(text: string, instr: string, legacy: boolean): [string, string][] {
   const ws = words(text);
-  if (ws.length === 0) throw invalidArgument(`${instr} needs at least one argument`);
+  if (ws.length === 0) throw invalidArgument(`${instr} requires at least one argument`);
   if (!ws[0]!.includes('=')) {
     if (!legacy) throw invalidArgument(`${instr} ${text}: expected key=value`);
     const m = /^(\S+)\s+(.*)$/s.exec(text.trim());
@@ -69,7 +71,7 @@ function setEnv(c: ContainerConfig, key: string, value: string): void {
 
 function port(p: string): string {
   const m = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/(tcp|udp|sctp))?$/i.exec(p);
-  if (!m) throw invalidArgument(`EXPOSE ${p}: not a port (80, 80/tcp, 53/udp)`);
+  if (!m) throw invalidArgument(`Invalid containerPort: ${p}`);
   return `${m[1]}${m[2] !== undefined ? `-${m[2]}` : ''}/${(m[3] ?? 'tcp').toLowerCase()}`;
 }
 
@@ -79,7 +81,7 @@ export function applyChange(c: ContainerConfig, line: string): void {
   if (!m) throw invalidArgument(`cannot read change ${JSON.stringify(line)}`);
   const instr = m[1]!.toUpperCase();
   const rest = m[2]!;
-  const need = (): void => { if (rest === '') throw invalidArgument(`${instr} needs an argument`); };
+  const need = (): void => { if (rest === '') throw invalidArgument(`${instr} requires at least one argument`); };
   switch (instr) {
     case 'CMD': need(); c.Cmd = command(rest); break;
     case 'ENTRYPOINT': need(); c.Entrypoint = command(rest); break;
@@ -89,9 +91,10 @@ export function applyChange(c: ContainerConfig, line: string): void {
     case 'USER': need(); c.User = rest; break;
     case 'STOPSIGNAL': need(); c.StopSignal = rest; break;
     case 'EXPOSE': need(); c.ExposedPorts = { ...(c.ExposedPorts ?? {}), ...Object.fromEntries(words(rest).map((p) => [port(p), {}])) }; break;
+    case 'ONBUILD': need(); c.OnBuild = [...(c.OnBuild ?? []), rest]; break;
     case 'VOLUME': need(); c.Volumes = { ...(c.Volumes ?? {}), ...Object.fromEntries((jsonArray(rest) ?? words(rest)).map((v) => [v, {}])) }; break;
     default:
-      throw invalidArgument(`${instr} is not a change import accepts (CMD, ENTRYPOINT, ENV, WORKDIR, EXPOSE, USER, LABEL, VOLUME, STOPSIGNAL)`);
+      throw invalidArgument(`${instr.toLowerCase()} is not a valid change command`);
   }
 }
 

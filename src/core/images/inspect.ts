@@ -61,5 +61,8 @@ export function inspectImage(images: ResolvedImage[], snapshotter: string): Dock
     Metadata: { LastTagTime: new Date(lastTag).toISOString() },
   };
   if (c.variant !== undefined) out.Variant = c.variant;
+  // a committed image's container config (dockerd shows it; other images have none)
+  const cc = (c as { container_config?: unknown }).container_config;
+  if (cc !== undefined) (out as unknown as Record<string, unknown>).ContainerConfig = cc;
   return out;
 }

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import type * as grpc from '@grpc/grpc-js';
 import { invalidArgument } from '../../common/errors.js';
 import type {
-  DataChunk, DescriptorMessage, ExportContainerRequest, Image, ImportImageRequest, ImportImageResponse, LoadImagesRequest, LoadImagesResponse,
+  CommitImageRequest, CommitImageResponse, DataChunk, DescriptorMessage, ExportContainerRequest, Image, ImportImageRequest, ImportImageResponse, LoadImagesRequest, LoadImagesResponse,
   PullProgress, PullRequest, PushProgress, PushRequest, SaveImagesRequest,
 } from '../api/types.js';
 import { toTimestamp } from '../api/types.js';
@@ -21,6 +21,8 @@ import type { GcReport } from '../gc/collect.js';
 import { loadArchive } from '../images/archive/load.js';
 import { saveImages } from '../images/archive/save.js';
 import { exportDirectory, exportSnapshot } from '../images/export.js';
+import { commitContainer } from '../images/commit.js';
+import type { DockerConfig } from '../images/commit-config.js';
 import { importRootfs } from '../images/import.js';
 import { imageHistory } from '../images/history.js';
 import { inspectImage, repoNames } from '../images/inspect.js';
@@ -283,6 +285,33 @@ function importHandler(ic: ImageContext) {
   };
 }
 
+/** A JSON object field of a request; empty bytes: undefined. */
+function jsonField(bytes: Buffer | undefined, what: string): DockerConfig | undefined {
+  if (!bytes || bytes.length === 0) return undefined;
+  let v: unknown;
+  try { v = JSON.parse(bytes.toString('utf8')); } catch { throw invalidArgument(`${what} is not valid JSON`); }
+  if (v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw invalidArgument(`${what} is not a JSON object`);
+  return v as DockerConfig;
+}
+
+function commitHandler(ic: ImageContext) {
+  return (call: grpc.ServerReadableStream<CommitImageRequest, CommitImageResponse>, callback: grpc.sendUnaryData<CommitImageResponse>): void => {
+    void (async () => {
+      const ns = namespaceOf(call.metadata);
+      const { first, bytes } = await clientBytes(call);
+      const record = await commitContainer({ content: ic.content, leases: ic.leases, images: ic.images }, bytes, {
+        namespace: ns, parent: first.parent, name: first.name, config: jsonField(first.config, 'the config') ?? {}, changes: first.changes ?? [],
+        defaults: jsonField(first.defaults, 'the defaults'), author: first.author, comment: first.comment, createdBy: first.createdBy,
+        container: first.container, containerConfig: jsonField(first.containerConfig, 'the container config'),
+        snapshotter: snapshotterOf(ic, first.snapshotter), platform: DEFAULT_PLATFORM,
+      });
+      ic.ctx.bus.publish(ns, '/images/create', { name: record.name });
+      callback(null, { image: imageMessage(record) });
+    })().catch((err: unknown) => streamFailed({ destroy: (e) => callback(e as grpc.ServiceError, null) }, err, ic.ctx.log, 'Images.Commit'));
+  };
+}
+
 function exportHandler(ic: ImageContext) {
   return (call: grpc.ServerWritableStream<ExportContainerRequest, DataChunk>): void => {
     void (async () => {
@@ -307,5 +336,6 @@ export function imagesService(ic: ImageContext): grpc.UntypedServiceImplementati
     Load: loadHandler(ic) as grpc.handleClientStreamingCall<unknown, unknown>,
     Import: importHandler(ic) as grpc.handleClientStreamingCall<unknown, unknown>,
     ExportContainer: exportHandler(ic) as grpc.handleServerStreamingCall<unknown, unknown>,
+    Commit: commitHandler(ic) as grpc.handleClientStreamingCall<unknown, unknown>,
   };
 }

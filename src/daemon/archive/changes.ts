@@ -41,42 +41,87 @@ function isOpaque(dir: string): boolean {
   return false;
 }
 
-/** The changes under `upper` against `lowers`, sorted by path. */
-export function changes(upper: string, lowers: string[]): Change[] {
-  const out: Change[] = [];
+/** A change found in the upper directory: a whiteout file there, an opaque directory, or neither. */
+export interface UpperChange extends Change { whiteout: boolean; opaque: boolean }
+
+/** Every change under upper, in walk order (a directory, its opaque deletions, then its entries, by name). */
+function walkUpper(upper: string, lowers: string[]): UpperChange[] {
+  const out: UpperChange[] = [];
   const inLower = (rel: string): boolean => lowers.some((l) => lexists(posix.join(l, rel)));
   const walk = (rel: string): void => {
     for (const name of readdirSync(posix.join(upper, rel)).sort()) {
       const r = posix.join(rel, name);
       const st = lstatSync(posix.join(upper, r));
-      if (st.isCharacterDevice() && st.rdev === 0) { out.push({ Path: r, Kind: DELETED }); continue; }
-      out.push({ Path: r, Kind: inLower(r) ? MODIFIED : ADDED });
-      if (st.isDirectory()) {
-        if (isOpaque(posix.join(upper, r))) {
-          for (const l of lowers) {
-            try {
-              for (const gone of readdirSync(posix.join(l, r))) if (!lexists(posix.join(upper, r, gone))) out.push({ Path: posix.join(r, gone), Kind: DELETED });
-            } catch { /* not in this layer */ }
-          }
+      if (st.isCharacterDevice() && st.rdev === 0) { out.push({ Path: r, Kind: DELETED, whiteout: true, opaque: false }); continue; }
+      const opaque = st.isDirectory() && isOpaque(posix.join(upper, r));
+      out.push({ Path: r, Kind: inLower(r) ? MODIFIED : ADDED, whiteout: false, opaque });
+      if (!st.isDirectory()) continue;
+      if (opaque) {
+        for (const l of lowers) {
+          try {
+            for (const gone of readdirSync(posix.join(l, r)).sort()) {
+              if (!lexists(posix.join(upper, r, gone))) out.push({ Path: posix.join(r, gone), Kind: DELETED, whiteout: false, opaque: false });
+            }
+          } catch { /* not in this layer */ }
         }
-        walk(r);
       }
+      walk(r);
     }
   };
   walk('/');
+  return out;
+}
+
+/** The changes the user made: what the runtime made for its mounts (dockerd's init layer) left out. */
+function userChanges(out: UpperChange[]): UpperChange[] {
   const runtimeMade = (c: Change): boolean => (RUNTIME_PATHS.has(c.Path) && c.Kind !== DELETED) || c.Path.startsWith('/dev/') || c.Path.startsWith('/proc/') || c.Path.startsWith('/sys/');
-  // a directory changed only by what the runtime made in it (/etc for /etc/hosts …) is not shown
+  // a directory holding only what the runtime made in it (/etc for /etc/hosts …) is not shown
   // either, as dockerd's init layer keeps it out; one with other changes, or none below it (a
   // chmod), is
-  const parent = (path: string): string => posix.dirname(path);
   const below = new Map<string, Change[]>();
-  for (const c of out) below.set(parent(c.Path), [...(below.get(parent(c.Path)) ?? []), c]);
+  for (const c of out) below.set(posix.dirname(c.Path), [...(below.get(posix.dirname(c.Path)) ?? []), c]);
   const onlyRuntime = (dir: string): boolean => {
     const kids = below.get(dir) ?? [];
-    return kids.length > 0 && kids.every((k) => runtimeMade(k) || (k.Kind === MODIFIED && onlyRuntime(k.Path)));
+    return kids.length > 0 && kids.every((k) => runtimeMade(k) || (k.Kind !== DELETED && onlyRuntime(k.Path)));
   };
   const seen = new Set<string>();
-  return out.filter((c) => !runtimeMade(c) && !(c.Kind === MODIFIED && onlyRuntime(c.Path)))
-    .filter((c) => (seen.has(c.Path) ? false : (seen.add(c.Path), true)))
-    .sort((a, b) => (a.Path < b.Path ? -1 : a.Path > b.Path ? 1 : 0));
+  return out.filter((c) => !runtimeMade(c) && !(c.Kind !== DELETED && onlyRuntime(c.Path)))
+    .filter((c) => (seen.has(c.Path) ? false : (seen.add(c.Path), true)));
+}
+
+/**
+ * dockerd's order: depth first, a directory before what is below it, and in
+ * each directory what is there now (each with its own changes after it)
+ * before what was deleted from it; siblings by name (dockerd's own order
+ * among siblings is a Go map's, so any is its).
+ */
+export function dockerdOrder(list: Change[]): Change[] {
+  const deleted = new Set(list.filter((c) => c.Kind === DELETED).map((c) => c.Path));
+  const parts = new Map(list.map((c) => [c.Path, c.Path.split('/').slice(1)]));
+  return [...list].sort((a, b) => {
+    const pa = parts.get(a.Path)!;
+    const pb = parts.get(b.Path)!;
+    for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
+      if (pa[i] === pb[i]) continue;
+      const da = deleted.has(`/${pa.slice(0, i + 1).join('/')}`);
+      const db = deleted.has(`/${pb.slice(0, i + 1).join('/')}`);
+      if (da !== db) return da ? 1 : -1;
+      return pa[i]! < pb[i]! ? -1 : 1;
+    }
+    return pa.length - pb.length;
+  });
+}
+
+/** The changes under `upper` against `lowers`, in dockerd's order (docker diff). */
+export function changes(upper: string, lowers: string[]): Change[] {
+  return dockerdOrder(userChanges(walkUpper(upper, lowers)).map(({ Path, Kind }) => ({ Path, Kind })));
+}
+
+/**
+ * What a commit's layer holds, in tar order (a directory before its
+ * entries, by name): the user's changes found in upper, deletions as the
+ * whiteout files there (an opaque directory carries its own marker).
+ */
+export function layerChanges(upper: string, lowers: string[]): UpperChange[] {
+  return userChanges(walkUpper(upper, lowers)).filter((c) => c.Kind !== DELETED || c.whiteout);
 }
