@@ -28,6 +28,9 @@ struct jlog {
 	 * per read of the process's output, never held across the event loop */
 	char *pend;
 	size_t plen, pcap;
+	uint64_t batch_ns; /* the time of the next entry of this batch, 0: read the clock (jsonlog.c) */
+	uint64_t last_ns; /* the last entry's time: the next is later */
+	char time_text[32]; /* last_ns as the log writes it (RFC 3339, nanoseconds) */
 };
 
 enum ev_kind { EV_LISTEN = 1, EV_SIGNAL, EV_STREAM, EV_CONN, EV_SINK, EV_DEAD };

@@ -114,6 +114,31 @@ for (const [name, runtime] of [['berth-runtime', RUNTIME], ['runc', RUNC]] as co
       } finally { await teardown(f); }
     });
 
+    test('a burst of lines gets times that go up by at least a nanosecond a line, near the clock', async () => {
+      const f = await started(runtime, ['sh', '-c', 'seq 1 20000; echo "ctl \001 \\ end"']);
+      try {
+        const c = await ShimClient.connect(f.opts.socket);
+        const before = BigInt(Date.now()) * 1_000_000n;
+        await c.start();
+        assert.equal((await c.wait()).status, 0);
+        const after = BigInt(Date.now()) * 1_000_000n;
+        const log = readLog(f.opts.log);
+        assert.equal(log.length, 20001);
+        assert.deepEqual(log.slice(0, 3).map((e) => e.log), ['1\n', '2\n', '3\n']);
+        assert.equal(log[20000]!.log, 'ctl \u0001 \\ end\n', 'escapes');
+        const ns = (t: string): bigint => BigInt(Date.parse(t.slice(0, 19) + 'Z')) * 1_000_000n + BigInt(t.slice(20, 29));
+        let prev = 0n;
+        for (const e of log) {
+          assert.match(e.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+          const t = ns(e.time);
+          assert.ok(t > prev, `${e.time} comes after the time before it`);
+          prev = t;
+        }
+        assert.ok(ns(log[0]!.time) >= before - 1_000_000_000n && prev <= after + 1_000_000_000n, 'the times are the clock\'s');
+        await c.delete();
+      } finally { await teardown(f); }
+    });
+
     test('DELETE of a created, never started container lets SHUTDOWN go', async () => {
       const f = await started(runtime, ['sleep', '100']);
       try {
