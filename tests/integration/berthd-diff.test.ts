@@ -117,3 +117,41 @@ test('network connect with both the network and the container missing names the 
   assert.match(n.err, /network nosuchnet not found/);
   ok(['rm', 'lonely']);
 });
+
+test('diff lists changes in dockerd\'s order: depth first, what is there before what was deleted', { skip }, () => {
+  ok(['run', '--name', 'changed', 'bb:1', 'sh', '-c', 'mkdir /a /a-b; touch /a/b /a-b/c /a.b; rm /bin/ls; echo y > /bin/yy; rm -r /root; mkdir /tmp/t']);
+  // dockerd 20.10 gives these in this structure (its siblings in a Go map's order; ours by name)
+  assert.deepEqual(ok(['diff', 'changed']).split('\n'), [
+    'A /a', 'A /a/b', 'A /a-b', 'A /a-b/c', 'A /a.b', 'C /bin', 'A /bin/yy', 'D /bin/ls', 'C /tmp', 'A /tmp/t', 'D /root',
+  ]);
+  ok(['rm', 'changed']);
+});
+
+test('logs --details puts the (empty) attributes and a space before each line, after its timestamp', { skip }, () => {
+  ok(['run', '--name', 'talk', 'bb:1', 'sh', '-c', 'echo one; echo two; printf end']);
+  // dockerd 20.10: " one\n two\n end" (stdout), "TS  one" with -t
+  assert.equal(dockerOk(b.sock, ['logs', '--details', 'talk']), ' one\n two\n end');
+  const stamped = dockerOk(b.sock, ['logs', '--details', '-t', 'talk']).split('\n');
+  assert.equal(stamped.length, 3);
+  for (const [i, word] of ['one', 'two', 'end'].entries()) assert.match(stamped[i]!, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z  ${word}$`));
+  assert.equal(dockerOk(b.sock, ['logs', 'talk']), 'one\ntwo\nend');
+  ok(['rm', 'talk']);
+});
+
+test('rename and exec into a paused container fail with dockerd\'s words', { skip }, () => {
+  ok(['run', '-d', '--name', 'r1', 'bb:1', 'sleep', '300']);
+  ok(['create', '--name', 'r2', 'bb:1', 'true']);
+  const id2 = ok(['inspect', '-f', '{{.Id}}', 'r2']);
+  assert.equal(fails(['rename', 'ghost', 'x']).err, 'Error response from daemon: No such container: ghost\nError: failed to rename container named ghost\n');
+  assert.match(fails(['rename', 'r1', 'r1']).err, /^Error response from daemon: Renaming a container with the same name as its current name\n/);
+  assert.match(fails(['rename', 'r1', 'r2']).err, new RegExp(`^Error response from daemon: Error when allocating new name: Conflict\\. The container name "/r2" is already in use by container "${id2}"\\. You have to remove \\(or rename\\) that container to be able to reuse that name\\.\n`));
+  assert.match(fails(['rename', 'r1', 'bad name!']).err, /^Error response from daemon: Error when allocating new name: Invalid container name \(\/bad name!\), only \[a-zA-Z0-9\]\[a-zA-Z0-9_\.-\] are allowed\n/);
+  ok(['pause', 'r1']);
+  // named as the client named it (dockerd: the ref given, not the ID)
+  assert.equal(fails(['exec', 'r1', 'true']).err, 'Error response from daemon: Container r1 is paused, unpause the container before exec\n');
+  const short = ok(['inspect', '-f', '{{.Id}}', 'r1']).slice(0, 8);
+  assert.equal(fails(['exec', short, 'true']).err, `Error response from daemon: Container ${short} is paused, unpause the container before exec\n`);
+  ok(['unpause', 'r1']);
+  assert.equal(ok(['exec', 'r1', 'echo', 'ok']), 'ok');
+  ok(['rm', '-f', 'r1', 'r2']);
+});

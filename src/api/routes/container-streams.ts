@@ -161,6 +161,21 @@ async function logs(b: ContainerStreamsBackend, ctx: RequestContext): Promise<vo
   const sinceNs = timestampParam(q, 'since');
   const untilNs = timestampParam(q, 'until');
   const timestamps = boolParam(q, 'timestamps');
+  // --details: dockerd puts each entry's attributes (from --log-opt labels/env; none here, so
+  // empty) and a space before the entry's text, after its timestamp when there is one
+  const details = boolParam(q, 'details');
+  const withDetails = (data: Buffer): Buffer => {
+    const parts: Buffer[] = [];
+    for (let at = 0; at < data.length;) {
+      const nl = data.indexOf(0x0a, at);
+      const end = nl < 0 ? data.length : nl + 1;
+      const sp = timestamps ? data.indexOf(0x20, at) : -1;
+      const cut = sp >= 0 && sp < end ? sp + 1 : at;
+      parts.push(data.subarray(at, cut), Buffer.from(' '), data.subarray(cut, end));
+      at = end;
+    }
+    return Buffer.concat(parts);
+  };
   const { tty, records } = await b.logs(ctx.params.id!, {
     follow: boolParam(q, 'follow'), stdout, stderr, tail, timestamps,
     sinceNs: sinceNs !== undefined && sinceNs > 0n ? sinceNs : undefined, untilNs: untilNs !== undefined && untilNs > 0n ? untilNs : undefined,
@@ -172,7 +187,7 @@ async function logs(b: ContainerStreamsBackend, ctx: RequestContext): Promise<vo
     if (res.destroyed) break;
     // one write per block of entries: a big log streams at disk speed
     if (batch.length === 0) continue;
-    if (!res.write(logBuffer(tty, batch))) {
+    if (!res.write(logBuffer(tty, details ? batch.map((r) => ({ ...r, data: withDetails(r.data) })) : batch))) {
       await new Promise<void>((resolve) => {
         const done = (): void => { res.off('drain', done); res.off('close', done); resolve(); };
         res.on('drain', done);

@@ -603,11 +603,17 @@ export class ContainerService {
 
   async rename(ref: string, newName: string): Promise<void> {
     const c = this.get(ref);
-    const name = normalizeName(newName);
-    if (name === c.Name) throw invalidArgument(`Renaming a container with the same name as its current name`);
+    const full = newName.startsWith('/') ? newName : `/${newName}`;
+    if (full === c.Name) throw invalidArgument(`Renaming a container with the same name as its current name`);
+    // dockerd's words: a bad or taken name is an error "when allocating new name"
+    const allocating = (err: unknown): unknown => (err instanceof BerthError ? new BerthError(err.kind, `Error when allocating new name: ${err.message}`, { cause: err }) : err);
     const old = c.Name;
-    c.Name = name;
-    this.save(c); // a taken name is the 409 conflict
+    try {
+      c.Name = normalizeName(full);
+      this.save(c); // a taken name is the 409 conflict
+    } catch (err) {
+      throw allocating(err);
+    }
     this.publish(c, 'rename', { oldName: old });
   }
 

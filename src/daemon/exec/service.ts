@@ -99,7 +99,8 @@ export class ExecService {
 
   private runningContainer(ref: string): ContainerRecord {
     const c = this.containers.get(ref);
-    if (c.State.Status === 'paused') throw failedPrecondition(`Container ${c.ID} is paused, unpause the container before exec`);
+    // dockerd names the container as the client did here (and by its ID when it is not running)
+    if (c.State.Status === 'paused') throw failedPrecondition(`Container ${ref} is paused, unpause the container before exec`);
     if (c.State.Status !== 'running') throw failedPrecondition(`Container ${c.ID} is not running`);
     return c;
   }

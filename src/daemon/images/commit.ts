@@ -39,16 +39,16 @@ export class DaemonCommit implements CommitBackend {
     if (c.State.Status === 'removing' || c.State.RemovalInProgress) throw failedPrecondition(`You cannot commit container ${c.ID} which is being removed`);
     const name = nameOf(args.repo, args.tag);
     const paused = args.pause && c.State.Status === 'running' ? await this.pause(c) : false;
-    let image;
     try {
-      image = await this.store(c, args, name);
+      const image = await this.store(c, args, name);
+      await markNoRepoDigest(this.deps.core, image, true);
+      const id = (await inspectRef(this.deps.core, image.name)).Id;
+      // dockerd's order of events: pause, commit, unpause
+      svc.publish(svc.get(c.ID), 'commit', { comment: args.comment, imageID: id, imageRef: name === '' ? '' : familiarOf(name) ?? name });
+      return id;
     } finally {
       if (paused) await svc.unpause(c.ID).catch((err: unknown) => this.deps.log.warn('cannot unpause the container after its commit', { id: c.ID, error: (err as Error).message }));
     }
-    await markNoRepoDigest(this.deps.core, image, true);
-    const id = (await inspectRef(this.deps.core, image.name)).Id;
-    svc.publish(svc.get(c.ID), 'commit', { comment: args.comment, imageID: id, imageRef: name === '' ? '' : familiarOf(name) ?? name });
-    return id;
   }
 
   /** Pauses a running container; false when it stopped meanwhile (nothing to thaw). */
