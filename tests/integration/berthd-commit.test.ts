@@ -17,6 +17,7 @@ import {
   busyboxTar, corePids, docker, dockerOk, layout, ready, skipBerthd, spawnBerthd, stop, teardownBerthd, type Berthd, type Layout,
 } from '../helpers/berthd.js';
 import { registrySkip, startRegistry, type TestRegistry } from '../helpers/registry.js';
+import { CoreClient } from '../../src/core/client.js';
 
 const skip = skipBerthd || registrySkip;
 let dir: string;
@@ -141,6 +142,24 @@ test('refusals in dockerd\'s words, nothing left behind', { skip }, () => {
   }
   assert.equal(ok(['images', '-qa']), images);
   assert.deepEqual(stored(), before);
+});
+
+test('a commit whose layer breaks midway leaves no snapshot, blob, ingest or lease', { skip }, async () => {
+  const core = new CoreClient(join(l.execRoot, 'core.sock'), 'berthd');
+  try {
+    const before = stored();
+    const leases = (await core.leases.List({ filters: [] })).leases.length;
+    const parent = ok(['inspect', '-f', '{{.Image}}', 'c1']);
+    async function* broken(): AsyncGenerator<Buffer> {
+      yield Buffer.alloc(1 << 20, 0x61); // a megabyte that is no tar header: the unpacker refuses it
+    }
+    await assert.rejects(core.commitImage(broken(), { parent, name: 'docker.io/library/broken:1', config: Buffer.from('{}'), container: 'c1' }), /cannot commit container c1: .*tar/);
+    assert.deepEqual(stored(), before);
+    assert.equal((await core.leases.List({ filters: [] })).leases.length, leases);
+    assert.notEqual(docker(b.sock, ['image', 'inspect', 'broken:1']).status, 0);
+  } finally {
+    core.close();
+  }
 });
 
 test('the committed image survives a restart of berthd and its core, then pushes and pulls back', { skip, timeout: 60_000 }, async () => {
