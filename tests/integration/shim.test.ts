@@ -115,7 +115,7 @@ for (const [name, runtime] of [['berth-runtime', RUNTIME], ['runc', RUNC]] as co
     });
 
     test('a burst of lines gets times that go up by at least a nanosecond a line, near the clock', async () => {
-      const f = await started(runtime, ['sh', '-c', 'seq 1 20000; echo "ctl \001 \\ end"']);
+      const f = await started(runtime, ['sh', '-c', 'seq 1 20000; echo "ctl \x01 \\ end"']);
       try {
         const c = await ShimClient.connect(f.opts.socket);
         const before = BigInt(Date.now()) * 1_000_000n;
