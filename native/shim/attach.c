@@ -28,7 +28,7 @@ static unsigned stream_bit(const struct stream *s)
  * as dockerd writes them, so no client buffers more for one frame. */
 #define STDCOPY_FRAME (32u << 10)
 #define STDCOPY_HEADER 8
-/* Frames per sendmsg: a read of the output (64 KiB) is two. */
+/* Frames per sendmsg: a read of the output (up to 1 MiB) takes up to four. */
 #define FRAMES_PER_SEND 8
 
 /* Queues what sendmsg did not take (iov after the first `sent` bytes). */

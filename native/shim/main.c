@@ -164,6 +164,8 @@ static int setup(struct shim *sh, char *msg, size_t n)
 	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 || devnull < 0 ||
 	    (o->open_stdin && !o->terminal && pipe2(in, O_CLOEXEC) < 0))
 		return snprintf(msg, n, "cannot make pipes: %s", strerror(errno)), -1;
+	widen_pipe(out[0]);
+	widen_pipe(err[0]);
 	char pidfile[4096], console[4096];
 	snprintf(pidfile, sizeof pidfile, "%s/init.pid", o->state_dir);
 	/* next to our socket, whose path is kept short: the state dir may not fit in sun_path */

@@ -246,6 +246,10 @@ static int attachers_behind(struct shim *sh, struct proc *p)
 
 void exit_ready(struct shim *sh, struct proc *p)
 {
+	/* called back from inside a read's hand-out (a flush that resumes): that
+	 * read's own pump calls again once it is done */
+	if (sh->pumping)
+		return;
 	if (p->exit_pending) {
 		/* what is still in a pipe comes first: its own poll event brings it back here */
 		if (p->out.paused || p->err.paused || readable(&p->out) || readable(&p->err))
@@ -378,6 +382,8 @@ static void do_exec(struct shim *sh, struct conn *c, const struct wmsg *m)
 		reply_error(sh, c, "cannot exec %s in container %s: %s", id, sh->o.id, strerror(errno));
 		goto out;
 	}
+	widen_pipe(out[0]);
+	widen_pipe(err[0]);
 	p = calloc(1, sizeof *p);
 	if (!p || !(p->id = strdup(id)) || jlog_open(&p->log, lpath, 0, 1) < 0) {
 		reply_error(sh, c, "cannot exec %s in container %s: cannot open log %s: %s", id, sh->o.id, lpath, strerror(errno));

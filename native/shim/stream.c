@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -19,6 +20,12 @@ void stream_init(struct stream *s, int fd, const char *name, struct proc *p, str
 	s->len = 0;
 	s->buf = NULL;
 	s->paused = 0;
+}
+
+void widen_pipe(int fd)
+{
+	if (fd >= 0)
+		fcntl(fd, F_SETPIPE_SZ, OUTPUT_PIPE_BYTES);
 }
 
 int stream_watch(struct shim *sh, struct stream *s)
@@ -94,9 +101,10 @@ static void pause_stream(struct shim *sh, struct stream *s)
 
 int stream_pump(struct shim *sh, struct stream *s)
 {
-	/* a pipe's whole default capacity per read: fewer reads, log writes and
-	 * attach messages for a process writing fast (the loop is single-threaded) */
-	static char buf[65536];
+	/* a pipe's whole capacity per read: fewer reads, log writes and attach
+	 * messages for a process writing fast (the loop is single-threaded);
+	 * its pages are touched only by a process that writes that much at once */
+	static char buf[OUTPUT_PIPE_BYTES];
 	struct proc *p = s->proc;
 	for (;;) {
 		if (s->fd < 0)
@@ -109,9 +117,13 @@ int stream_pump(struct shim *sh, struct stream *s)
 		}
 		ssize_t r = read(s->fd, buf, sizeof buf);
 		if (r > 0) {
-			/* attachers get it whether or not the log could take it */
+			/* attachers get it whether or not the log could take it; a flush to
+			 * one of them may come back to exit_ready, which must not end
+			 * the attach halfway through this read */
+			sh->pumping++;
 			stream_feed(s, buf, (size_t)r);
 			attach_output(sh, s, buf, (size_t)r);
+			sh->pumping--;
 			continue;
 		}
 		if (r < 0 && errno == EINTR)

@@ -226,6 +226,28 @@ describe('berth-shim streams and faults', { skip }, () => {
     } finally { await teardown(f); }
   });
 
+  test('OUTPUT_FD: a client held back, then read, gets every byte of a process that exited meanwhile (ten rounds)', async () => {
+    // the exit comes while the shim hands out its last reads: the attach must not end halfway through one
+    for (let round = 0; round < 10; round++) {
+      const total = 6_000_000;
+      const f = await started(RUNTIME, ['sh', '-c', `yes 0123456789abcdef | head -c ${total}`]);
+      try {
+        const conn = await clientConnection(f.dir);
+        conn.client.pause();
+        const a = await f.c.attach({ output: { framing: 'stdcopy', fd: conn.fd } });
+        await f.c.start();
+        await sleep(300);
+        conn.client.resume();
+        assert.equal((await a.exit)?.status, 0);
+        conn.engine.end();
+        await conn.ended;
+        const got = decodeAll(conn.bytes()).reduce((n, fr) => n + fr.payload.length, 0);
+        assert.equal(got, total, `round ${round}: every byte`);
+        await f.c.delete();
+      } finally { await teardown(f); }
+    }
+  });
+
   test('OUTPUT_FD with a terminal: raw bytes; input still goes through the attach connection', async () => {
     const f = await started(RUNTIME, ['sh'], {}, true);
     try {
