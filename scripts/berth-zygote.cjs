@@ -135,8 +135,33 @@ function become(req, fds, sock, fd, native, cli) {
     }
     try { fs.writeSync(fd, `${code}\n`); } catch { /* the front is gone */ }
   });
+  // an attach stream the front copies itself ("S" + framing, the connection's fd), answered
+  // "E" at its end or "B<id>" for a frame header that names no stream (native/cli/main.c)
+  let copied;
+  let answer = Buffer.alloc(0);
+  if (typeof cli.setFrontStreamer === 'function') {
+    cli.setFrontStreamer({
+      copy(streamFd, framing) {
+        // throws when it cannot be sent: the command then reads the stream itself
+        native.sendFd(fd, Buffer.from(framing === 'raw' ? 'Sr' : 'Sm'), streamFd);
+        sock.ref(); // the command may have nothing else keeping it alive meanwhile
+        return new Promise((resolve) => { copied = resolve; });
+      },
+    });
+  }
+  const onAnswer = (d) => {
+    answer = Buffer.concat([answer, d]);
+    while (answer.length > 0 && copied) {
+      if (answer[0] === 0x42 /* B */ && answer.length < 2) return;
+      const done = copied;
+      copied = undefined;
+      sock.unref();
+      done(answer[0] === 0x42 ? { badStream: answer[1] } : {});
+      answer = answer.subarray(answer[0] === 0x42 ? 2 : 1);
+    }
+  };
   // the front killed (kill -9): end the command as a hung-up terminal would
-  sock.on('data', () => {});
+  sock.on('data', onAnswer);
   sock.on('end', () => process.kill(process.pid, 'SIGHUP'));
   sock.on('error', () => process.kill(process.pid, 'SIGHUP'));
   sock.unref();

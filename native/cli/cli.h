@@ -24,4 +24,10 @@ void run_launcher(const struct place *pl, char **argv) __attribute__((noreturn))
 /* Starts a zygote for pl->sock, detached (double fork, setsid, stdio /dev/null). */
 void start_zygote(const struct place *pl);
 
+/* Copies the connection in to our stdout/stderr until it ends (stream.c):
+ * demultiplexed when multiplexed, raw bytes otherwise. 0 at its end (with
+ * *bad_stream set to a frame header's stream id above 3, which ends it
+ * too, else -1), -1 when our output is gone. */
+int copy_stream(int in, int multiplexed, int *bad_stream);
+
 #endif

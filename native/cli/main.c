@@ -8,6 +8,11 @@
  *   zygote -> front  "K<pid>\n" once everything arrived and the command
  *                    starts (no "K": it did not run, the launcher may run it
  *                    instead), then "<exit code>\n" when the command is done.
+ *                    Before the code, any number of times: "S" carrying an
+ *                    attach connection (SCM_RIGHTS) and "m" (multiplexed) or
+ *                    "r" (raw): the front copies it to its stdout/stderr
+ *                    (stream.c) and answers "E" at its end, or "B<id>" when
+ *                    a frame header named no stream.
  *                    The pid is where signals go: SO_PEERCRED names the
  *                    process that called listen(), and the listening socket
  *                    passes from zygote to successor, so it names a zygote
@@ -259,12 +264,67 @@ static long read_number(int s, int timeout_ms)
 	return r == 1 && c == '\n' && n > 0 ? atol(line) : -1;
 }
 
-/* The exit code after "K<pid>"; see the top of the file. */
+/* Like read_byte, forever, also taking a descriptor sent with the byte (*fd, else -1). */
+static int read_byte_fd(int s, char *c, int *fd)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = { .iov_base = c, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+	ssize_t n;
+	*fd = -1;
+	while ((n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+		;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); n > 0 && cm; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(cm), sizeof *fd);
+	return n < 0 ? -1 : (int)n;
+}
+
+/* "S": copies the connection that came with it, then says how it ended. */
+static void copy_handed_stream(int s, int fd)
+{
+	char framing = 0;
+	int bad = -1;
+	if (fd < 0 || read_byte(s, &framing, -1) != 1)
+		return;
+	if (copy_stream(fd, framing == 'm', &bad) < 0) {
+		/* our output is gone (a reader that stopped): end as the docker
+		 * CLI does, by SIGPIPE; the container runs on */
+		signal(SIGPIPE, SIG_DFL);
+		raise(SIGPIPE);
+		_exit(128 + SIGPIPE);
+	}
+	char reply[2] = { bad < 0 ? 'E' : 'B', (char)(bad < 0 ? 0 : bad) };
+	send_all(s, reply, bad < 0 ? 1 : 2);
+}
+
+/* The exit code after "K<pid>", streams to copy before it; see the top of the file. */
 static int wait_code(int s)
 {
-	long code = read_number(s, -1);
-	if (code >= 0)
-		return (int)(code & 0xff);
+	for (;;) {
+		char c;
+		int fd;
+		int r = read_byte_fd(s, &c, &fd);
+		if (r == 1 && c == 'S') {
+			copy_handed_stream(s, fd);
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (r != 1 || c < '0' || c > '9')
+			break;
+		long code = c - '0';
+		while ((r = read_byte(s, &c, -1)) == 1 && c >= '0' && c <= '9' && code < 1000000)
+			code = code * 10 + (c - '0');
+		if (r == 1 && c == '\n')
+			return (int)(code & 0xff);
+		break;
+	}
 	return forwarded ? 128 + forwarded : 1;
 }
 

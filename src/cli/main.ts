@@ -149,6 +149,9 @@ export async function warm(stop: () => boolean = () => false): Promise<void> {
   }
 }
 
+/** For the zygote: the C front that can copy attach streams itself (front.ts). */
+export { setFrontStreamer } from './front.js';
+
 /** Runs one command line as the whole life of this process, then exits with its code. */
 export function runAndExit(argv: string[]): void {
   main(argv).then((code) => {

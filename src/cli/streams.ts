@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import { invalidArgument } from '../common/errors.js';
 import { HEADER_SIZE } from '../common/stdcopy.js';
 import { childProcess } from './builtins.js';
+import { frontStreamer } from './front.js';
 
 export interface StreamOptions {
   tty: boolean;
@@ -48,8 +49,7 @@ export class Demuxer {
         if (this.headLen < HEADER_SIZE) break;
         this.headLen = 0;
         this.stream = this.head[0]!;
-        // docker's client words this "unrecognized input header"; both are kept so either reader recognises it
-        if (this.stream > 3) { flush(); throw invalidArgument(`cannot decode stream: unknown stream id ${this.stream} in frame header (unrecognized input header: ${this.stream})`); }
+        if (this.stream > 3) { flush(); throw unknownStream(this.stream); }
         this.left = this.head.readUInt32BE(4);
         continue;
       }
@@ -67,8 +67,36 @@ export class Demuxer {
   get leftover(): number { return this.headLen + this.left; }
 }
 
+function unknownStream(id: number): Error {
+  // docker's client words this "unrecognized input header"; both are kept so either reader recognises it
+  return invalidArgument(`cannot decode stream: unknown stream id ${id} in frame header (unrecognized input header: ${id})`);
+}
+
+/** The descriptor under a connected node socket (libuv's), if it has one. */
+function socketFd(conn: Duplex): number | undefined {
+  const fd = (conn as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/**
+ * Output only, to our own stdout/stderr, with nothing read yet: the C front
+ * copies it (front.ts), and this process lets go of the connection.
+ */
+function handToFront(conn: Duplex, opts: StreamOptions): Promise<void> | undefined {
+  const front = frontStreamer();
+  const fd = socketFd(conn);
+  if (!front || opts.stdin || opts.stdout || opts.stderr || fd === undefined || conn.readableLength > 0) return undefined;
+  let copied: Promise<{ badStream?: number }>;
+  try { copied = front.copy(fd, opts.tty ? 'raw' : 'stdcopy'); } catch { return undefined; }
+  // sent synchronously: the front holds the connection now, and nothing more is read here
+  conn.destroy();
+  return copied.then((r) => { if (r.badStream !== undefined) throw unknownStream(r.badStream); });
+}
+
 /** Copies the connection to our stdout/stderr until it ends; sends stdin when asked. */
 export function pump(conn: Duplex, opts: StreamOptions): Promise<void> {
+  const handed = handToFront(conn, opts);
+  if (handed) return handed;
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
   const decoder = new Demuxer((to, data) => { (to === 2 ? stderr : stdout).write(data); });

@@ -11,7 +11,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { busyboxTar, docker, layout, ready, skipBerthd, spawnBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
 import { REPO } from '../helpers/runtime.js';
@@ -145,6 +145,47 @@ test('zygote: a terminal reaches run -it as a terminal', { skip }, async () => {
   const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 60_000, cwd: dir, env, input: '' });
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /IS-A-TTY/);
+});
+
+test('zygote: a run attached is copied by the front: output flows while the zygote is stopped; streams, TTY bytes, sizes and codes as the launcher\'s', { skip }, async () => {
+  await warm();
+  const child = spawn(berthBin(), ['run', '--rm', 'busybox', 'sh', '-c', 'for i in $(seq 1 30); do echo line $i; echo err $i >&2; sleep 0.05; done; exit 4'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  for (let i = 0; i < 200 && !out.includes('line 3\n'); i++) await sleep(50);
+  assert.match(out, /line 3\n/, err);
+  // the zygote serving this front holds the same stdout pipe
+  const pipe = readlinkSync(`/proc/${child.pid}/fd/1`);
+  const serving = zygotes().filter((p) => { try { return readlinkSync(`/proc/${p}/fd/1`) === pipe; } catch { return false; } });
+  assert.equal(serving.length, 1, 'one zygote runs the command');
+  process.kill(serving[0]!, 'SIGSTOP');
+  const had = out.split('\n').length - 1;
+  for (let i = 0; i < 200 && !out.includes('line 25\n'); i++) await sleep(50);
+  process.kill(serving[0]!, 'SIGCONT');
+  assert.match(out, /line 25\n/, `output went on while the zygote was stopped (${had} lines when it stopped)`);
+  assert.equal(await exited, 4);
+  assert.equal(out, Array.from({ length: 30 }, (_, i) => `line ${i + 1}\n`).join(''));
+  assert.equal(err, Array.from({ length: 30 }, (_, i) => `err ${i + 1}\n`).join(''));
+
+  // the same as the launcher's own reading: split streams, a TTY's bytes, a big stream, codes
+  for (const args of [
+    ['run', '--rm', 'busybox', 'sh', '-c', 'echo out; echo err >&2; printf tail; exit 3'],
+    ['run', '--rm', '-t', 'busybox', 'sh', '-c', 'echo tty; exit 2'],
+  ]) {
+    const direct = berth(args, { extra: { BERTH_NO_ZYGOTE: '1' } });
+    const warmRun = await served(args);
+    assert.deepEqual({ status: warmRun.status, out: warmRun.stdout, err: warmRun.stderr }, { status: direct.status, out: direct.stdout, err: direct.stderr }, `berth ${args.slice(0, 4).join(' ')}`);
+  }
+  // 20 MB, read through a pipe (more than spawnSync would hold)
+  const big = `set -o pipefail; "${berthBin()}" run --rm busybox sh -c 'head -c 20000000 /dev/zero | tr "\\0" x; echo; exit 6' | md5sum`;
+  const bigDirect = spawnSync('bash', ['-c', big], { encoding: 'utf8', timeout: 60_000, cwd: dir, env: { ...env, BERTH_NO_ZYGOTE: '1' } });
+  await warm();
+  const bigWarm = spawnSync('bash', ['-c', big], { encoding: 'utf8', timeout: 60_000, cwd: dir, env });
+  assert.equal(bigDirect.status, 6, bigDirect.stderr);
+  assert.deepEqual([bigWarm.status, bigWarm.stdout], [6, bigDirect.stdout], '20 MB through the front: the same bytes and code');
 });
 
 test('zygote: a stale socket and a rebuilt bundle fall back and are replaced', { skip }, async () => {
