@@ -24,6 +24,7 @@
       "target_name": "berth",
       "type": "executable",
       "sources": ["<!@(ls -1 native/cli/*.c)"],
+      "include_dirs": ["native/include"],
       "defines": [
         "BERTH_NODE_PATH=\"<!(node -p process.execPath)\""
       ],

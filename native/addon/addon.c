@@ -4,6 +4,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <berth/fdpass.h>
 #include <node_api.h>
 #include <poll.h>
 #include <signal.h>
@@ -200,22 +201,17 @@ static napi_value recv_fd(napi_env env, napi_callback_info info)
 			return throw_errno(env, "accept", errno);
 	}
 	char data[4096];
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
+	union fd_cmsg u;
 	struct iovec iov = { .iov_base = data, .iov_len = sizeof data };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	fd_cmsg_room(&mh, &u);
 	ssize_t n = wait_readable(s, a[1]) < 0 ? -1 : recvmsg(s, &mh, MSG_CMSG_CLOEXEC);
 	int err = errno;
 	if (listening)
 		close(s);
 	if (n < 0)
 		return throw_errno(env, "recvmsg", err);
-	int fd = -1;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+	int fd = fd_cmsg_get(&mh);
 	if (fd < 0)
 		return throw_errno(env, "recvmsg: no fd in the message", EPROTO);
 	napi_value obj, str;
@@ -246,22 +242,11 @@ static napi_value send_fd(napi_env env, napi_callback_info info)
 	}
 	size_t off = 0;
 	while (off < len) {
-		union {
-			char buf[CMSG_SPACE(sizeof(int))];
-			struct cmsghdr align;
-		} u;
+		union fd_cmsg u;
 		struct iovec iov = { .iov_base = (char *)data + off, .iov_len = len - off };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-		if (off == 0) {
-			memset(&u, 0, sizeof u);
-			mh.msg_control = u.buf;
-			mh.msg_controllen = sizeof u.buf;
-			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = SOL_SOCKET;
-			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-		}
+		if (off == 0)
+			fd_cmsg_put(&mh, &u, fd);
 		ssize_t w = sendmsg(sock, &mh, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;

@@ -32,6 +32,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <berth/fdpass.h>
+
 #include "cli.h"
 
 extern char **environ;
@@ -89,17 +91,9 @@ static int send_fd(int s, int fd)
 		return -1;
 	char byte = 'F';
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof u);
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+	union fd_cmsg u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	fd_cmsg_put(&mh, &u, fd);
 	ssize_t r;
 	while ((r = sendmsg(s, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
 		;
@@ -267,19 +261,14 @@ static long read_number(int s, int timeout_ms)
 /* Like read_byte, forever, also taking a descriptor sent with the byte (*fd, else -1). */
 static int read_byte_fd(int s, char *c, int *fd)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
+	union fd_cmsg u;
 	struct iovec iov = { .iov_base = c, .iov_len = 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	fd_cmsg_room(&mh, &u);
 	ssize_t n;
-	*fd = -1;
 	while ((n = recvmsg(s, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
 		;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); n > 0 && cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-			memcpy(fd, CMSG_DATA(cm), sizeof *fd);
+	*fd = n > 0 ? fd_cmsg_get(&mh) : -1;
 	return n < 0 ? -1 : (int)n;
 }
 

@@ -3,6 +3,7 @@
  * fd (the pty master) travels with the message that announces it. */
 #include "executor.h"
 
+#include <berth/fdpass.h>
 #include <berth/wire.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -21,21 +22,10 @@ int sync_pair(int fds[2])
 int send_with_fd(int sock, const void *data, size_t len, int fd)
 {
 	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
+	union fd_cmsg u;
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-	if (fd >= 0) {
-		memset(&u, 0, sizeof u);
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof u.buf;
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof fd);
-	}
+	if (fd >= 0)
+		fd_cmsg_put(&mh, &u, fd);
 	ssize_t r;
 	do
 		r = sendmsg(sock, &mh, MSG_NOSIGNAL);
@@ -53,12 +43,10 @@ int sync_send(int sock, struct wbuf *b, int fd)
 int sync_recv(int sock, struct wmsg *m, int *fd)
 {
 	uint8_t buf[SYNC_MAX];
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
+	union fd_cmsg u;
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof buf };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	fd_cmsg_room(&mh, &u);
 	ssize_t r;
 	*fd = -1;
 	do
@@ -66,9 +54,7 @@ int sync_recv(int sock, struct wmsg *m, int *fd)
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -1;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len >= CMSG_LEN(sizeof(int)))
-			memcpy(fd, CMSG_DATA(cm), sizeof *fd);
+	*fd = fd_cmsg_get(&mh);
 	if (r == 0)
 		return 1;
 	if ((mh.msg_flags & MSG_TRUNC) || wire_parse(buf, (size_t)r, m) < 0) {
