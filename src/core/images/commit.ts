@@ -8,21 +8,20 @@
  * lease until the image record is written, so a failed commit leaves
  * nothing garbage collection keeps.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { BerthError, failedPrecondition } from '../../common/errors.js';
-import { digestOf } from '../content/digest.js';
 import { GC_REF_CONTENT_PREFIX, GC_REF_SNAPSHOT_PREFIX, type ContentStore, type ContentWriter } from '../content/types.js';
 import { formatReference, parseReference } from '../distribution/reference.js';
 import type { LeaseManager } from '../leases/types.js';
 import { MediaType, type Descriptor, type ImageManifest, type Platform } from '../oci/types.js';
-import { SNAPSHOT_DIFF_ID_LABEL, type Snapshotter } from '../snapshots/types.js';
+import type { Snapshotter } from '../snapshots/types.js';
 import { applyLayer } from '../unpack/apply.js';
 import { idName } from './archive/load.js';
 import { chainId } from './chainid.js';
 import { commitImageConfig, commitRuntimeConfig, type DockerConfig } from './commit-config.js';
+import { feed, LeasedBuild } from './leased-build.js';
 import { findImages, type ResolvedImage } from './resolve.js';
 import type { ImageRecord, ImageStore } from './types.js';
 
@@ -47,44 +46,23 @@ export interface CommitOptions {
   platform: Platform;
 }
 
-const LEASE_TTL_MS = 60 * 60 * 1000;
-
 /** The diff ID of a tar with no entry (two zero blocks): a commit of no change adds no layer, as dockerd's. */
 const EMPTY_TAR_DIFF_ID = `sha256:${createHash('sha256').update(Buffer.alloc(1024)).digest('hex')}`;
 
-async function feed(w: Writable, chunk: Buffer): Promise<void> {
-  if (w.destroyed) throw w.errored ?? new Error('the layer\'s reader stopped');
-  if (!w.write(chunk)) await Promise.race([once(w, 'drain'), once(w, 'close')]);
-}
-
 const errorOf = (err: unknown): Error => (err instanceof Error ? err : new Error(String(err)));
 
-class CommitRun {
-  private readonly ns: string;
-  private readonly leaseId: string;
-  private extract: string | undefined;
-  private ingest: string | undefined;
-
+class CommitRun extends LeasedBuild {
   constructor(private readonly deps: CommitDeps, private readonly opts: CommitOptions) {
-    this.ns = opts.namespace;
-    this.leaseId = deps.leases.create(this.ns, undefined, { 'berth.lease.commit': opts.name || opts.container }, Date.now() + LEASE_TTL_MS).id;
+    super(deps, opts.namespace, { 'berth.lease.commit': opts.name || opts.container });
   }
-
-  private hold(type: string, id: string): void { this.deps.leases.addResource(this.ns, this.leaseId, { type, id }); }
 
   /** The layer stored gzip-compressed and unpacked over parentChain; its descriptor (none for an empty layer) and diff ID. */
   private async layer(input: Readable, parentChain: string, mediaType: string): Promise<{ desc: Descriptor | undefined; diffId: string }> {
-    const sn = this.opts.snapshotter;
-    this.extract = `extract-${randomUUID()}`;
-    this.hold(`snapshots/${sn.name}`, this.extract);
-    await sn.prepare(this.ns, this.extract, parentChain, {});
-    const target = sn.applyTarget(this.ns, this.extract);
+    const target = await this.prepareExtract(this.opts.snapshotter, parentChain);
     const tee = new PassThrough({ highWaterMark: 1 << 20 });
     const unpacked = applyLayer(tee, { mediaType: '', dir: target.dir, whiteouts: target.whiteouts, digest: 'of the committed layer' });
     unpacked.catch((err: unknown) => { if (!tee.destroyed) tee.destroy(errorOf(err)); });
-    this.ingest = `commit-${randomUUID()}`;
-    this.hold('ingests', this.ingest);
-    const w: ContentWriter = await this.deps.content.writer(this.ns, this.ingest, {});
+    const w: ContentWriter = await this.openIngest('commit');
     const gzip = createGzip({ level: 6 });
     const hash = createHash('sha256');
     let size = 0;
@@ -108,30 +86,11 @@ class CommitRun {
     const { diffId } = (results[2] as PromiseFulfilledResult<{ diffId: string }>).value;
     if (diffId === EMPTY_TAR_DIFF_ID) { await w.close().catch(() => undefined); return { desc: undefined, diffId }; }
     const digest = `sha256:${hash.digest('hex')}`;
-    this.hold('content', digest);
-    try {
-      await w.commit(size, digest);
-    } catch (err) {
-      if (!(err instanceof BerthError && err.kind === 'already-exists')) throw err;
-    }
-    this.ingest = undefined;
+    await this.commitIngest(w, size, digest);
     return { desc: { mediaType, digest, size }, diffId };
   }
 
-  /** The new chain's snapshot: the extract committed (or the same tree committed before). */
-  private async commitSnapshot(chain: string, diffId: string): Promise<void> {
-    const sn = this.opts.snapshotter;
-    this.hold(`snapshots/${sn.name}`, chain);
-    try {
-      await sn.commit(this.ns, chain, this.extract!, { [SNAPSHOT_DIFF_ID_LABEL]: diffId });
-      this.extract = undefined;
-    } catch (err) {
-      if (!(err instanceof BerthError && err.kind === 'already-exists')) throw err;
-    }
-  }
-
   async run(input: Readable, parent: ResolvedImage): Promise<ImageRecord> {
-    const { content } = this.deps;
     const o = this.opts;
     const runtime = commitRuntimeConfig(o.config, o.changes, o.defaults);
     const docker = parent.manifest.mediaType === MediaType.dockerManifest;
@@ -140,34 +99,26 @@ class CommitRun {
     const parentChain = parentIds.length > 0 ? chainId(parentIds) : '';
     const { desc: layer, diffId } = await this.layer(input, parentChain, docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip);
     const chain = layer ? chainId([...parentIds, diffId]) : parentChain;
-    if (layer) await this.commitSnapshot(chain, diffId);
+    // the new chain's snapshot (or the same tree committed before)
+    if (layer) await this.commitExtract(o.snapshotter, chain, diffId);
     const config = commitImageConfig(parent.config, runtime, layer ? diffId : undefined, {
       created: new Date().toISOString(), author: o.author, comment: o.comment, createdBy: o.createdBy, container: o.container, containerConfig: o.containerConfig,
     });
     const configBody = Buffer.from(JSON.stringify(config));
-    const configDigest = digestOf(configBody);
-    this.hold('content', configDigest);
-    await content.writeBlob(this.ns, configBody, configDigest, { [`${GC_REF_SNAPSHOT_PREFIX}${o.snapshotter.name}`]: chain });
+    const configDigest = await this.storeBlob(configBody, { [`${GC_REF_SNAPSHOT_PREFIX}${o.snapshotter.name}`]: chain });
     const layers = layer ? [...parent.manifest.layers, layer] : [...parent.manifest.layers];
     const manifest: ImageManifest = {
       schemaVersion: 2, mediaType: docker ? MediaType.dockerManifest : MediaType.ociManifest,
       config: { mediaType: parent.manifest.config.mediaType, digest: configDigest, size: configBody.length }, layers,
     };
     const body = Buffer.from(JSON.stringify(manifest));
-    const digest = digestOf(body);
-    this.hold('content', digest);
     const refs: Record<string, string> = { [`${GC_REF_CONTENT_PREFIX}config`]: configDigest };
     layers.forEach((l, i) => { refs[`${GC_REF_CONTENT_PREFIX}l.${i}`] = l.digest; });
-    await content.writeBlob(this.ns, body, digest, refs);
+    const digest = await this.storeBlob(body, refs);
     const name = o.name === '' ? idName(configDigest) : formatReference(parseReference(o.name));
     return this.deps.images.put({ namespace: this.ns, name, target: { mediaType: manifest.mediaType!, digest, size: body.length }, labels: {} });
   }
 
-  async cleanup(): Promise<void> {
-    if (this.extract) await this.opts.snapshotter.remove(this.ns, this.extract).catch(() => undefined);
-    if (this.ingest) { try { this.deps.content.abort(this.ns, this.ingest); } catch { /* gone */ } }
-    try { this.deps.leases.delete(this.ns, this.leaseId); } catch { /* expired or gone */ }
-  }
 }
 
 /** Commits a container's layer tar over its image; resolves with the new image's record. */
@@ -188,6 +139,6 @@ export async function commitContainer(deps: CommitDeps, input: Readable, opts: C
     if (err instanceof BerthError) throw new BerthError(err.kind, `cannot commit ${what}: ${err.message}`, { cause: err });
     throw new BerthError('internal', `cannot commit ${what}: ${(err as Error).message}`, { cause: err });
   } finally {
-    await run?.cleanup();
+    await run?.cleanup(opts.snapshotter);
   }
 }

@@ -6,20 +6,19 @@
  * The config carries the `--change` instructions and the `--message` as
  * the history comment. Held by a lease until the image record is written.
  */
-import { createHash, randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
 import { BerthError, invalidArgument } from '../../common/errors.js';
-import { digestOf } from '../content/digest.js';
 import { GC_REF_CONTENT_PREFIX, GC_REF_SNAPSHOT_PREFIX, type ContentWriter } from '../content/types.js';
 import { formatReference, parseReference } from '../distribution/reference.js';
 import { MediaType, type Descriptor, type ImageConfig, type ImageManifest } from '../oci/types.js';
-import { SNAPSHOT_DIFF_ID_LABEL, type Snapshotter } from '../snapshots/types.js';
+import type { Snapshotter } from '../snapshots/types.js';
 import { applyLayer } from '../unpack/apply.js';
 import { compressionOf, decompress } from '../unpack/decompress.js';
 import type { ArchiveDeps } from './archive/load.js';
 import { idName } from './archive/load.js';
 import { applyChanges } from './import-changes.js';
+import { feed, LeasedBuild } from './leased-build.js';
 import type { ImageRecord } from './types.js';
 
 export interface ImportOptions {
@@ -34,13 +33,6 @@ export interface ImportOptions {
   snapshotter?: Snapshotter;
 }
 
-const LEASE_TTL_MS = 60 * 60 * 1000;
-
-async function feed(tee: Writable, chunk: Buffer): Promise<void> {
-  if (tee.destroyed) throw tee.errored ?? new Error('the unpacker stopped reading');
-  if (!tee.write(chunk)) await Promise.race([once(tee, 'drain'), once(tee, 'close')]);
-}
-
 /** The diff ID alone, when nothing is unpacked. */
 async function diffIdOf(input: Readable): Promise<{ diffId: string }> {
   const h = createHash('sha256');
@@ -53,36 +45,22 @@ const layerType = (head: Buffer): string => {
   return kind === 'gzip' ? MediaType.ociLayerGzip : kind === 'zstd' ? MediaType.ociLayerZstd : MediaType.ociLayer;
 };
 
-class ImportRun {
-  private readonly ns: string;
-  private readonly leaseId: string;
-  private extract: string | undefined;
-  private ingest: string | undefined;
-
+class ImportRun extends LeasedBuild {
   constructor(private readonly deps: ArchiveDeps, private readonly opts: ImportOptions) {
-    this.ns = opts.namespace;
-    this.leaseId = deps.leases.create(this.ns, undefined, { 'berth.lease.import': opts.name }, Date.now() + LEASE_TTL_MS).id;
+    super(deps, opts.namespace, { 'berth.lease.import': opts.name });
   }
-
-  private hold(type: string, id: string): void { this.deps.leases.addResource(this.ns, this.leaseId, { type, id }); }
 
   /** Streams input into the content store and the unpacker; returns the layer and its diff ID. */
   private async layer(input: Readable): Promise<{ desc: Descriptor; diffId: string }> {
-    const { content } = this.deps;
     const sn = this.opts.snapshotter;
     const tee = new PassThrough({ highWaterMark: 1 << 20 });
     let consumer: Promise<{ diffId: string }>;
     if (sn) {
-      this.extract = `extract-${randomUUID()}`;
-      this.hold(`snapshots/${sn.name}`, this.extract);
-      await sn.prepare(this.ns, this.extract, '', {});
-      const target = sn.applyTarget(this.ns, this.extract);
+      const target = await this.prepareExtract(sn, '');
       consumer = applyLayer(tee, { mediaType: '', dir: target.dir, whiteouts: target.whiteouts, digest: 'of the imported tar' });
     } else consumer = diffIdOf(tee);
     consumer.catch((err: unknown) => { if (!tee.destroyed) tee.destroy(err instanceof Error ? err : new Error(String(err))); });
-    this.ingest = `import-${randomUUID()}`;
-    this.hold('ingests', this.ingest);
-    const w: ContentWriter = await content.writer(this.ns, this.ingest, {});
+    const w: ContentWriter = await this.openIngest('import');
     const hash = createHash('sha256');
     let size = 0;
     let head = Buffer.alloc(0);
@@ -106,32 +84,17 @@ class ImportRun {
     if (c.status === 'rejected') { await w.close().catch(() => undefined); throw c.reason; }
     if (size === 0) { await w.close().catch(() => undefined); throw invalidArgument('the root filesystem tar is empty'); }
     const digest = `sha256:${hash.digest('hex')}`;
-    this.hold('content', digest);
-    try {
-      await w.commit(size, digest);
-    } catch (err) {
-      if (!(err instanceof BerthError && err.kind === 'already-exists')) throw err;
-    }
-    this.ingest = undefined;
+    await this.commitIngest(w, size, digest);
     return { desc: { mediaType: layerType(head), digest, size }, diffId: c.value.diffId };
   }
 
   async run(input: Readable): Promise<ImageRecord> {
-    const { content } = this.deps;
     const name = this.opts.name === '' ? '' : formatReference(parseReference(this.opts.name));
     const config0 = applyChanges({}, this.opts.changes);
     const { desc: layer, diffId } = await this.layer(input);
     const sn = this.opts.snapshotter;
-    if (sn && this.extract) {
-      this.hold(`snapshots/${sn.name}`, diffId);
-      try {
-        await sn.commit(this.ns, diffId, this.extract, { [SNAPSHOT_DIFF_ID_LABEL]: diffId });
-        this.extract = undefined;
-      } catch (err) {
-        // the same tree was imported or pulled before: that snapshot serves
-        if (!(err instanceof BerthError && err.kind === 'already-exists')) throw err;
-      }
-    }
+    // the same tree imported or pulled before: that snapshot serves
+    if (sn) await this.commitExtract(sn, diffId, diffId);
     const created = new Date().toISOString();
     const config: ImageConfig = {
       created, architecture: 'amd64', os: 'linux', config: config0,
@@ -139,26 +102,16 @@ class ImportRun {
       history: [{ created, comment: this.opts.message !== '' ? this.opts.message : 'Imported from -' }],
     };
     const configBody = Buffer.from(JSON.stringify(config));
-    const configDigest = digestOf(configBody);
-    this.hold('content', configDigest);
-    await content.writeBlob(this.ns, configBody, configDigest, sn ? { [`${GC_REF_SNAPSHOT_PREFIX}${sn.name}`]: diffId } : {});
+    const configDigest = await this.storeBlob(configBody, sn ? { [`${GC_REF_SNAPSHOT_PREFIX}${sn.name}`]: diffId } : {});
     const manifest: ImageManifest = {
       schemaVersion: 2, mediaType: MediaType.ociManifest,
       config: { mediaType: MediaType.ociConfig, digest: configDigest, size: configBody.length }, layers: [layer],
     };
     const body = Buffer.from(JSON.stringify(manifest));
-    const digest = digestOf(body);
-    this.hold('content', digest);
-    await content.writeBlob(this.ns, body, digest, { [`${GC_REF_CONTENT_PREFIX}config`]: configDigest, [`${GC_REF_CONTENT_PREFIX}l.0`]: layer.digest });
+    const digest = await this.storeBlob(body, { [`${GC_REF_CONTENT_PREFIX}config`]: configDigest, [`${GC_REF_CONTENT_PREFIX}l.0`]: layer.digest });
     return this.deps.images.put({ namespace: this.ns, name: name === '' ? idName(configDigest) : name, target: { mediaType: MediaType.ociManifest, digest, size: body.length }, labels: {} });
   }
 
-  async cleanup(): Promise<void> {
-    const sn = this.opts.snapshotter;
-    if (sn && this.extract) await sn.remove(this.ns, this.extract).catch(() => undefined);
-    if (this.ingest) { try { this.deps.content.abort(this.ns, this.ingest); } catch { /* gone */ } }
-    try { this.deps.leases.delete(this.ns, this.leaseId); } catch { /* expired or gone */ }
-  }
 }
 
 /** Imports a root filesystem tar as a one-layer image; resolves with its record. */
@@ -172,6 +125,6 @@ export async function importRootfs(deps: ArchiveDeps, input: Readable, opts: Imp
     if (err instanceof BerthError) throw new BerthError(err.kind, `cannot import ${what}: ${err.message}`, { cause: err });
     throw new BerthError('internal', `cannot import ${what}: ${(err as Error).message}`, { cause: err });
   } finally {
-    await run.cleanup();
+    await run.cleanup(opts.snapshotter);
   }
 }
