@@ -18,6 +18,7 @@ import {
 } from '../helpers/berthd.js';
 import { registrySkip, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { CoreClient } from '../../src/core/client.js';
+import { REPO } from '../helpers/runtime.js';
 
 const skip = skipBerthd || registrySkip;
 let dir: string;
@@ -124,6 +125,24 @@ test('a running container is paused for the commit and keeps running after', { s
   assert.equal(ok(['run', '--rm', 'x:live', 'cat', '/up']), 'up');
   ok(['rm', '-f', 'live']);
   ok(['rmi', 'x:live', 'x:live2']);
+});
+
+test('the berth CLI commits as the docker CLI does: flags, output, refusal', { skip }, () => {
+  const berth = (args: string[]): ReturnType<typeof spawnSync> => spawnSync(join(REPO, 'bin', 'berth'), ['-H', `unix://${b.sock}`, ...args], {
+    encoding: 'utf8', timeout: 30_000, env: { ...process.env, BERTH_NO_ZYGOTE: '1' },
+  });
+  const r = berth(['commit', '-a', 'me <me@x>', '-m', 'by berth', '-c', 'ENV Z=1', '-c', 'CMD ["cat","/newfile"]', '--pause=false', 'c1', 'x:berth']);
+  assert.equal(r.status, 0, String(r.stderr));
+  const id = String(r.stdout).trim();
+  assert.match(id, /^sha256:[0-9a-f]{64}$/);
+  assert.equal(inspect('x:berth', '{{.Id}}'), id);
+  assert.equal(inspect('x:berth', '{{.Author}}|{{.Comment}}|{{json .Config.Cmd}}'), 'me <me@x>|by berth|["cat","/newfile"]');
+  assert.ok(inspect('x:berth', '{{json .Config.Env}}').includes('"Z=1"'));
+  assert.equal(ok(['run', '--rm', 'x:berth']), 'hi');
+  const bad = berth(['commit', 'nosuch']);
+  const want = docker(b.sock, ['commit', 'nosuch']);
+  assert.deepEqual([bad.status, String(bad.stderr).trim()], [want.status, want.stderr.trim()]);
+  ok(['rmi', 'x:berth']);
 });
 
 test('refusals in dockerd\'s words, nothing left behind', { skip }, () => {

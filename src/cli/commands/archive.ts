@@ -102,4 +102,24 @@ const exportCmd: CommandSpec = {
   },
 };
 
-export const archiveCommands: CommandSpec[] = [save, load, importCmd, exportCmd];
+const commit: CommandSpec = {
+  names: ['commit', 'container commit'], usage: 'commit [OPTIONS] CONTAINER [REPOSITORY[:TAG]]', summary: "Create a new image from a container's changes",
+  minArgs: 1, maxArgs: 2,
+  flags: [
+    { name: 'author', short: 'a', type: 'string' }, { name: 'change', short: 'c', type: 'list' }, { name: 'message', short: 'm', type: 'string' },
+    { name: 'pause', short: 'p', type: 'bool', def: true }, help(),
+  ],
+  async run(ctx, o) {
+    const [container, ref] = o.args as [string, string | undefined];
+    const { name, tag } = ref ? splitReference(ref) : { name: undefined, tag: undefined };
+    const query = { container, repo: name, tag: ref ? tag : undefined, comment: o.str('message') || undefined, author: o.str('author') || undefined, pause: o.bool('pause') ? 1 : 0 };
+    // each change line is its own `changes` parameter, as the docker CLI sends them
+    const qs = Object.entries(query).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`).join('&');
+    const changes = o.list('change').map((c) => `&changes=${encodeURIComponent(c)}`).join('');
+    const r = await ctx.client().json<{ Id: string }>('POST', `/commit?${qs}${changes}`);
+    ctx.out(`${r.Id}\n`);
+    return 0;
+  },
+};
+
+export const archiveCommands: CommandSpec[] = [save, load, importCmd, exportCmd, commit];
