@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -43,6 +44,25 @@ test('tail reaches back across rotated files; since/until and stream filters app
     assert.deepEqual(await collect(p, { ...all, sinceNs: timeNs(T(2)), untilNs: timeNs(T(4)) }), ['b2', 'c3', 'c4']); // until is inclusive, as in dockerd
     assert.deepEqual(await collect(p, { ...all, sinceNs: timeNs(T(2)), untilNs: timeNs(T(4)) - 1n }), ['b2', 'c3']);
   } finally { rmSync(dir, { recursive: true, force: true }); }
+});
+
+test('without follow, lines written while the log is read do not join it: --tail N gives N, and a busy log ends', { timeout: 30_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'daemon-logs-'));
+  const p = join(dir, 'c-json.log');
+  writeFileSync(p, line('start\n', 'stdout', T(0)));
+  // a container writing as fast as it can, as the shim appends whole entries
+  const entry = line('busy\n', 'stdout', T(1)).trimEnd();
+  const writer = spawn('sh', ['-c', `while :; do printf '%s\\n' '${entry}'; done >> "$0"`, p], { stdio: 'ignore' });
+  try {
+    while (statSync(p).size < 100_000) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 300; i++) {
+      const got = await collect(p, { stdout: true, stderr: true, follow: false, tail: 2 });
+      assert.equal(got.length, 2, `round ${i}: ${got.length} lines`);
+    }
+  } finally {
+    writer.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('a 20 MB log reads in large blocks', async () => {

@@ -30,7 +30,8 @@ export function logFiles(path: string): string[] {
   return existsSync(path) ? [...rotated, path] : rotated;
 }
 
-interface Start { file: number; offset: number }
+/** Where reading starts; `size`: the file's length when the tail was counted (reading stops there unless following). */
+interface Start { file: number; offset: number; size?: number }
 
 /**
  * Counts newlines backwards from the end of fd: the offset where the last
@@ -59,13 +60,14 @@ function tailOffset(fd: number, size: number, n: number): { offset: number; line
 /** Where reading starts for the last `n` lines across the files (newest file first). */
 function tailStart(files: string[], n: number): Start {
   const last = files.length - 1;
-  if (n <= 0) return { file: last, offset: statSync(files[last]!).size };
+  if (n <= 0) { const size = statSync(files[last]!).size; return { file: last, offset: size, size }; }
   let need = n;
   for (let f = last; f >= 0; f--) {
     const fd = openSync(files[f]!, 'r');
     try {
-      const { offset, lines } = tailOffset(fd, fstatSync(fd).size, need);
-      if (offset >= 0) return { file: f, offset };
+      const size = fstatSync(fd).size;
+      const { offset, lines } = tailOffset(fd, size, need);
+      if (offset >= 0) return f === last ? { file: f, offset, size } : { file: f, offset };
       need -= lines;
       if (need <= 0) return { file: f, offset: 0 };
     } finally { closeSync(fd); }
@@ -73,17 +75,22 @@ function tailStart(files: string[], n: number): Start {
   return { file: 0, offset: 0 };
 }
 
-/** Reads from fd at offset to its end, complete lines only; returns the entries and the offset after the last newline. */
-function readLines(fd: number, offset: number, q: LogQuery, buf: Buffer): { entries: LogEntry[]; offset: number; eof: boolean } {
+/**
+ * Reads from fd at offset to its end (or to `end`), complete lines only;
+ * returns the entries and the offset after the last newline.
+ */
+function readLines(fd: number, offset: number, q: LogQuery, buf: Buffer, end = Infinity): { entries: LogEntry[]; offset: number; eof: boolean } {
+  const want = Math.min(buf.length, end - offset);
   // entries point into decodeBlock's own output buffer, so the read buffer is reused
-  const len = readSync(fd, buf, 0, buf.length, offset);
+  const len = want > 0 ? readSync(fd, buf, 0, want, offset) : 0;
   if (len === 0) return { entries: [], offset, eof: true };
   const { entries, consumed } = decodeBlock(buf, len, q);
   if (consumed === 0 && len === buf.length) {
     // a single line longer than the block: skip it (docker caps lines too)
     return { entries, offset: offset + len, eof: false };
   }
-  return { entries, offset: offset + consumed, eof: len < buf.length };
+  // a line cut at the end (still being written, or cut by `end`) is left for a later read
+  return { entries, offset: offset + consumed, eof: len < want || consumed === 0 };
 }
 
 function inode(path: string): number | undefined {
@@ -129,11 +136,15 @@ export async function* readLog(path: string, q: LogQuery, stop: AbortSignal): As
   let off = start.offset;
   const open = (): void => { try { fd = openSync(path, 'r'); ino = fstatSync(fd).ino; } catch { fd = undefined; } };
   open();
+  // without following, the log is read as it stood when the call came (as dockerd reads a section of
+  // the file): lines the container writes meanwhile do not join a `--tail N`, which would give N+1
+  let end = Infinity;
+  if (!q.follow && fd !== undefined) end = start.size ?? fstatSync(fd).size;
   try {
     for (;;) {
       if (fd !== undefined) {
         for (;;) {
-          const r = readLines(fd, off, q, buf);
+          const r = readLines(fd, off, q, buf, end);
           off = r.offset;
           if (r.entries.length > 0) yield r.entries;
           if (r.eof) break;
