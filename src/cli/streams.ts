@@ -8,6 +8,7 @@ import { invalidArgument } from '../common/errors.js';
 import { HEADER_SIZE } from '../common/stdcopy.js';
 import { childProcess } from './builtins.js';
 import { frontStreamer } from './front.js';
+import { socketFd } from '../common/socket-fd.js';
 
 export interface StreamOptions {
   tty: boolean;
@@ -70,12 +71,6 @@ export class Demuxer {
 function unknownStream(id: number): Error {
   // docker's client words this "unrecognized input header"; both are kept so either reader recognises it
   return invalidArgument(`cannot decode stream: unknown stream id ${id} in frame header (unrecognized input header: ${id})`);
-}
-
-/** The descriptor under a connected node socket (libuv's), if it has one. */
-function socketFd(conn: Duplex): number | undefined {
-  const fd = (conn as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 /**

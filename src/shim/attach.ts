@@ -9,6 +9,7 @@ import { native } from '../common/native.js';
 import { FrameReader } from '../runtime/plan/wire.js';
 import { decodeShimMessage, encodeShimMessage, findRecord, type ShimEntry, type ShimMessage } from './codec.js';
 import { ShimAttachFrame, ShimReply, ShimRequest } from './protocol.js';
+import { socketFd } from '../common/socket-fd.js';
 
 export interface AttachOptions {
   /** an exec; absent means the init */
@@ -218,12 +219,6 @@ function attachRequest(o: AttachOptions, handOver: boolean): Buffer {
   if (o.execId) records.push({ type: 'EXEC_ID', value: { id: o.execId } });
   if (handOver && o.output) records.push({ type: 'OUTPUT_FD', value: { framing: o.output.framing === 'raw' ? 2 : 1 } });
   return encodeShimMessage(ShimRequest.ATTACH, records);
-}
-
-/** The descriptor under a connected node socket (libuv's), if it has one. */
-function socketFd(sock: Socket): number | undefined {
-  const fd = (sock as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 /**

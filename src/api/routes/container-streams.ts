@@ -16,6 +16,7 @@ import type { Route } from '../router.js';
 import { encodeFrames, HEADER_SIZE, STDERR, STDOUT, SYSTEMERR } from '../stdcopy.js';
 import { startJsonStream } from '../stream.js';
 import { DetachScanner, parseDetachKeys } from './container-detach.js';
+import { socketFd } from '../../common/socket-fd.js';
 
 /**
  * A chunk as the pieces to write: the bytes themselves with a TTY, else
@@ -91,13 +92,6 @@ async function serveSession(ctx: RequestContext, p: AttachedProcess, withInput: 
   } finally {
     if (!socket.destroyed) socket.end();
   }
-}
-
-/** The descriptor under a node socket (libuv's), while it is open. */
-function socketFd(socket: Duplex): number | undefined {
-  if (socket.destroyed) return undefined;
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 /**
