@@ -458,6 +458,27 @@ static void do_simple(struct shim *sh, struct conn *c, const char *what, const c
 		reply_empty(sh, c, SHIM_REP_OK);
 }
 
+/*
+ * DELETE's runtime call. Once the init has exited, --force also clears a
+ * state directory that an earlier delete, killed half-way, left behind; and
+ * a container the runtime no longer knows was deleted by such an earlier
+ * call, so that is success: DELETE stays idempotent however often it is
+ * cut short. Returns 1 when the container is gone (the caller replies).
+ */
+static int delete_container(struct shim *sh, struct conn *c)
+{
+	int init_done = !sh->init || sh->init->exited;
+	const char *forced[] = { "delete", "--force", sh->o.id, NULL };
+	const char *plain[] = { "delete", sh->o.id, NULL };
+	char msg[1024];
+	if (run_simple(sh, init_done ? forced : plain, msg, sizeof msg) == 0)
+		return 1;
+	if (init_done && strstr(msg, "does not exist"))
+		return 1;
+	reply_error(sh, c, "cannot delete container %s: %s", sh->o.id, msg);
+	return 0;
+}
+
 /* ATTACH: the connection stays, carrying the process's streams (attach.c). */
 static void do_attach(struct shim *sh, struct conn *c, struct proc *p, const char *id, const struct wmsg *m)
 {
@@ -636,12 +657,8 @@ void serve_request(struct shim *sh, struct conn *c, const struct wmsg *m)
 		do_delete_exec(sh, c, p, id);
 		break;
 	case SHIM_REQ_DELETE: {
-		const char *argv[] = { "delete", sh->o.id, NULL };
-		char msg[1024];
-		if (run_simple(sh, argv, msg, sizeof msg) < 0) {
-			reply_error(sh, c, "cannot delete container %s: %s", sh->o.id, msg);
+		if (!delete_container(sh, c))
 			break;
-		}
 		sh->status = "deleted";
 		rm_tree(sh->o.state_dir);
 		if (u32_rec(m, SHIM_REC_EXIT_AFTER, 0) == 1) {

@@ -3,12 +3,13 @@
  * checked against Debian's dockerd first), driven by the real docker CLI:
  * /info's container counts come from what `docker ps -a` lists, an
  * imported image has no RepoDigest until it is pushed, State.Health
- * survives a kill -9 of berthd, and an exec's inspect gives its host pid.
+ * survives a kill -9 of berthd, an exec's inspect gives its host pid, and
+ * a removal that fails leaves the container dead.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO } from '../helpers/runtime.js';
@@ -131,4 +132,29 @@ test('exec inspect gives the host pid of a running exec', { skip }, async () => 
   } finally {
     ok(['rm', '-f', 'execd']);
   }
+});
+
+test('a removal that fails leaves the container dead with the reason, as dockerd does; the next rm finishes it', { skip }, () => {
+  const id = ok(['create', '--name', 'doomed', 'bb:1', 'true']);
+  // a file that cannot be unlinked makes the removal of the container's directory fail
+  const pin = join(l.dataRoot, 'containers', id, 'pinned');
+  writeFileSync(pin, 'x');
+  const chattr = spawnSync('chattr', ['+i', pin], { encoding: 'utf8' });
+  assert.equal(chattr.status, 0, chattr.stderr);
+  try {
+    const rm = docker(b.sock, ['rm', 'doomed']);
+    assert.notEqual(rm.status, 0, 'rm succeeded with an undeletable file in the container directory');
+    assert.match(rm.stderr, new RegExp(`unable to remove filesystem for ${id}: unlinkat .*pinned: operation not permitted`));
+    assert.equal(ok(['ps', '-a', '--filter', 'status=dead', '--format', '{{.Names}} {{.State}}']), 'doomed dead');
+    assert.equal(ok(['inspect', '-f', '{{.State.Dead}} {{.State.Status}}', 'doomed']), 'true dead');
+    assert.match(ok(['inspect', '-f', '{{.State.Error}}', 'doomed']), /^unable to remove filesystem for /);
+    const start = docker(b.sock, ['start', 'doomed']);
+    assert.notEqual(start.status, 0);
+    assert.match(start.stderr, /marked for removal/);
+  } finally {
+    spawnSync('chattr', ['-i', pin]);
+  }
+  ok(['rm', 'doomed']);
+  assert.equal(docker(b.sock, ['inspect', 'doomed']).status, 1);
+  assert.equal(existsSync(join(l.dataRoot, 'containers', id)), false);
 });

@@ -3,7 +3,8 @@
  * kernel with bin/berth-runtime: the ready verdict carries the init's pid
  * (no STATE after startShim), and DELETE with EXIT_AFTER ends the shim in
  * the same round trip (no SHUTDOWN), while a plain DELETE still leaves it
- * serving until SHUTDOWN.
+ * serving until SHUTDOWN. A DELETE cut short (its runtime call killed
+ * after the container went) can be sent again: it still succeeds.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -77,6 +78,27 @@ describe('berth-shim lifecycle round trips', { skip }, () => {
       assert.equal(existsSync(o.socket), false, 'the socket is left');
       assert.equal(existsSync(o.stateDir), false, 'the state dir is left');
     });
+  });
+
+  test('DELETE succeeds when an earlier delete, killed half-way, removed the container or part of its state', async () => {
+    for (const cut of ['whole', 'state.json'] as const) {
+      await withShim(async (o, shimPid) => {
+        const c = ShimClient.at(o.socket);
+        await c.start();
+        assert.equal((await c.wait()).status, 0);
+        const root = join(o.stateDir, 'runtime');
+        if (cut === 'whole') {
+          const r = spawnSync(RUNTIME, ['--root', root, 'delete', o.id], { encoding: 'utf8' });
+          assert.equal(r.status, 0, r.stderr);
+        } else {
+          rmSync(join(root, o.id, 'state.json'));
+        }
+        const { exited } = await c.delete({ exit: true });
+        assert.equal(exited, true, `after a cut of ${cut}`);
+        assert.ok(await gone(shimPid), 'the shim is still running');
+        assert.equal(existsSync(join(root, o.id)), false, `the runtime's state is left after a cut of ${cut}`);
+      });
+    }
   });
 
   test('a plain DELETE keeps the shim until SHUTDOWN', async () => {

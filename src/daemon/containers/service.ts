@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { writeFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { rm, unlink } from 'node:fs/promises';
 import { BerthError, failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { CoreClient } from '../../core/client.js';
@@ -62,6 +62,26 @@ const nowIso = (): string => preciseIso();
 
 function isNotFound(err: unknown): boolean {
   return err instanceof BerthError && err.kind === 'not-found';
+}
+
+/**
+ * fs.rm answers a file it may not unlink (EPERM: immutable, append-only) by
+ * trying it as a directory, and reports that attempt's ENOTDIR; the unlink's
+ * own error is the cause worth telling.
+ */
+async function removalCause(err: unknown): Promise<unknown> {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code !== 'ENOTDIR' || e.path === undefined) return err;
+  try { await unlink(e.path); } catch (cause) { return cause; }
+  return err;
+}
+
+/** dockerd's words for a container directory that could not be removed: "unable to remove filesystem for <id>: unlinkat <path>: <reason>". */
+function filesystemNotRemoved(id: string, err: unknown): BerthError {
+  const e = err as NodeJS.ErrnoException;
+  const reason = /^[A-Z]+: ([^,]+)/.exec(e.message)?.[1] ?? e.message;
+  const what = e.syscall !== undefined && e.path !== undefined ? `${e.syscall}at ${e.path}: ${reason}` : reason;
+  return new BerthError('internal', `unable to remove filesystem for ${id}: ${what}`);
 }
 
 /** The exit code dockerd gives a start that failed, from the runtime's words. */
@@ -681,6 +701,27 @@ export class ContainerService {
     // the mark comes first: a berthd killed from here on finishes the removal at its next start,
     // and the exit of a killed task only records its code (the task and network go below)
     if (c.State.Status !== 'removing' || !c.State.RemovalInProgress) this.markRemoving(c, { StoppedByUser: live || c.State.StoppedByUser });
+    try {
+      await this.tearDown(c, live, opts.volumes);
+    } catch (err) {
+      this.markDeadAfter(c.ID, err);
+      throw err;
+    }
+  }
+
+  /**
+   * A removal that failed for a reason other than the core being away
+   * leaves the container dead with the reason, as dockerd does: not
+   * startable, listed, removed by the next rm (or at berthd's next start).
+   * With the core away it stays 'removing', finished by the next rm too.
+   */
+  private markDeadAfter(id: string, err: unknown): void {
+    const now = this.store.get(id);
+    if (!now || (err instanceof BerthError && err.kind === 'unavailable')) return;
+    this.setState(now, 'dead', { RemovalInProgress: false, Error: (err as Error).message });
+  }
+
+  private async tearDown(c: ContainerRecord, live: boolean, volumes: boolean): Promise<void> {
     const run = live ? this.runs.get(c.ID) : undefined;
     if (run) await this.killAndDelete(c, run);
     else if (live) await this.settled(this.nextExit(c.ID)); // its exit is being recorded right now
@@ -689,7 +730,7 @@ export class ContainerService {
     this.runs.delete(c.ID);
     if (fresh.State.Status !== 'removing' || !fresh.State.RemovalInProgress) this.markRemoving(fresh);
     await this.destroyCore(fresh, { taskGone: run !== undefined });
-    await this.o.releaseVolumes?.(fresh.ID, opts.volumes).catch((err: unknown) => this.o.log.warn('cannot release volumes', { id: fresh.ID, error: (err as Error).message }));
+    await this.o.releaseVolumes?.(fresh.ID, volumes).catch((err: unknown) => this.o.log.warn('cannot release volumes', { id: fresh.ID, error: (err as Error).message }));
     this.store.delete(fresh.ID);
     this.backoff.delete(fresh.ID);
     this.coreSpecs.delete(fresh.ID);
@@ -741,7 +782,7 @@ export class ContainerService {
       core.containers.Delete({ id: c.ID }).then(() => undefined, absentOk),
       core.snapshots.Remove({ snapshotter: c.Snapshotter, key: c.ID }).then(() => undefined, absentOk),
       // off the event loop: unlinks on a busy disk take milliseconds each
-      rm(containerDir(this.o.config, c.ID), { recursive: true, force: true }),
+      rm(containerDir(this.o.config, c.ID), { recursive: true, force: true }).catch(async (err: unknown) => { throw filesystemNotRemoved(c.ID, await removalCause(err)); }),
     ]);
   }
 
@@ -793,7 +834,8 @@ export class ContainerService {
   }
 
   private async restoreOne(c: ContainerRecord, t: Process | undefined): Promise<void> {
-    if (c.State.Status === 'removing') { await this.remove(c.ID, { force: true, volumes: false }); return; }
+    // dockerd finishes, at its start, the removals of dead containers and of those it was removing
+    if (c.State.Status === 'removing' || c.State.Status === 'dead') { await this.remove(c.ID, { force: true, volumes: false }); return; }
     const live = t && (t.status === 'RUNNING' || t.status === 'PAUSED' || t.status === 'PAUSING');
     if (live) {
       const gen = ++this.generation;
