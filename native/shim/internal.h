@@ -187,7 +187,9 @@ struct run {
 };
 /* Runs `<runtime> [runtime args] --root <root> argv…`; 0 when it exits 0. */
 int run_runtime(struct shim *sh, const char *const *argv, struct run *r);
-/* Runs a runtime command with its output captured, no container stdio. */
+/* Runs a runtime command with its output captured, no container stdio;
+ * 0 when it exits 0, RUN_KILLED when a signal ended it, -1 otherwise. */
+#define RUN_KILLED (-2)
 int run_simple(struct shim *sh, const char *const *argv, char *msg, size_t n);
 
 /* conn.c */

@@ -239,5 +239,5 @@ int run_simple(struct shim *sh, const char *const *argv, char *msg, size_t n)
 	if (status == 0)
 		return 0;
 	failure(msg, n, argv[0], status);
-	return -1;
+	return WIFSIGNALED(status) ? RUN_KILLED : -1;
 }

@@ -463,7 +463,9 @@ static void do_simple(struct shim *sh, struct conn *c, const char *what, const c
  * state directory that an earlier delete, killed half-way, left behind; and
  * a container the runtime no longer knows was deleted by such an earlier
  * call, so that is success: DELETE stays idempotent however often it is
- * cut short. Returns 1 when the container is gone (the caller replies).
+ * cut short. A runtime killed by a signal is run again (a few times), so a
+ * stray kill of that one process does not fail the user's removal.
+ * Returns 1 when the container is gone (the caller replies).
  */
 static int delete_container(struct shim *sh, struct conn *c)
 {
@@ -471,9 +473,10 @@ static int delete_container(struct shim *sh, struct conn *c)
 	const char *forced[] = { "delete", "--force", sh->o.id, NULL };
 	const char *plain[] = { "delete", sh->o.id, NULL };
 	char msg[1024];
-	if (run_simple(sh, init_done ? forced : plain, msg, sizeof msg) == 0)
-		return 1;
-	if (init_done && strstr(msg, "does not exist"))
+	int rc = RUN_KILLED;
+	for (int tries = 0; rc == RUN_KILLED && tries < 3; tries++)
+		rc = run_simple(sh, init_done ? forced : plain, msg, sizeof msg);
+	if (rc == 0 || (init_done && strstr(msg, "does not exist")))
 		return 1;
 	reply_error(sh, c, "cannot delete container %s: %s", sh->o.id, msg);
 	return 0;

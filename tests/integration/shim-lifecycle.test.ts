@@ -4,12 +4,13 @@
  * (no STATE after startShim), and DELETE with EXIT_AFTER ends the shim in
  * the same round trip (no SHUTDOWN), while a plain DELETE still leaves it
  * serving until SHUTDOWN. A DELETE cut short (its runtime call killed
- * after the container went) can be sent again: it still succeeds.
+ * after the container went) can be sent again: it still succeeds; a
+ * runtime delete ended by kill -9 is run again.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,11 +35,11 @@ async function gone(pid: number): Promise<boolean> {
 }
 
 let seq = 0;
-async function withShim(fn: (o: StartShimOptions, shimPid: number, initPid: number) => Promise<void>): Promise<void> {
+async function withShim(fn: (o: StartShimOptions, shimPid: number, initPid: number) => Promise<void>, runtime = RUNTIME): Promise<void> {
   const bundle: Bundle = makeBundle(['/bin/true'], 'berth-shim-life-');
   const dir = mkdtempSync(join(tmpdir(), 'berth-shim-life-'));
   const o: StartShimOptions = {
-    binary: SHIM, id: `shimlife-${process.pid}-${++seq}`, bundle: bundle.dir, runtime: RUNTIME,
+    binary: SHIM, id: `shimlife-${process.pid}-${++seq}`, bundle: bundle.dir, runtime,
     socket: join(dir, 'shim.sock'), stateDir: join(dir, 'state'), log: join(dir, 'ctr.log'),
   };
   let shimPid = 0;
@@ -98,6 +99,28 @@ describe('berth-shim lifecycle round trips', { skip }, () => {
         assert.ok(await gone(shimPid), 'the shim is still running');
         assert.equal(existsSync(join(root, o.id)), false, `the runtime's state is left after a cut of ${cut}`);
       });
+    }
+  });
+
+  test('DELETE runs the runtime again when a kill -9 ends its delete', async () => {
+    // a runtime whose first delete is killed before it does anything, as a stray SIGKILL would
+    const dir = mkdtempSync(join(tmpdir(), 'berth-shim-killed-'));
+    const wrapper = join(dir, 'runtime');
+    const mark = join(dir, 'killed-once');
+    writeFileSync(wrapper, `#!/bin/sh\nfor a in "$@"; do if [ "$a" = delete ] && [ ! -e ${mark} ]; then : > ${mark}; kill -9 $$; fi; done\nexec ${RUNTIME} "$@"\n`, { mode: 0o755 });
+    try {
+      await withShim(async (o, shimPid) => {
+        const c = ShimClient.at(o.socket);
+        await c.start();
+        await c.wait();
+        const { exited } = await c.delete({ exit: true });
+        assert.equal(exited, true);
+        assert.ok(existsSync(mark), 'the first delete was not killed');
+        assert.ok(await gone(shimPid));
+        assert.equal(existsSync(join(o.stateDir, 'runtime', o.id)), false, "the runtime's state is left");
+      }, wrapper);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
