@@ -93,6 +93,7 @@ export interface Backend {
   networks?: NetworksBackend;
   streams?: ContainerStreamsBackend;
   commit?: CommitBackend;
+  build?: BuildBackend;
 }
 
 
@@ -325,4 +326,39 @@ export interface CommitArgs {
 export interface CommitBackend {
   /** The new image's ID (sha256:…). */
   commit(args: CommitArgs): Promise<string>;
+}
+
+// ---- build ----
+
+/** POST /build's query, read (the classic builder's options). */
+export interface BuildOptions {
+  tags: string[];
+  /** the Dockerfile's path in the context ("" : Dockerfile) */
+  dockerfile: string;
+  /** --build-arg: a name without a value (null in the JSON) takes the environment's, which the CLI already did */
+  buildArgs: Map<string, string | undefined>;
+  target: string;
+  noCache: boolean;
+  rm: boolean;
+  forceRm: boolean;
+  pull: boolean;
+  quiet: boolean;
+  labels: Record<string, string>;
+  networkMode: string;
+  platform: string;
+}
+
+export interface BuildRequest {
+  options: BuildOptions;
+  /** a remote context (git URL, tarball URL); "" : the body is the context */
+  remote: string;
+  /** X-Registry-Config: credentials by registry, for the FROM images pulled */
+  auth: Record<string, RegistryAuth>;
+  /** the context: a tar, maybe gzip-compressed */
+  body: AsyncIterable<Buffer>;
+}
+
+export interface BuildBackend {
+  /** Builds; the JSON stream's documents go to out. A throw before the first document is the HTTP answer. */
+  build(req: BuildRequest, out: ProgressSink, signal: AbortSignal): Promise<void>;
 }

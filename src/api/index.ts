@@ -17,6 +17,7 @@ export type {
 } from './backend.js';
 export type { NetworksBackend } from './backend.js';
 export type { CommitBackend, CommitArgs } from './backend.js';
+export type { BuildBackend, BuildOptions, BuildRequest } from './backend.js';
 export type { ContainersBackend, ContainerListArgs, ContainerStopOptions, ContainerWaitCondition } from './backend.js';
 export type {
   ContainerStreamsBackend, ProcessSession, OutputConnection, OutputChunk, OutputStream, AttachOptions, AttachedProcess, LogsOptions, LogRecord, ExecStartOptions, PathStat, ArchivePutOptions,
@@ -34,6 +35,7 @@ import { containerRoutes } from './routes/containers.js';
 import { networkRoutes } from './routes/networks.js';
 import { containerStreamRoutes } from './routes/container-streams.js';
 import { commitRoutes } from './routes/commit.js';
+import { buildRoutes } from './routes/build.js';
 
 /** The routes served today; later route files (containers, images, volumes) join this list. */
 export function engineRoutes(backend: Backend): Route[] {
@@ -44,5 +46,6 @@ export function engineRoutes(backend: Backend): Route[] {
     ...(backend.networks ? networkRoutes(backend.networks) : []),
     ...(backend.streams ? containerStreamRoutes(backend.streams) : []),
     ...(backend.commit ? commitRoutes(backend.commit) : []),
+    ...(backend.build ? buildRoutes(backend.build) : []),
   ];
 }

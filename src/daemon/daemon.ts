@@ -4,7 +4,7 @@
  * Stopping ends the API and leaves the core and every container running:
  * Berth always behaves as dockerd's live-restore.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { checkTcpNeedsTls, createApiServer, readTlsFiles, engineRoutes, parseHost, type ApiServer, type TlsFiles } from '../api/index.js';
@@ -17,6 +17,7 @@ import { ENGINE_NAMESPACE } from './namespace.js';
 import { CoreInventory, type Inventory } from './inventory.js';
 import { CredentialMemory, DaemonImages, rememberLogins } from './images/index.js';
 import { DaemonCommit } from './images/commit.js';
+import { DaemonBuild } from './builder/service.js';
 import { DaemonVolumes } from './volumes/index.js';
 import { ContainerService, EngineContainers, hostCapabilities, hostNofile, initBinary } from './containers/index.js';
 import { EngineStreams } from './streams/backend.js';
@@ -105,8 +106,13 @@ export class Daemon {
       undo.push(() => health.close());
       const inventory = new CoreInventory(core, { images, volumes });
       const system = rememberLogins(new DaemonSystem({ config, daemonId: id, inventory, eventListeners: () => events.subscribers, containerStatuses: () => containerService.store.countByStatus() }), credentials);
+      const containers = health.decorate(new EngineContainers(containerService));
+      const commit = new DaemonCommit({ core, containers: containerService, log: log.with({ component: 'commit' }) });
+      const build = new DaemonBuild({ core, containers, streams, images, commit, log: log.with({ component: 'build' }), workRoot: join(config.dataRoot, 'builder') });
+      // contexts of builds a crash interrupted
+      rmSync(join(config.dataRoot, 'builder'), { recursive: true, force: true });
       const api = createApiServer({
-        routes: engineRoutes({ system, events, images, volumes, containers: health.decorate(new EngineContainers(containerService)), streams, networks: networking.backend(), commit: new DaemonCommit({ core, containers: containerService, log: log.with({ component: 'commit' }) }) }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
+        routes: engineRoutes({ system, events, images, volumes, containers, streams, networks: networking.backend(), commit, build }), log: log.with({ component: 'api' }), engineVersion: system.engineVersion,
         socketGroup: config.group,
         tls,
       });

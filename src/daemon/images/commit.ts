@@ -18,7 +18,19 @@ import type { ContainerService } from '../containers/service.js';
 import type { ContainerRecord } from '../containers/types.js';
 import { inspectRef } from './catalog.js';
 import { familiarOf, formatFull, parseRef, withDefaultTag } from './reference.js';
-import { markNoRepoDigest } from './repo-digests.js';
+import { markNoRepoDigest, NO_REPO_DIGEST } from './repo-digests.js';
+import type { Image } from '../../core/api/types.js';
+
+/** What a build step commits (builder's own config and history, as dockerd's CommitBuildStep). */
+export interface BuildStepCommit {
+  config: Record<string, unknown>;
+  containerConfig: Record<string, unknown>;
+  createdBy: string;
+  author: string;
+  /** dockerd names the container in the image for steps that ran one (RUN and metadata), not for COPY/ADD */
+  recordContainer: boolean;
+  labels: Record<string, string>;
+}
 
 export interface CommitDeps { core: CoreClient; containers: ContainerService; log: Logger }
 
@@ -49,6 +61,27 @@ export class DaemonCommit implements CommitBackend {
     } finally {
       if (paused) await svc.unpause(c.ID).catch((err: unknown) => this.deps.log.warn('cannot unpause the container after its commit', { id: c.ID, error: (err as Error).message }));
     }
+  }
+
+  /**
+   * One step of a build (dockerd's CommitBuildStep): the config as the
+   * builder made it (no merge with the container's), its own created_by and
+   * container config, labels set on the new record; no commit event, as
+   * dockerd publishes none for build steps. The new image's record.
+   */
+  async buildStep(containerId: string, step: BuildStepCommit): Promise<Image> {
+    const c = this.deps.containers.get(containerId);
+    const { mounts } = await this.deps.core.snapshots.Mounts({ snapshotter: c.Snapshotter, key: c.ID });
+    const dirs = overlayDirs(mounts);
+    if (!dirs) throw failedPrecondition(`cannot commit container ${c.Name.slice(1)}: its snapshot is not an overlay`);
+    const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
+    const image = await this.deps.core.commitImage(layerTar(dirs.upper, dirs.lowers), {
+      parent: c.Image, name: '', config: json(step.config), changes: [], defaults: Buffer.alloc(0), author: step.author, comment: '',
+      createdBy: step.createdBy, container: step.recordContainer ? c.ID : '', containerConfig: json(step.containerConfig), snapshotter: c.Snapshotter,
+    });
+    const labels = { ...image.labels, [NO_REPO_DIGEST]: 'built', ...step.labels };
+    const res = await this.deps.core.images.Update({ image: { ...image, labels }, updateMask: Object.keys(labels).map((k) => `labels.${k}`) });
+    return res.image ?? image;
   }
 
   /** Pauses a running container; false when it stopped meanwhile (nothing to thaw). */
