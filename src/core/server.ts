@@ -24,6 +24,7 @@ import { tasksService } from './services/tasks.js';
 import { TaskManager } from './tasks/manager.js';
 import { openContentStore } from './content/store.js';
 import { collectGarbage } from './gc/collect.js';
+import { openLayerSizes } from './images/layer-sizes.js';
 import { openImageStore } from './images/store.js';
 import { openLeaseManager } from './leases/manager.js';
 import { contentService } from './services/content.js';
@@ -89,7 +90,8 @@ export function openImageContext(ctx: ServiceContext): ImageContext {
   const content = openContentStore(ctx.store.db, ctx.config.root);
   const { snapshotters, defaultSnapshotter } = openSnapshotters(ctx);
   return {
-    ctx, content, leases: openLeaseManager(ctx.store.db), images: openImageStore(ctx.store.db), snapshotters, defaultSnapshotter,
+    ctx, content, leases: openLeaseManager(ctx.store.db), images: openImageStore(ctx.store.db), layerSizes: openLayerSizes(ctx.store.db),
+    snapshotters, defaultSnapshotter,
     collect: () => collectGarbage({ db: ctx.store.db, content, snapshotters, log: ctx.log }),
   };
 }

@@ -49,18 +49,19 @@ export class CoreInventory implements Inventory {
   private async imageRows(): Promise<{ rows: unknown[]; layersSize: number }> {
     if (!this.sources.images) return { rows: [], layersSize: 0 };
     const { views, containers } = await this.sources.images.usage();
-    // a layer shared by several images is counted once in LayersSize and as shared in each
+    // as dockerd: a layer is its chain (the same diff on another parent is another layer); one used by
+    // several images counts once in LayersSize and in each one's SharedSize, with its unpacked size
+    const chains = (v: (typeof views)[number]): string[] => v.doc.RootFS.Layers.map((_, i, all) => all.slice(0, i + 1).join('>'));
     const layerUse = new Map<string, number>();
-    for (const v of views) for (const l of new Set(v.doc.RootFS.Layers)) layerUse.set(l, (layerUse.get(l) ?? 0) + 1);
-    const perLayer = (v: (typeof views)[number]): number => (v.doc.RootFS.Layers.length > 0 ? v.doc.Size / v.doc.RootFS.Layers.length : 0);
+    const layerSize = new Map<string, number>();
+    for (const v of views) {
+      chains(v).forEach((c, i) => { layerUse.set(c, (layerUse.get(c) ?? 0) + 1); layerSize.set(c, v.layerSizes[i] ?? 0); });
+    }
     let layersSize = 0;
-    const counted = new Set<string>();
+    for (const n of layerSize.values()) layersSize += n;
     const rows = views.map((v) => {
       let shared = 0;
-      for (const l of v.doc.RootFS.Layers) {
-        if ((layerUse.get(l) ?? 0) > 1) shared += perLayer(v);
-        if (!counted.has(l)) { counted.add(l); layersSize += perLayer(v); }
-      }
+      chains(v).forEach((c, i) => { if ((layerUse.get(c) ?? 0) > 1) shared += v.layerSizes[i] ?? 0; });
       return {
         Id: v.id, ParentId: '', RepoTags: tagsOf(v), RepoDigests: v.doc.RepoDigests ?? [], Created: Math.floor(Date.parse(v.doc.Created) / 1000),
         Size: v.doc.Size, SharedSize: Math.round(shared), VirtualSize: v.doc.Size, Labels: v.doc.Config.Labels ?? {},

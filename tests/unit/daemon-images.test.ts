@@ -110,6 +110,7 @@ function view(names: string[], labels: Record<string, string> = {}, created = '2
     id,
     records: names.map((name) => ({ name, labels: {}, target: { mediaType: '', digest: `sha256:${HEX}`, size: '1', annotations: {} }, createdAt: null, updatedAt: null })),
     doc: { Id: id, RepoTags: [], RepoDigests: [], Created: created, Size: 1234, Config: { Labels: labels }, RootFS: { Layers: [] } },
+    layerSizes: [],
   };
 }
 

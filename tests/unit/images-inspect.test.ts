@@ -27,8 +27,11 @@ const resolved = (name: string, target = D('m')): ResolvedImage => ({
   manifestDesc: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: target, size: 300 }, manifest, config, id: D('c'),
 });
 
+/** the layers' unpacked sizes (what dockerd shows), not their compressed 1000 and 500 */
+const UNPACKED = [4000, 2500];
+
 test('inspect: Docker\'s shape, ID = config digest, familiar RepoTags and RepoDigests', () => {
-  const out = inspectImage([resolved('docker.io/library/nginx:latest'), resolved('127.0.0.1:5000/web/nginx:1')], 'overlayfs');
+  const out = inspectImage([resolved('docker.io/library/nginx:latest'), resolved('127.0.0.1:5000/web/nginx:1')], 'overlayfs', UNPACKED);
   assert.deepEqual(Object.keys(out), ['Id', 'RepoTags', 'RepoDigests', 'Parent', 'Comment', 'Created', 'Container', 'DockerVersion', 'Author',
     'Config', 'Architecture', 'Os', 'Size', 'GraphDriver', 'RootFS', 'Metadata']);
   assert.equal(out.Id, D('c'));
@@ -39,7 +42,7 @@ test('inspect: Docker\'s shape, ID = config digest, familiar RepoTags and RepoDi
   assert.deepEqual(out.Config.Cmd, ['nginx', '-g', 'daemon off;']);
   assert.equal(out.Architecture, 'amd64');
   assert.equal(out.Os, 'linux');
-  assert.equal(out.Size, 1500);
+  assert.equal(out.Size, 6500, 'the sum of the unpacked sizes');
   assert.deepEqual(out.RootFS, { Type: 'layers', Layers: [D('a'), D('b')] });
   assert.equal(out.GraphDriver.Name, 'overlayfs');
   assert.equal(out.Metadata.LastTagTime, new Date(1_700_000_000_000).toISOString());
@@ -52,10 +55,10 @@ test('inspect: a name pinned by digest has no tag, its digest is the pinned one'
 });
 
 test('history: newest first, empty layers of size 0, the top row carries the ID and tags', () => {
-  const rows = imageHistory(resolved('docker.io/library/nginx:latest'), ['nginx:latest']);
+  const rows = imageHistory(resolved('docker.io/library/nginx:latest'), ['nginx:latest'], UNPACKED);
   assert.equal(rows.length, 3);
   assert.deepEqual(rows.map((r) => r.Id), [D('c'), '<missing>', '<missing>']);
-  assert.deepEqual(rows.map((r) => r.Size), [500, 0, 1000]);
+  assert.deepEqual(rows.map((r) => r.Size), [2500, 0, 4000]);
   assert.deepEqual(rows[0]!.Tags, ['nginx:latest']);
   assert.equal(rows[0]!.CreatedBy, 'RUN apt-get install nginx');
   assert.equal(rows[0]!.Comment, 'nginx');

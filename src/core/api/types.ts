@@ -126,7 +126,11 @@ export interface TagImageResponse { image: Image | null }
 export interface RemoveImageRequest { ref: string; force: boolean }
 export interface RemoveImageResponse { untagged: string[]; deleted: string[] }
 export interface InspectImageRequest { ref: string }
-export interface InspectImageResponse { json: Buffer }
+export interface InspectImageResponse {
+  json: Buffer;
+  /** Inspect only: each layer's unpacked size (int64 as a string), in RootFS.Layers order; absent from older cores */
+  layerSizes?: string[];
+}
 export interface PruneImagesRequest { all: boolean }
 export interface PruneImagesResponse { deleted: string[] }
 export interface DataChunk { data: Buffer }

@@ -21,11 +21,12 @@ import { applyLayer } from '../unpack/apply.js';
 import { idName } from './archive/load.js';
 import { chainId } from './chainid.js';
 import { commitImageConfig, commitRuntimeConfig, type DockerConfig } from './commit-config.js';
+import type { LayerSizes } from './layer-sizes.js';
 import { feed, LeasedBuild } from './leased-build.js';
 import { findImages, type ResolvedImage } from './resolve.js';
 import type { ImageRecord, ImageStore } from './types.js';
 
-export interface CommitDeps { content: ContentStore; leases: LeaseManager; images: ImageStore }
+export interface CommitDeps { content: ContentStore; leases: LeaseManager; images: ImageStore; layerSizes: LayerSizes }
 
 export interface CommitOptions {
   namespace: string;
@@ -57,7 +58,7 @@ class CommitRun extends LeasedBuild {
   }
 
   /** The layer stored gzip-compressed and unpacked over parentChain; its descriptor (none for an empty layer) and diff ID. */
-  private async layer(input: Readable, parentChain: string, mediaType: string): Promise<{ desc: Descriptor | undefined; diffId: string }> {
+  private async layer(input: Readable, parentChain: string, mediaType: string): Promise<{ desc: Descriptor | undefined; diffId: string; unpackedSize: number }> {
     const target = await this.prepareExtract(this.opts.snapshotter, parentChain);
     const tee = new PassThrough({ highWaterMark: 1 << 20 });
     const unpacked = applyLayer(tee, { mediaType: '', dir: target.dir, whiteouts: target.whiteouts, digest: 'of the committed layer' });
@@ -83,11 +84,11 @@ class CommitRun extends LeasedBuild {
     const results = await Promise.allSettled([fed, stored, unpacked]);
     const failed = results.find((r) => r.status === 'rejected');
     if (failed) { await w.close().catch(() => undefined); throw (failed as PromiseRejectedResult).reason; }
-    const { diffId } = (results[2] as PromiseFulfilledResult<{ diffId: string }>).value;
-    if (diffId === EMPTY_TAR_DIFF_ID) { await w.close().catch(() => undefined); return { desc: undefined, diffId }; }
+    const { diffId, unpackedSize } = (results[2] as PromiseFulfilledResult<{ diffId: string; unpackedSize: number }>).value;
+    if (diffId === EMPTY_TAR_DIFF_ID) { await w.close().catch(() => undefined); return { desc: undefined, diffId, unpackedSize }; }
     const digest = `sha256:${hash.digest('hex')}`;
     await this.commitIngest(w, size, digest);
-    return { desc: { mediaType, digest, size }, diffId };
+    return { desc: { mediaType, digest, size }, diffId, unpackedSize };
   }
 
   async run(input: Readable, parent: ResolvedImage): Promise<ImageRecord> {
@@ -97,10 +98,10 @@ class CommitRun extends LeasedBuild {
     const parentIds = parent.config.rootfs?.diff_ids ?? [];
     if (parentIds.length !== parent.manifest.layers.length) throw failedPrecondition(`image ${parent.id} lists ${parentIds.length} diff ids for ${parent.manifest.layers.length} layers`);
     const parentChain = parentIds.length > 0 ? chainId(parentIds) : '';
-    const { desc: layer, diffId } = await this.layer(input, parentChain, docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip);
+    const { desc: layer, diffId, unpackedSize } = await this.layer(input, parentChain, docker ? MediaType.dockerLayerGzip : MediaType.ociLayerGzip);
     const chain = layer ? chainId([...parentIds, diffId]) : parentChain;
     // the new chain's snapshot (or the same tree committed before)
-    if (layer) await this.commitExtract(o.snapshotter, chain, diffId);
+    if (layer) await this.commitExtract(o.snapshotter, chain, diffId, unpackedSize);
     const config = commitImageConfig(parent.config, runtime, layer ? diffId : undefined, {
       created: new Date().toISOString(), author: o.author, comment: o.comment, createdBy: o.createdBy, container: o.container, containerConfig: o.containerConfig,
     });

@@ -33,8 +33,8 @@ export interface ImportOptions {
   snapshotter?: Snapshotter;
 }
 
-/** The diff ID alone, when nothing is unpacked. */
-async function diffIdOf(input: Readable): Promise<{ diffId: string }> {
+/** The diff ID alone, when nothing is unpacked (the unpacked size is measured when an image call first needs it). */
+async function diffIdOf(input: Readable): Promise<{ diffId: string; unpackedSize?: number }> {
   const h = createHash('sha256');
   for await (const c of decompress(input, '')) h.update(c);
   return { diffId: `sha256:${h.digest('hex')}` };
@@ -51,10 +51,10 @@ class ImportRun extends LeasedBuild {
   }
 
   /** Streams input into the content store and the unpacker; returns the layer and its diff ID. */
-  private async layer(input: Readable): Promise<{ desc: Descriptor; diffId: string }> {
+  private async layer(input: Readable): Promise<{ desc: Descriptor; diffId: string; unpackedSize?: number }> {
     const sn = this.opts.snapshotter;
     const tee = new PassThrough({ highWaterMark: 1 << 20 });
-    let consumer: Promise<{ diffId: string }>;
+    let consumer: Promise<{ diffId: string; unpackedSize?: number }>;
     if (sn) {
       const target = await this.prepareExtract(sn, '');
       consumer = applyLayer(tee, { mediaType: '', dir: target.dir, whiteouts: target.whiteouts, digest: 'of the imported tar' });
@@ -85,16 +85,16 @@ class ImportRun extends LeasedBuild {
     if (size === 0) { await w.close().catch(() => undefined); throw invalidArgument('the root filesystem tar is empty'); }
     const digest = `sha256:${hash.digest('hex')}`;
     await this.commitIngest(w, size, digest);
-    return { desc: { mediaType: layerType(head), digest, size }, diffId: c.value.diffId };
+    return { desc: { mediaType: layerType(head), digest, size }, diffId: c.value.diffId, unpackedSize: c.value.unpackedSize };
   }
 
   async run(input: Readable): Promise<ImageRecord> {
     const name = this.opts.name === '' ? '' : formatReference(parseReference(this.opts.name));
     const config0 = applyChanges({}, this.opts.changes);
-    const { desc: layer, diffId } = await this.layer(input);
+    const { desc: layer, diffId, unpackedSize } = await this.layer(input);
     const sn = this.opts.snapshotter;
     // the same tree imported or pulled before: that snapshot serves
-    if (sn) await this.commitExtract(sn, diffId, diffId);
+    if (sn) await this.commitExtract(sn, diffId, diffId, unpackedSize);
     const created = new Date().toISOString();
     const config: ImageConfig = {
       created, architecture: 'amd64', os: 'linux', config: config0,

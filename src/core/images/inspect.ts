@@ -36,8 +36,12 @@ export function repoNames(images: ResolvedImage[]): { tags: string[]; digests: s
   return { tags: [...tags], digests: [...digests] };
 }
 
-/** images: every record sharing this ID (first one's config is used). */
-export function inspectImage(images: ResolvedImage[], snapshotter: string): DockerImageInspect {
+/**
+ * images: every record sharing this ID (first one's config is used);
+ * layerSizes: the unpacked size of each layer (layer-sizes.ts), whose sum is
+ * the Size dockerd shows.
+ */
+export function inspectImage(images: ResolvedImage[], snapshotter: string, layerSizes: number[]): DockerImageInspect {
   const first = images[0]!;
   const c = first.config;
   const { tags, digests } = repoNames(images);
@@ -55,7 +59,7 @@ export function inspectImage(images: ResolvedImage[], snapshotter: string): Dock
     Config: { ...(c.config ?? {}) },
     Architecture: c.architecture,
     Os: c.os,
-    Size: first.manifest.layers.reduce((n, l) => n + l.size, 0),
+    Size: layerSizes.reduce((n, s) => n + s, 0),
     GraphDriver: { Name: snapshotter, Data: null },
     RootFS: { Type: 'layers', Layers: [...(c.rootfs?.diff_ids ?? [])] },
     Metadata: { LastTagTime: new Date(lastTag).toISOString() },

@@ -13,11 +13,12 @@ import { BerthError } from '../../common/errors.js';
 import { digestOf } from '../content/digest.js';
 import type { ContentStore, ContentWriter } from '../content/types.js';
 import type { LeaseManager } from '../leases/types.js';
+import type { LayerSizes } from './layer-sizes.js';
 import { SNAPSHOT_DIFF_ID_LABEL, type Snapshotter } from '../snapshots/types.js';
 
 const LEASE_TTL_MS = 60 * 60 * 1000;
 
-export interface BuildDeps { content: ContentStore; leases: LeaseManager }
+export interface BuildDeps { content: ContentStore; leases: LeaseManager; layerSizes: LayerSizes }
 
 /** Writes chunk to w, waiting while it is full; throws once w has failed. */
 export async function feed(w: Writable, chunk: Buffer): Promise<void> {
@@ -46,9 +47,10 @@ export class LeasedBuild {
     return sn.applyTarget(this.ns, this.extract);
   }
 
-  /** The extract committed as chain (or the same tree committed before). */
-  protected async commitExtract(sn: Snapshotter, chain: string, diffId: string): Promise<void> {
+  /** The extract committed as chain (or the same tree committed before); the layer's unpacked size recorded when measured. */
+  protected async commitExtract(sn: Snapshotter, chain: string, diffId: string, unpackedSize: number | undefined): Promise<void> {
     if (this.extract === undefined) return;
+    if (unpackedSize !== undefined) this.store.layerSizes.record(diffId, unpackedSize);
     this.hold(`snapshots/${sn.name}`, chain);
     try {
       await sn.commit(this.ns, chain, this.extract, { [SNAPSHOT_DIFF_ID_LABEL]: diffId });

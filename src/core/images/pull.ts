@@ -34,6 +34,7 @@ import { SNAPSHOT_DIFF_ID_LABEL, type Snapshotter } from '../snapshots/types.js'
 import { applyLayer, layerSizeLimit } from '../unpack/apply.js';
 import { copyBlob, fetchSmallBlob } from './blobs.js';
 import { chainIds } from './chainid.js';
+import type { LayerSizes } from './layer-sizes.js';
 import { runLimited } from './limit.js';
 import { SOURCE_LABEL_PREFIX, type Remote } from './remote.js';
 import type { ImageRecord, ImageStore } from './types.js';
@@ -53,6 +54,8 @@ export interface PullDeps {
   content: ContentStore;
   leases: LeaseManager;
   images: ImageStore;
+  /** where each unpacked layer's size is recorded */
+  layerSizes: LayerSizes;
   log?: Logger;
 }
 
@@ -391,6 +394,7 @@ class PullRun {
     if (applyResult.status === 'rejected') throw applyResult.reason;
     const got = applyResult.value.diffId;
     if (got !== diffId) throw failedPrecondition(`layer ${desc.digest}: uncompressed digest ${got} does not match the config's diff id ${diffId}`);
+    this.deps.layerSizes.record(diffId, applyResult.value.unpackedSize);
     try {
       await sn.commit(this.ns, chainId, key, { [SNAPSHOT_DIFF_ID_LABEL]: diffId });
       this.active.delete(key);

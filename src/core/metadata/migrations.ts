@@ -132,4 +132,12 @@ export const MIGRATIONS: string[] = [
    ALTER TABLE containers ADD COLUMN snapshotter TEXT NOT NULL DEFAULT '';`,
   // 6: a task killed by the OOM killer says so (read from its memory cgroup before the cgroup goes)
   `ALTER TABLE tasks ADD COLUMN oom_killed INTEGER NOT NULL DEFAULT 0;`,
+  // 7: each layer's unpacked size as dockerd counts it (images/layer-sizes.ts), measured when it
+  // is unpacked; keyed by diff ID, since it is a property of the uncompressed bytes alone, the
+  // same in every namespace and for every compressed form of the layer
+  `CREATE TABLE layer_sizes (
+     diff_id TEXT PRIMARY KEY,
+     unpacked_size INTEGER NOT NULL,
+     measured_at INTEGER NOT NULL
+   );`,
 ];

@@ -26,6 +26,7 @@ import type { DockerConfig } from '../images/commit-config.js';
 import { importRootfs } from '../images/import.js';
 import { imageHistory } from '../images/history.js';
 import { inspectImage, repoNames } from '../images/inspect.js';
+import { unpackedSizes, type LayerSizes } from '../images/layer-sizes.js';
 import { pruneImages, removeImage, tagImage, type ManageDeps } from '../images/manage.js';
 import { pull } from '../images/pull.js';
 import { push } from '../images/push.js';
@@ -45,6 +46,8 @@ export interface ImageContext {
   content: ContentStore;
   leases: LeaseManager;
   images: ImageStore;
+  /** each layer's unpacked size, by diff ID */
+  layerSizes: LayerSizes;
   snapshotters: ReadonlyMap<string, Snapshotter>;
   /** the snapshotter used when a call names none */
   defaultSnapshotter: string;
@@ -89,6 +92,11 @@ function recordOf(ns: string, img: Image | null | undefined, what: string): Omit
   return { namespace: ns, name: img.name, target: { mediaType: t.mediaType, digest: t.digest, size: Number(t.size) }, labels: img.labels ?? {} };
 }
 
+/** What pull, load, import and commit store into. */
+const buildDeps = (ic: ImageContext): { content: ContentStore; leases: LeaseManager; images: ImageStore; layerSizes: LayerSizes; log: Logger } => ({
+  content: ic.content, leases: ic.leases, images: ic.images, layerSizes: ic.layerSizes, log: ic.ctx.log,
+});
+
 function manageDeps(ic: ImageContext): ManageDeps {
   return {
     content: ic.content, images: ic.images, platform: DEFAULT_PLATFORM,
@@ -101,6 +109,7 @@ const credentialsOf = (username: string, password: string): { username: string; 
 
 function unary(ic: ImageContext): UnaryHandlers<'Images'> {
   const { images, content } = ic;
+  const sizeDeps = { content, layerSizes: ic.layerSizes, log: ic.ctx.log };
   const gcSoon = (): void => { ic.collect().catch((err: unknown) => ic.ctx.log.warn('gc after image removal failed', { error: (err as Error).message })); };
   return {
     Get: (req, call) => ({ image: imageMessage(images.get(call.namespace, req.name)) }),
@@ -140,11 +149,14 @@ function unary(ic: ImageContext): UnaryHandlers<'Images'> {
         const img = await resolveImage(content, r, DEFAULT_PLATFORM).catch(() => undefined);
         if (img?.id === id) all.push(img);
       }
-      return { json: Buffer.from(JSON.stringify(inspectImage(all.length > 0 ? all : matches, ic.defaultSnapshotter))) };
+      const shown = all.length > 0 ? all : matches;
+      const sizes = await unpackedSizes(sizeDeps, shown[0]!);
+      return { json: Buffer.from(JSON.stringify(inspectImage(shown, ic.defaultSnapshotter, sizes))), layerSizes: sizes.map(String) };
     },
     History: async (req, call) => {
       const { matches } = await findImages(content, images, call.namespace, req.ref, DEFAULT_PLATFORM);
-      return { json: Buffer.from(JSON.stringify(imageHistory(matches[0]!, repoNames(matches).tags))) };
+      const sizes = await unpackedSizes(sizeDeps, matches[0]!);
+      return { json: Buffer.from(JSON.stringify(imageHistory(matches[0]!, repoNames(matches).tags, sizes))) };
     },
     Prune: async (req, call) => {
       const deleted = await pruneImages(manageDeps(ic), call.namespace, req.all);
@@ -163,7 +175,7 @@ function pullHandler(ic: ImageContext) {
       const platform = req.platform === '' ? DEFAULT_PLATFORM : parsePlatform(req.platform);
       const remote = openRemote(ref, { insecureRegistries: ic.ctx.config.insecureRegistries }, credentialsOf(req.username, req.password));
       try {
-        const record = await pull({ content: ic.content, leases: ic.leases, images: ic.images, log: ic.ctx.log }, remote, ref, {
+        const record = await pull(buildDeps(ic), remote, ref, {
           namespace: ns, platform, snapshotter: req.unpack ? snapshotterOf(ic, req.snapshotter) : undefined,
           progress: (e) => { if (!call.cancelled) call.write({ ...e, current: String(e.current), total: String(e.total), image: null }); },
         });
@@ -260,7 +272,7 @@ function loadHandler(ic: ImageContext) {
     void (async () => {
       const ns = namespaceOf(call.metadata);
       const { first, bytes } = await clientBytes(call);
-      const records = await loadArchive({ content: ic.content, leases: ic.leases, images: ic.images, log: ic.ctx.log }, bytes, {
+      const records = await loadArchive(buildDeps(ic), bytes, {
         namespace: ns, platform: first.platform === '' ? DEFAULT_PLATFORM : parsePlatform(first.platform),
         snapshotter: first.contentOnly ? undefined : snapshotterOf(ic, first.snapshotter),
       });
@@ -275,7 +287,7 @@ function importHandler(ic: ImageContext) {
     void (async () => {
       const ns = namespaceOf(call.metadata);
       const { first, bytes } = await clientBytes(call);
-      const record = await importRootfs({ content: ic.content, leases: ic.leases, images: ic.images, log: ic.ctx.log }, bytes, {
+      const record = await importRootfs(buildDeps(ic), bytes, {
         namespace: ns, name: first.name, changes: first.changes ?? [], message: first.message,
         snapshotter: first.contentOnly ? undefined : snapshotterOf(ic, first.snapshotter),
       });
@@ -300,7 +312,7 @@ function commitHandler(ic: ImageContext) {
     void (async () => {
       const ns = namespaceOf(call.metadata);
       const { first, bytes } = await clientBytes(call);
-      const record = await commitContainer({ content: ic.content, leases: ic.leases, images: ic.images }, bytes, {
+      const record = await commitContainer(buildDeps(ic), bytes, {
         namespace: ns, parent: first.parent, name: first.name, config: jsonField(first.config, 'the config') ?? {}, changes: first.changes ?? [],
         defaults: jsonField(first.defaults, 'the defaults'), author: first.author, comment: first.comment, createdBy: first.createdBy,
         container: first.container, containerConfig: jsonField(first.containerConfig, 'the container config'),

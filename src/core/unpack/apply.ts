@@ -20,6 +20,7 @@ import { native } from '../../common/native.js';
 import { decompress } from './decompress.js';
 import { EntryRefused, components, existingPath, kindAt, parentDir } from './paths.js';
 import { readTar, type TarEntry } from './tar.js';
+import { UnpackedSize } from './unpacked-size.js';
 
 export interface ApplyOptions {
   mediaType: string;
@@ -47,6 +48,8 @@ export interface ApplyResult {
   diffId: string;
   /** bytes of the uncompressed tar */
   size: number;
+  /** the bytes the layer adds as dockerd counts them (unpacked-size.ts): its files' contents and link targets */
+  unpackedSize: number;
 }
 
 const WHITEOUT = '.wh.';
@@ -65,6 +68,8 @@ interface ApplyState {
    * holds one record, not a million
    */
   dirTimes: Map<string, number>;
+  /** the layer's unpacked size, counted entry by entry */
+  unpacked: UnpackedSize;
 }
 
 /** Thrown when a layer's uncompressed bytes pass the limit: a decompression bomb, or a layer this core will not hold. */
@@ -84,7 +89,7 @@ export async function applyLayer(input: Readable, opts: ApplyOptions): Promise<A
   const hash = createHash('sha256');
   const count = { n: 0 };
   const max = opts.maxSize ?? defaultMaxSize;
-  const state: ApplyState = { opts, written: new Set(), dirTimes: new Map() };
+  const state: ApplyState = { opts, written: new Set(), dirTimes: new Map(), unpacked: new UnpackedSize() };
   let current = '';
   try {
     for await (const entry of readTar(hashed(decompress(input, opts.mediaType), hash, count, max))) {
@@ -106,7 +111,7 @@ export async function applyLayer(input: Readable, opts: ApplyOptions): Promise<A
     // the bytes themselves are wrong: a bad tar header, gzip or zstd data
     throw invalidArgument(`cannot apply ${layer}: ${(err as Error).message}`, err);
   }
-  return { diffId: `sha256:${hash.digest('hex')}`, size: count.n };
+  return { diffId: `sha256:${hash.digest('hex')}`, size: count.n, unpackedSize: state.unpacked.total };
 }
 
 async function applyEntry(s: ApplyState, e: TarEntry): Promise<void> {
@@ -119,6 +124,7 @@ async function applyEntry(s: ApplyState, e: TarEntry): Promise<void> {
     return;
   }
   const parent = parentDir(s.opts.dir, parts);
+  s.unpacked.add(parts, e);
   if (base === OPAQUE) return opaque(s, parent, parts.slice(0, -1));
   if (base.startsWith(WHITEOUT)) return whiteout(s, parent, base.slice(WHITEOUT.length), parts);
   const path = join(parent, base);

@@ -27,11 +27,21 @@ export interface ImageView {
   /** the core records naming this image (normalised names, or the ID for untagged ones) */
   records: Image[];
   doc: InspectDoc;
+  /** each layer's unpacked size (the core's count, dockerd's), in doc.RootFS.Layers order */
+  layerSizes: number[];
 }
 
 export async function inspectRef(core: CoreClient, ref: string): Promise<InspectDoc> {
-  const { json } = await core.images.Inspect({ ref });
-  return JSON.parse(json.toString('utf8')) as InspectDoc;
+  return (await inspectSized(core, ref)).doc;
+}
+
+/** The inspect document and its layers' unpacked sizes (an older core sends none: the Size spread evenly). */
+async function inspectSized(core: CoreClient, ref: string): Promise<{ doc: InspectDoc; layerSizes: number[] }> {
+  const res = await core.images.Inspect({ ref });
+  const doc = JSON.parse(res.json.toString('utf8')) as InspectDoc;
+  const n = doc.RootFS.Layers.length;
+  const sizes = (res.layerSizes ?? []).map(Number);
+  return { doc, layerSizes: sizes.length === n ? sizes : new Array<number>(n).fill(n > 0 ? doc.Size / n : 0) };
 }
 
 /** Every image, once per ID. */
@@ -43,11 +53,11 @@ export async function allImages(core: CoreClient): Promise<ImageView[]> {
     const digest = r.target?.digest ?? '';
     let id = byTarget.get(digest);
     if (id === undefined) {
-      const doc = await inspectRef(core, r.name).catch(() => undefined);
-      if (doc === undefined) continue; // content missing: not an image users can see
-      id = doc.Id;
+      const got = await inspectSized(core, r.name).catch(() => undefined);
+      if (got === undefined) continue; // content missing: not an image users can see
+      id = got.doc.Id;
       byTarget.set(digest, id);
-      if (!views.has(id)) views.set(id, { id, records: [], doc });
+      if (!views.has(id)) views.set(id, { id, records: [], ...got });
     }
     views.get(id)!.records.push(r);
   }

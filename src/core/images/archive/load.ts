@@ -22,6 +22,7 @@ import {
 } from '../../oci/types.js';
 import type { Snapshotter } from '../../snapshots/types.js';
 import { compressionOf } from '../../unpack/decompress.js';
+import type { LayerSizes } from '../layer-sizes.js';
 import type { ImageRecord, ImageStore } from '../types.js';
 import { IMAGE_NAME_ANNOTATION, INDEX_JSON, MANIFEST_JSON, OCI_LAYOUT, REF_NAME_ANNOTATION, type ArchiveManifestEntry } from './format.js';
 import { fileDigest, readArchive, type ReadArchive } from './reader.js';
@@ -31,6 +32,8 @@ export interface ArchiveDeps {
   content: ContentStore;
   leases: LeaseManager;
   images: ImageStore;
+  /** where each unpacked layer's size is recorded */
+  layerSizes: LayerSizes;
   log?: Logger;
 }
 
@@ -189,7 +192,7 @@ class LoadRun {
     this.label(desc.digest, Object.fromEntries([['config', manifest.config.digest], ...manifest.layers.map((l, i) => [`l.${i}`, l.digest])]));
     const sn = this.opts.snapshotter;
     if (sn) {
-      const top = await unpackStored({ namespace: this.ns, content, snapshotter: sn, hold: (k) => this.hold(`snapshots/${sn.name}`, k) }, manifest.layers, config.rootfs.diff_ids);
+      const top = await unpackStored({ namespace: this.ns, content, layerSizes: this.deps.layerSizes, snapshotter: sn, hold: (k) => this.hold(`snapshots/${sn.name}`, k) }, manifest.layers, config.rootfs.diff_ids);
       if (top !== '') content.update(this.ns, manifest.config.digest, { [`${GC_REF_SNAPSHOT_PREFIX}${sn.name}`]: top }, [`labels.${GC_REF_SNAPSHOT_PREFIX}${sn.name}`]);
     }
     return manifest.config.digest;

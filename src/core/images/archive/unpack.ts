@@ -11,10 +11,12 @@ import type { Descriptor } from '../../oci/types.js';
 import { SNAPSHOT_DIFF_ID_LABEL, type Snapshotter } from '../../snapshots/types.js';
 import { applyLayer } from '../../unpack/apply.js';
 import { chainIds } from '../chainid.js';
+import type { LayerSizes } from '../layer-sizes.js';
 
 export interface UnpackTarget {
   namespace: string;
   content: ContentStore;
+  layerSizes: LayerSizes;
   snapshotter: Snapshotter;
   /** holds a snapshot key under the caller's lease */
   hold(key: string): void;
@@ -36,8 +38,9 @@ async function unpackLayer(t: UnpackTarget, layer: Descriptor, diffId: string, p
   let committed = false;
   try {
     const target = sn.applyTarget(ns, key);
-    const { diffId: got } = await applyLayer(t.content.reader(ns, layer.digest), { mediaType: layer.mediaType, dir: target.dir, whiteouts: target.whiteouts, digest: layer.digest });
+    const { diffId: got, unpackedSize } = await applyLayer(t.content.reader(ns, layer.digest), { mediaType: layer.mediaType, dir: target.dir, whiteouts: target.whiteouts, digest: layer.digest });
     if (got !== diffId) throw failedPrecondition(`layer ${layer.digest}: uncompressed digest ${got} does not match the config's diff id ${diffId}`);
+    t.layerSizes.record(diffId, unpackedSize);
     try {
       await sn.commit(ns, chainId, key, { [SNAPSHOT_DIFF_ID_LABEL]: diffId });
       committed = true;
