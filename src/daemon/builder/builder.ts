@@ -176,6 +176,8 @@ export class Build {
         await this.r.deps.images.tag(id, formatFull({ ...ref, tag: undefined }), ref.tag ?? 'latest');
         await this.out.text(`Successfully tagged ${familiarOf(t) ?? t}\n`);
       }
+      // a tagged image is known by its names only (its last untag deletes it, as dockerd's)
+      if (tags.length > 0) await this.r.deps.core.images.Delete({ name: id }).catch(() => undefined);
       return id;
     } finally {
       if (this.scratchName !== undefined) await dropScratchImage(this.r.deps.core, formatFull(parseRef(this.scratchName)));

@@ -11,8 +11,9 @@ import type { CoreClient } from '../../core/client.js';
 import { inspectRef } from '../images/catalog.js';
 import type { RunConfig } from './state.js';
 
-/** Labels on the records of images a build made. */
-export const PARENT_LABEL = 'berthd.build.parent';
+import { PARENT_LABEL } from '../images/parents.js';
+
+/** Set on the records of images a build made (with their parent's, images/parents.ts). */
 export const KEY_LABEL = 'berthd.build.key';
 
 const FIELDS = ['Cmd', 'Env', 'Entrypoint', 'Labels', 'ExposedPorts', 'Volumes', 'User', 'WorkingDir', 'Healthcheck', 'OnBuild', 'StopSignal', 'Shell', 'OpenStdin', 'Tty'] as const;

@@ -15,6 +15,7 @@ import type { EventBus } from '../events.js';
 import type { CredentialMemory } from './auth.js';
 import { allImages, containersUsing, findImage, inspectRef, tagsOf, type ImageView } from './catalog.js';
 import { imageMatches, matchingTags, summary } from './list.js';
+import { ancestors, isIntermediate, nameHistoryRows, parentIds, parentOf } from './parents.js';
 import { PullTranslator, PushTranslator } from './pull-progress.js';
 import { loadHidesDigest, markNoRepoDigest, registryDigests } from './repo-digests.js';
 import { status } from './progress.js';
@@ -112,22 +113,27 @@ export class DaemonImages implements ImagesBackend {
     const refTime = async (text: string): Promise<number> => Date.parse((await findImage(this.core, text)).view.doc.Created);
     const before = args.filters.has('before') ? await refTime(args.filters.get('before')[0]!) : undefined;
     const since = args.filters.has('since') ? await refTime(args.filters.get('since')[0]!) : undefined;
-    return views
+    // intermediate images of builds show only with -a (and are never dangling), as dockerd's
+    const parents = parentIds(views);
+    const shownViews = views.filter((v) => !isIntermediate(v, parents) || (args.all && !args.filters.has('dangling')));
+    return shownViews
       .filter((v) => imageMatches(v, args.filters, { before, since }))
       .sort((a, b) => Date.parse(b.doc.Created) - Date.parse(a.doc.Created))
-      .map((v) => summary(v, containersUsing(v, containers).length, args.sharedSize, matchingTags(v, args.filters), args.filters));
+      .map((v) => ({ ...summary(v, containersUsing(v, containers).length, args.sharedSize, matchingTags(v, args.filters), args.filters), ParentId: parentOf(v) }));
   }
 
   async inspect(name: string): Promise<Record<string, unknown>> {
     const { view } = await findImage(this.core, name);
     const doc = await inspectRef(this.core, view.id);
-    return { ...doc, RepoTags: tagsOf(view).length > 0 ? doc.RepoTags : [], RepoDigests: registryDigests(doc.RepoDigests ?? [], view.records) };
+    return { ...doc, RepoTags: tagsOf(view).length > 0 ? doc.RepoTags : [], RepoDigests: registryDigests(doc.RepoDigests ?? [], view.records), Parent: parentOf(view) };
   }
 
   async history(name: string): Promise<Record<string, unknown>[]> {
     const { view } = await findImage(this.core, name);
-    const { json } = await this.core.images.History({ ref: view.id });
-    return JSON.parse(json.toString('utf8')) as Record<string, unknown>[];
+    const rowsOf = async (id: string): Promise<Record<string, unknown>[]> => JSON.parse((await this.core.images.History({ ref: id })).json.toString('utf8')) as Record<string, unknown>[];
+    const rows = await rowsOf(view.id);
+    // the ancestors a build left here are named in their rows, as dockerd's history names them
+    return parentOf(view) === '' ? rows : nameHistoryRows(rows, view, await allImages(this.core), async (id) => (await rowsOf(id)).length);
   }
 
   async tag(source: string, repo: string, tag: string): Promise<void> {
@@ -140,7 +146,7 @@ export class DaemonImages implements ImagesBackend {
     this.publish('tag', view.id, formatFamiliar(target));
   }
 
-  async remove(name: string, force: boolean): Promise<ImageDeleteItem[]> {
+  async remove(name: string, force: boolean, noprune = false): Promise<ImageDeleteItem[]> {
     const { view, byId, record } = await findImage(this.core, name);
     const sid = shortId(view.id);
     if (!byId && record && view.records.length > 1) {
@@ -162,7 +168,23 @@ export class DaemonImages implements ImagesBackend {
     await this.core.images.Remove({ ref: view.id, force: true });
     for (const u of untagged) this.publish('untag', view.id, u);
     this.publish('delete', view.id, untagged[0] ?? view.id);
-    return [...untagged.map((u) => ({ Untagged: u })), ...digests.map((d) => ({ Untagged: d })), { Deleted: view.id }];
+    const pruned = noprune ? [] : await this.removeAncestors(view);
+    return [...untagged.map((u) => ({ Untagged: u })), ...digests.map((d) => ({ Untagged: d })), { Deleted: view.id }, ...pruned];
+  }
+
+  /** dockerd's prune of a removed image's parents: each untagged one no other image or container uses goes too. */
+  private async removeAncestors(view: ImageView): Promise<ImageDeleteItem[]> {
+    const out: ImageDeleteItem[] = [];
+    let views = await allImages(this.core);
+    const containers = await this.containers();
+    for (const p of ancestors(view, [...views, view])) {
+      if (tagsOf(p).length > 0 || parentIds(views).has(p.id) || containersUsing(p, containers).length > 0) break;
+      await this.core.images.Remove({ ref: p.id, force: true });
+      this.publish('delete', p.id, p.id);
+      out.push({ Deleted: p.id });
+      views = views.filter((v) => v.id !== p.id);
+    }
+    return out;
   }
 
   /** Docker's 409s for an image a container uses (force overrides them for stopped containers). */
@@ -240,8 +262,10 @@ export class DaemonImages implements ImagesBackend {
     const containers = await this.containers();
     const deleted: ImageDeleteItem[] = [];
     let space = 0;
-    for (const v of await allImages(this.core)) {
-      if (danglingOnly && tagsOf(v).length > 0) continue;
+    const views = await allImages(this.core);
+    const parents = parentIds(views);
+    for (const v of views) {
+      if (danglingOnly && (tagsOf(v).length > 0 || isIntermediate(v, parents))) continue;
       if (!imageMatches(v, filters, {}, ['dangling'])) continue;
       if (containersUsing(v, containers).length > 0) continue;
       deleted.push(...await this.remove(v.id, true).catch(() => []));
