@@ -83,6 +83,12 @@ const one = (label: string, bytes: Buffer, extra: Partial<FuzzCase> = {}): FuzzC
 
 type Gen = (r: Rng, routes: RouteShape[], t: Targets) => FuzzCase;
 
+/** Whether a request may rightly outlast a case: a stop or restart given a valid grace period of 10 s or more waits that long before its answer. */
+export function blocksByDesign(routePath: string, target: string): boolean {
+  const grace = /[?&]t=(\d+)(?:&|$)/.exec(target);
+  return /\/(stop|restart)$/.test(routePath) && grace !== null && Number(grace[1]) >= 10;
+}
+
 /** A known route with bad params, bad queries, other methods and versions, and a body of whatever kind. */
 const routeCase: Gen = (r, routes, t) => {
   const route = r.pick(routes);
@@ -94,9 +100,7 @@ const routeCase: Gen = (r, routes, t) => {
     body = r.pick<() => string | Buffer | undefined>([() => undefined, () => '{}', () => malformedJson(r, '{"a":1}'), () => hostileString(r), () => Buffer.from([0, 1, 2, 0xff])])();
     if (body !== undefined) headers['Content-Type'] = r.pick(CONTENT_TYPES);
   }
-  // a stop or restart given a valid grace period of 10 s or more waits that long before its answer
-  const grace = /[?&]t=(\d+)(?:&|$)/.exec(target);
-  const mayBlock = /\/(stop|restart)$/.test(route.path) && grace !== null && Number(grace[1]) >= 10;
+  const mayBlock = blocksByDesign(route.path, target);
   // HEAD answers carry no body: the status alone is checked
   return one(`${method} ${target.slice(0, 200)}`, request(method, target, headers, body), { head: method === 'HEAD', mayBlock });
 };
