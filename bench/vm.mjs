@@ -3,7 +3,8 @@
 // container's first output line after `start`) and the memory one VM costs
 // on the host (RSS and PSS of qemu + virtiofsd + the keeper), beside
 // `runc run` of the same bundle and Kata Containers' published figures.
-// Under TCG here (no usable KVM); BERTH_VM_KVM=1 where KVM works.
+// Under TCG here (/dev/kvm opens but no guest runs under it: berth-vm's probe
+// falls back); KVM where it works.
 //   node bench/vm.mjs [rounds=5]
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, openSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -69,6 +70,7 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 const timed = (fn) => { const t0 = process.hrtime.bigint(); const r = fn(); return [Number(process.hrtime.bigint() - t0) / 1e6, r]; };
 
 const vmMs = [], createMs = [], runcMs = [], mems = [];
+let vmKind = { accel: 'tcg', machine: 'microvm' };
 try {
   for (let i = 0; i < rounds; i++) {
     const id = `b${i}`;
@@ -85,6 +87,8 @@ try {
     const r = await untilReady(bin, ['--root', root, 'run', `r${i}`]);
     vmMs.push(r.ms);
     mems.push(memoryOf(`r${i}`));
+    // what the VM got (KVM when /dev/kvm works, microvm where the kernel boots): berth-vm decides, the bench reports
+    try { vmKind = JSON.parse(readFileSync(join(root, `r${i}`, 'vm.json'), 'utf8')); } catch { /* gone */ }
     spawnSync(bin, ['--root', root, 'kill', `r${i}`, 'KILL']);
     await new Promise((res) => r.child.on('exit', res));
     spawnSync(bin, ['--root', root, 'delete', '--force', `r${i}`]);
@@ -104,8 +108,7 @@ try {
 const mib = (k) => (k / 1024).toFixed(1);
 const pick = (k, f) => median(mems.map((m) => m[k][f]));
 const total = (f) => median(mems.map((m) => m.qemu[f] + m.virtiofsd[f] + m.keeper[f]));
-const accel = process.env.BERTH_VM_KVM === '1' ? 'KVM' : 'TCG';
-console.log(`berth-vm (${accel}, microvm, 256 MiB guest, 1 vCPU), medians of ${rounds} rounds`);
+console.log(`berth-vm (${vmKind.accel.toUpperCase()}, ${vmKind.machine ?? 'microvm'}, 256 MiB guest, 1 vCPU), medians of ${rounds} rounds; load ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
 console.log(`| measure | berth-vm | runc | Kata (published, QEMU on KVM) |`);
 console.log(`|---|---|---|---|`);
 console.log(`| boot-to-running (run → first output) | ${median(vmMs).toFixed(0)} ms | ${median(runcMs).toFixed(0)} ms | ~700 ms |`);

@@ -26,7 +26,9 @@ function reportToLog(o: { log?: string; logFormat: string }, msg: string): void 
   try { appendFileSync(o.log, `${line}\n`); } catch { /* the caller still has stderr */ }
 }
 
-export async function main(argv: string[], env: Record<string, string | undefined>): Promise<number> {
+export interface VmIo { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream }
+
+export async function main(argv: string[], env: Record<string, string | undefined>, io: VmIo = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   let code = 0;
   const program = new Command('berth-vm');
   program
@@ -40,12 +42,13 @@ export async function main(argv: string[], env: Record<string, string | undefine
     .option('--rootless <value>', 'accepted for compatibility', 'auto')
     .version(`berth-vm version ${VERSION}\nspec: 1.2.0`, '-v, --version')
     .exitOverride()
-    .enablePositionalOptions();
+    .enablePositionalOptions()
+    .configureOutput({ writeOut: (t) => { io.stdout.write(t); }, writeErr: (t) => { io.stderr.write(t); } });
   const context = (): VmContext => {
     const o = program.opts<{ debug: boolean; log?: string; logFormat: 'text' | 'json'; root: string; systemdCgroup: boolean }>();
     const log: Logger = createLogger(o.log ? [fileSink(o.log, o.logFormat, o.debug ? 'debug' : 'info')] : [], { runtime: 'berth-vm' });
     const cwd = process.cwd();
-    return { root: o.root.startsWith('/') ? o.root : `${cwd}/${o.root}`, systemdCgroup: o.systemdCgroup, cwd, log, stdout: process.stdout, stderr: process.stderr, env };
+    return { root: o.root.startsWith('/') ? o.root : `${cwd}/${o.root}`, systemdCgroup: o.systemdCgroup, cwd, log, stdout: io.stdout, stderr: io.stderr, env };
   };
   const act = <A extends unknown[]>(fn: (c: VmContext, ...a: A) => Promise<number>) =>
     async (...a: A): Promise<void> => { code = await fn(context(), ...a); };
@@ -83,7 +86,7 @@ export async function main(argv: string[], env: Record<string, string | undefine
     .action(act(async (c, o: { format: 'table' | 'json'; quiet: boolean }) => (await cmds()).list(c, o.format, o.quiet)));
   program.command('ps').passThroughOptions().argument('<container-id>').argument('[ps-args...]')
     .addOption(new Option('-f, --format <format>').choices(['table', 'json']).default('table'))
-    .action(act(async (c, id: string, _a: string[], o: { format: 'table' | 'json' }) => (await cmds()).ps(c, id, o.format)));
+    .action(act(async (c, id: string, psArgs: string[], o: { format: 'table' | 'json' }) => (await cmds()).ps(c, id, o.format, psArgs)));
   program.command('pause').argument('<container-id>').action(act(async (c, id: string) => (await cmds()).pause(c, id, true)));
   program.command('resume').argument('<container-id>').action(act(async (c, id: string) => (await cmds()).pause(c, id, false)));
   program.command('events').argument('<container-id>')
@@ -98,7 +101,10 @@ export async function main(argv: string[], env: Record<string, string | undefine
     .option('-e, --env <NAME=value>', 'environment variable', collect, [])
     .option('--cwd <dir>', 'working directory')
     .option('-u, --user <uid[:gid]>', 'user')
+    .option('-g, --additional-gids <gid>', 'additional gids', collect, [])
     .option('-c, --cap <cap>', 'accepted for compatibility', collect, [])
+    .option('--apparmor <profile>', 'accepted for compatibility (the VM is the boundary)')
+    .option('--process-label <label>', 'accepted for compatibility (the VM is the boundary)')
     .option('--no-new-privs', 'accepted for compatibility')
     .option('--preserve-fds <n>', 'accepted for compatibility', '0')
     .option('--cgroup <path>', 'accepted for compatibility')
@@ -109,14 +115,26 @@ export async function main(argv: string[], env: Record<string, string | undefine
     .action(act(async (c, o: { bundle: string; rootless: boolean }) => (await import('./spec.js')).writeSpec(c, o.bundle, o.rootless)));
   program.command('features').description('what this runtime supports')
     .action(act(async (c) => (await import('./spec.js')).features(c)));
-  program.command('update').argument('<container-id>').allowUnknownOption().description('limits are the VM\'s size: not changed after create')
-    .action(act(async (_c, id: string) => { throw new BerthError('failed-precondition', `cannot update container ${id}: a vm's size is fixed at create`); }));
+  program.command('update').description('update the host limits of a VM (cpu, block I/O); its memory is fixed at create').argument('<container-id>')
+    .option('-r, --resources <file>', 'LinuxResources JSON file, "-" for stdin')
+    .option('--memory <bytes>').option('--memory-swap <bytes>').option('--memory-reservation <bytes>')
+    .option('--kernel-memory <bytes>', 'accepted for compatibility').option('--kernel-memory-tcp <bytes>', 'accepted for compatibility')
+    .option('--cpu-share <n>', 'CPU shares (relative weight), runc\'s name').option('--cpu-shares <n>').option('--cpu-quota <n>').option('--cpu-period <n>').option('--cpu-burst <n>')
+    .option('--cpu-rt-period <n>', 'accepted for compatibility').option('--cpu-rt-runtime <n>', 'accepted for compatibility')
+    .option('--cpuset-cpus <list>').option('--cpuset-mems <list>')
+    .option('--cpu-idle <n>', 'accepted for compatibility').option('--pids-limit <n>').option('--blkio-weight <n>')
+    .option('--l3-cache-schema <s>', 'accepted for compatibility').option('--mem-bw-schema <s>', 'accepted for compatibility')
+    .action(act(async (c, id: string, o: import('./update.js').UpdateFlags) => (await import('./update.js')).update(c, id, o)));
+  for (const verb of ['checkpoint', 'restore']) {
+    program.command(verb).allowUnknownOption().argument('[args...]').description('not supported')
+      .action(() => { throw new BerthError('unavailable', `${verb} is not supported by berth-vm`); });
+  }
 
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    process.stderr.write(`berth-vm: ${describeSystemError(err)}\n`);
+    io.stderr.write(`berth-vm: ${describeSystemError(err)}\n`);
     reportToLog(program.opts<{ log?: string; logFormat: string }>(), describeSystemError(err));
     return err instanceof BerthError ? exitCodeOf(err) : 1;
   }

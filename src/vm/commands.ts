@@ -4,7 +4,8 @@
  * code. Signals and `start` travel keeper → agent; pause freezes the host
  * cgroup, which stops the whole VM.
  */
-import { BerthError, failedPrecondition, wrap } from '../common/errors.js';
+import { spawnSync } from 'node:child_process';
+import { BerthError, failedPrecondition, invalidArgument, wrap } from '../common/errors.js';
 import { fromPaths, toRuncStatsJson, type CgroupManager } from '../runtime/cgroups/index.js';
 import { parseSignal } from '../runtime/spec/signals.js';
 import { ociState, StateStore, type ContainerRecord, type Status } from '../runtime/state.js';
@@ -42,7 +43,7 @@ export async function state(ctx: VmContext, id: string): Promise<number> {
   const vm = loadVm(storeOf(ctx), id);
   const doc = ociState(rec, status);
   // what a person debugging a VM container wants next to the OCI fields
-  doc.annotations = { ...rec.annotations, 'berth.vm.qemu-pid': String(vm?.qemu.pid ?? 0), 'berth.vm.kernel': vm?.release ?? '', 'berth.vm.accel': vm?.accel ?? '' };
+  doc.annotations = { ...rec.annotations, 'berth.vm.qemu-pid': String(vm?.qemu.pid ?? 0), 'berth.vm.kernel': vm?.release ?? '', 'berth.vm.accel': vm?.accel ?? '', 'berth.vm.machine': vm?.machine ?? '' };
   ctx.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
   return 0;
 }
@@ -106,13 +107,23 @@ export async function list(ctx: VmContext, format: 'table' | 'json', quiet: bool
   return 0;
 }
 
-/** The host processes of the container: keeper, qemu, virtiofsd (the guest's own pids mean nothing on the host). */
-export async function ps(ctx: VmContext, id: string, format: 'table' | 'json'): Promise<number> {
+/**
+ * The host processes of the container — keeper, qemu, virtiofsd — as runc
+ * gives a container's: pids as JSON, or ps(1)'s table filtered to them. The
+ * guest's own pids mean nothing on the host: an engine that reads the host's
+ * ps for them (docker top) would show unrelated processes.
+ */
+export async function ps(ctx: VmContext, id: string, format: 'table' | 'json', psArgs: string[] = []): Promise<number> {
   const rec = storeOf(ctx).load(id);
   const pids = cgroupOf(rec, ctx)?.pids() ?? [];
   if (format === 'json') { ctx.stdout.write(`${JSON.stringify(pids)}\n`); return 0; }
-  ctx.stdout.write('PID\n');
-  for (const p of pids) ctx.stdout.write(`${p}\n`);
+  const r = spawnSync('ps', psArgs.length ? psArgs : ['-ef'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new BerthError('internal', `cannot list the processes of container ${id}: ps ${psArgs.join(' ')}: ${r.stderr || r.error?.message}`);
+  const [header = '', ...lines] = r.stdout.split('\n');
+  const pidCol = header.trim().split(/\s+/).indexOf('PID');
+  if (pidCol < 0) throw invalidArgument(`cannot list the processes of container ${id}: ps output has no PID column (arguments: ${psArgs.join(' ')})`);
+  const wanted = new Set(pids);
+  ctx.stdout.write(`${[header, ...lines.filter((l) => wanted.has(Number(l.trim().split(/\s+/)[pidCol])))].join('\n')}\n`);
   return 0;
 }
 

@@ -18,6 +18,9 @@ import { StateStore, type ContainerRecord } from '../runtime/state.js';
 import { loadVmConfig, type VmConfig } from './config.js';
 import { callerPath, type VmContext } from './context.js';
 import { ensureInitramfs } from './initramfs.js';
+import { hasMemoryLimit, hostResources } from './limits.js';
+import { chooseAccel } from './kvm.js';
+import { chooseMachine } from './machine.js';
 import { createPairs } from './messages.js';
 import { encodePairs, type Pairs } from './protocol.js';
 import { hostTscKhz, paths, qemuArgs, virtiofsdArgs, type VmLayout } from './qemu.js';
@@ -55,11 +58,6 @@ function countCpus(list: string): number {
     n += b === undefined || Number.isNaN(b) ? 1 : b - a + 1;
   }
   return Math.max(1, n);
-}
-
-function canUseKvm(cfg: VmConfig): boolean {
-  if (!cfg.kvm) return false;
-  try { writeFileSync('/dev/kvm', '', { flag: 'r+' }); return true; } catch { return false; }
 }
 
 function planPairs(cfg: VmConfig, layout: VmLayout, cgroupProcs: string[], netns: string | undefined, consoleSocket: string | undefined): Pairs {
@@ -110,13 +108,21 @@ export async function createVm(ctx: VmContext, id: string, opts: CreateOptions):
     ociVersion: OCI_VERSION, id, pid: 0, initStartTime: 0, bundle, rootfs, created: new Date().toISOString(),
     owner: 'root', annotations: spec.annotations ?? {}, cgroup: undefined, config: spec, runtime: 'berth-vm',
   };
+  const { machine, reason: machineReason } = chooseMachine(cfg.machine, cfg.kernel);
+  const { accel, reason: accelReason } = chooseAccel({
+    setting: cfg.kvm, qemu: cfg.qemu, kernel: cfg.kernel, machine, cacheDir: cfg.cacheDir, probeTimeoutMs: cfg.kvmProbeTimeoutMs,
+  });
+  ctx.log.debug('vm machine', { id, machine, accel, why: `${machineReason}; ${accelReason}` });
   const vm: VmRecord = {
     keeper: { pid: 0, startTime: 0 }, qemu: { pid: 0, startTime: 0 }, virtiofsd: { pid: 0, startTime: 0 },
-    release: '', accel: canUseKvm(cfg) ? 'kvm' : 'tcg',
+    release: '', accel, machine,
   };
   try {
+    const size = vmSize(spec, cfg.memoryMiB);
     const cg = openCgroup({ cgroupsPath: spec.linux?.cgroupsPath, id, systemd: ctx.systemdCgroup, log: ctx.log });
     cg.create();
+    // the keeper joins this cgroup before it starts virtiofsd and qemu: the limits hold them from their first page
+    cg.apply(hostResources(spec, size.memoryMiB, cfg.memoryOverheadMiB));
     record.cgroup = { version: cg.version, paths: cg.paths };
     store.save(record);
     saveVm(store, id, vm);
@@ -124,8 +130,8 @@ export async function createVm(ctx: VmContext, id: string, opts: CreateOptions):
     const tap = netns ? prepareTap(netns, id) : undefined;
     if (tap) { vm.tap = { netns: tap.netns, name: tap.name }; saveVm(store, id, vm); }
     const layout: VmLayout = {
-      dir, kernel: cfg.kernel, initramfs: ensureInitramfs(cfg.agent, cfg.modules, cfg.cacheDir), rootfs,
-      ...vmSize(spec, cfg.memoryMiB), kvm: vm.accel === 'kvm', debug: Boolean(ctx.env.BERTH_VM_DEBUG), tap: tap ? { name: tap.name, mac: tap.mac } : undefined,
+      dir, kernel: cfg.kernel, initramfs: ensureInitramfs(cfg.agent, cfg.modules, cfg.cacheDir, machine), rootfs,
+      ...size, kvm: vm.accel === 'kvm', machine, tcgBufferMiB: hasMemoryLimit(spec) ? cfg.tcgBufferMiB : undefined, debug: Boolean(ctx.env.BERTH_VM_DEBUG), tap: tap ? { name: tap.name, mac: tap.mac } : undefined,
     };
     const p = paths(dir);
     mkdirSync(p.sockets, { recursive: true, mode: 0o700 });

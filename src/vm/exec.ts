@@ -26,6 +26,17 @@ export interface ExecOptions {
   env: string[];
   cwd?: string;
   user?: string;
+  additionalGids?: string[];
+}
+
+function withGids(user: Process['user'], gids: string[]): Process['user'] {
+  if (gids.length === 0) return user;
+  const extra = gids.map((g) => {
+    const n = Number(g);
+    if (!Number.isInteger(n) || n < 0) throw invalidArgument(`invalid value "${g}" for --additional-gids`);
+    return n;
+  });
+  return { ...user, additionalGids: [...(user.additionalGids ?? []), ...extra] };
 }
 
 function processOf(ctx: VmContext, base: Process, command: string[], o: ExecOptions): Process {
@@ -38,7 +49,7 @@ function processOf(ctx: VmContext, base: Process, command: string[], o: ExecOpti
     env: [...(base.env ?? []), ...o.env],
     cwd: o.cwd ?? base.cwd,
     terminal: o.tty,
-    user: o.user ? { uid: Number(uid), gid: Number(gid ?? 0) } : base.user,
+    user: withGids(o.user ? { uid: Number(uid), gid: Number(gid ?? 0) } : base.user, o.additionalGids ?? []),
   };
 }
 

@@ -14,10 +14,11 @@ import { gunzipSync } from 'node:zlib';
 import { failedPrecondition, wrap } from '../common/errors.js';
 import { writeFileAtomic } from '../common/fs.js';
 import { S_IFCHR, S_IFDIR, S_IFREG, writeCpio, type CpioEntry } from './cpio.js';
+import { TRANSPORT_MODULE, type Machine } from './machine.js';
 import { dependsOf, loadOrder, normalizeModuleName, readModinfo } from './modinfo.js';
 
-/** virtio transport on microvm, the agent's channel, the rootfs, the network */
-export const GUEST_MODULES = ['virtio_mmio', 'virtio_console', 'virtiofs', 'virtio_net'];
+/** the machine's virtio transport (mmio or pci), the agent's channel, the rootfs, the network */
+export const guestModules = (machine: Machine): string[] => [TRANSPORT_MODULE[machine], 'virtio_console', 'virtiofs', 'virtio_net'];
 
 const MODULE_RE = /\.ko(\.xz|\.zst|\.gz)?$/;
 
@@ -80,10 +81,10 @@ export function buildInitramfs(agent: Buffer, modules: { name: string; data: Buf
 }
 
 /** Path of the cached initramfs for this agent and kernel, built on first use. */
-export function ensureInitramfs(agentPath: string, modulesDir: string | undefined, cacheDir: string): string {
+export function ensureInitramfs(agentPath: string, modulesDir: string | undefined, cacheDir: string, machine: Machine = 'microvm'): string {
   if (!existsSync(agentPath)) throw failedPrecondition(`berth-vm guest agent ${agentPath} is missing: run the build`);
   const agent = readFileSync(agentPath);
-  const modules = modulesDir ? resolveModules(modulesDir, GUEST_MODULES) : [];
+  const modules = modulesDir ? resolveModules(modulesDir, guestModules(machine)) : [];
   const image = buildInitramfs(agent, modules);
   const hash = createHash('sha256').update(image).digest('hex');
   const dir = join(cacheDir, 'initramfs');

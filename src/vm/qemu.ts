@@ -1,11 +1,14 @@
 /**
  * The command lines of one VM: virtiofsd sharing the container's rootfs, and
- * qemu's microvm (no firmware tables to walk, no PCI: virtio over MMIO) with
- * memfd-backed guest RAM (virtiofs needs memory the daemon can map), a
- * virtio-serial port for the agent, and the kernel's console in a file.
+ * qemu's microvm (no firmware tables to walk, no PCI: virtio over MMIO) — or,
+ * for a kernel that cannot boot there (machine.ts), a minimal q35 with virtio
+ * over PCI — with memfd-backed guest RAM (virtiofs needs memory the daemon
+ * can map), a virtio-serial port for the agent, and the kernel's console in
+ * a file.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { Machine } from './machine.js';
 
 export interface VmLayout {
   /** the state directory of the container */
@@ -16,6 +19,9 @@ export interface VmLayout {
   memoryMiB: number;
   cpus: number;
   kvm: boolean;
+  machine: Machine;
+  /** TCG's translation buffer in MiB; qemu's default (up to 1 GiB) when absent */
+  tcgBufferMiB?: number;
   /** tap device inside the container's netns, with the guest's MAC */
   tap?: { name: string; mac: string };
   /** kernel messages (and the agent's) to console.log: BERTH_VM_DEBUG=1 */
@@ -50,13 +56,23 @@ export function hostTscKhz(cpuinfo = readFileSync('/proc/cpuinfo', 'utf8')): num
   return m ? Math.round(Number(m[1]) * 1000) : 2_000_000;
 }
 
-export function kernelCmdline(tscKhz: number, debug = false): string {
+export function kernelCmdline(tscKhz: number, debug = false, machine: Machine = 'microvm'): string {
   return [
     'console=ttyS0', ...(debug ? ['loglevel=7'] : ['quiet', 'loglevel=4']), 'panic=-1', 'rdinit=/init',
     `tsc_early_khz=${tscKhz}`, 'tsc=reliable', 'no_timer_check', 'noreplace-smp',
-    'reboot=t', 'pci=off', 'i8042.noaux', 'i8042.nokbd', 'cryptomgr.notests', 'random.trust_cpu=on',
+    // microvm has no PCI bus to probe; on q35 the virtio devices are on it
+    'reboot=t', ...(machine === 'microvm' ? ['pci=off'] : []), 'i8042.noaux', 'i8042.nokbd', 'cryptomgr.notests', 'random.trust_cpu=on',
   ].join(' ');
 }
+
+/** -M of each machine: microvm without firmware option ROMs; q35 without the PC's SATA, SMBus, vmport and HPET. */
+const MACHINE_ARG: Record<Machine, string> = {
+  microvm: 'microvm,memory-backend=mem,x-option-roms=off,isa-serial=on,rtc=on',
+  q35: 'q35,memory-backend=mem,sata=off,smbus=off,vmport=off,hpet=off',
+};
+
+/** virtio device names: -device suffix per transport */
+const dev = (machine: Machine, kind: string): string => `${kind}-${machine === 'microvm' ? 'device' : 'pci'}`;
 
 export function virtiofsdArgs(virtiofsd: string, l: VmLayout): string[] {
   return [
@@ -69,28 +85,29 @@ export function virtiofsdArgs(virtiofsd: string, l: VmLayout): string[] {
 export function qemuArgs(qemu: string, l: VmLayout, tscKhz: number): string[] {
   const p = paths(l.dir);
   const mem = `${l.memoryMiB}M`;
+  const tcg = l.tcgBufferMiB ? `tcg,tb-size=${l.tcgBufferMiB}` : 'tcg';
   const args = [
     qemu,
-    '-M', 'microvm,memory-backend=mem,x-option-roms=off,isa-serial=on,rtc=on',
-    '-accel', l.kvm ? 'kvm' : 'tcg',
+    '-M', MACHINE_ARG[l.machine],
+    '-accel', l.kvm ? 'kvm' : tcg,
     '-cpu', l.kvm ? 'host' : 'max',
     '-smp', String(l.cpus),
     '-m', mem,
     '-object', `memory-backend-memfd,id=mem,size=${mem},share=on`,
     '-nodefaults', '-no-user-config', '-nographic', '-no-reboot',
-    '-global', 'virtio-mmio.force-legacy=false',
+    ...(l.machine === 'microvm' ? ['-global', 'virtio-mmio.force-legacy=false'] : []),
     '-serial', `file:${p.console}`,
-    '-kernel', l.kernel, '-initrd', l.initramfs, '-append', kernelCmdline(tscKhz, l.debug),
+    '-kernel', l.kernel, '-initrd', l.initramfs, '-append', kernelCmdline(tscKhz, l.debug, l.machine),
     '-chardev', `socket,id=fs,path=${p.virtiofsdSocket}`,
-    '-device', `vhost-user-fs-device,chardev=fs,tag=${ROOTFS_TAG}`,
-    '-device', 'virtio-serial-device,max_ports=2',
+    '-device', `${dev(l.machine, 'vhost-user-fs')},chardev=fs,tag=${ROOTFS_TAG}`,
+    '-device', `${dev(l.machine, 'virtio-serial')},max_ports=2`,
     '-chardev', `socket,id=agent,path=${p.agentSocket}`,
     '-device', 'virtserialport,chardev=agent,name=berth.agent',
   ];
   if (l.tap) {
     args.push(
       '-netdev', `tap,id=net0,ifname=${l.tap.name},script=no,downscript=no`,
-      '-device', `virtio-net-device,netdev=net0,mac=${l.tap.mac}`,
+      '-device', `${dev(l.machine, 'virtio-net')},netdev=net0,mac=${l.tap.mac}`,
     );
   }
   return args;

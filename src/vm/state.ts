@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../common/fs.js';
 import { isAlive } from '../runtime/procfs.js';
 import type { ContainerRecord, Status, StateStore } from '../runtime/state.js';
 import { queryState } from './control.js';
+import type { Machine } from './machine.js';
 import { paths } from './qemu.js';
 
 export const DEFAULT_ROOT = '/run/berth/vm';
@@ -23,6 +24,8 @@ export interface VmRecord {
   /** the guest kernel's release, as the agent reported it */
   release: string;
   accel: 'kvm' | 'tcg';
+  /** qemu's machine type (absent in records of before the q35 fallback: microvm) */
+  machine?: Machine;
   /** tap device created inside the container's network namespace */
   tap?: { netns: string; name: string };
 }

@@ -16,6 +16,7 @@ import { makeBundle, removeBundle } from '../helpers/bundle.js';
 import { REPO, isRoot } from '../helpers/runtime.js';
 import { cachedKernel } from '../../src/vm/config.js';
 import { renderVmHeader } from '../../src/vm/header.js';
+import { ensureInitramfs } from '../../src/vm/initramfs.js';
 import { socketDir } from '../../src/vm/qemu.js';
 
 const BIN = join(REPO, 'bin', 'berth-vm');
@@ -65,6 +66,51 @@ async function withRoot(fn: (root: string) => Promise<void>): Promise<void> {
     rmSync(root, { recursive: true, force: true });
   }
 }
+
+/** names and sizes of a newc cpio archive */
+function cpioEntries(buf: Buffer): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (let off = 0; off + 110 <= buf.length;) {
+    const field = (i: number): number => parseInt(buf.toString('ascii', off + 6 + i * 8, off + 14 + i * 8), 16);
+    const size = field(6), nameSize = field(11);
+    const name = buf.toString('utf8', off + 110, off + 110 + nameSize - 1);
+    if (name === 'TRAILER!!!') break;
+    const dataAt = off + Math.ceil((110 + nameSize) / 4) * 4;
+    out.set(name, buf.subarray(dataAt, dataAt + size));
+    off = dataAt + Math.ceil(size / 4) * 4;
+  }
+  return out;
+}
+
+/** PT_INTERP among an ELF64's program headers: a dynamically linked program. */
+function hasInterpreter(elf: Buffer): boolean {
+  const phoff = Number(elf.readBigUInt64LE(0x20)), size = elf.readUInt16LE(0x36), n = elf.readUInt16LE(0x38);
+  for (let i = 0; i < n; i++) if (elf.readUInt32LE(phoff + i * size) === 3) return true;
+  return false;
+}
+
+test('the initramfs: the static guest agent as /init, the machine\'s virtio modules in load order', { skip }, () => {
+  const cached = cachedKernel('/var/cache/berth/vm');
+  const cache = mkdtempSync(join(tmpdir(), 'berth-vm-initramfs-'));
+  try {
+    const agent = join(REPO, 'bin', 'berth-vm-agent');
+    for (const [machine, transport] of [['microvm', 'virtio_mmio'], ['q35', 'virtio_pci']] as const) {
+      const files = cpioEntries(readFileSync(ensureInitramfs(agent, cached?.modules, cache, machine)));
+      const init = files.get('init')!;
+      assert.deepEqual(init.subarray(0, 4), Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+      assert.equal(hasInterpreter(init), false, 'the agent is linked statically: the initramfs has no libc');
+      assert.deepEqual(init, readFileSync(agent));
+      if (!cached) continue;
+      const order = files.get('modules/order')!.toString().trim().split('\n').map((l) => l.replace(/^\/modules\/|\.ko$/g, ''));
+      for (const m of [transport, 'virtio_console', 'virtiofs', 'virtio_net']) assert.ok(order.includes(m), `${machine}: ${m} in ${order.join(' ')}`);
+      // dependencies first: virtio (the bus) before any virtio driver
+      assert.ok(order.indexOf('virtio') < order.indexOf(transport) && order.indexOf('virtio') < order.indexOf('virtiofs'), order.join(' '));
+      for (const m of order) assert.ok(files.has(`modules/${m}.ko`), `${m}.ko carried`);
+    }
+  } finally {
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
 
 test('protocol.h is rendered from src/vm/protocol.ts', () => {
   assert.equal(readFileSync(join(REPO, 'native', 'vm-agent', 'protocol.h'), 'utf8'), renderVmHeader());

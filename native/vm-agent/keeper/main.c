@@ -276,7 +276,8 @@ static void on_client_frame(struct client *c, struct vm_msg *m) {
     vm_write_msg(agent, VM_MSG_SIGNAL, m->id, m->data, m->len);
     break;
   case VM_MSG_RESIZE:
-    vm_write_msg(agent, VM_MSG_RESIZE, m->id, m->data, m->len);
+    /* an exec relay's resize is for its own process, which only the keeper knows by id */
+    vm_write_msg(agent, VM_MSG_RESIZE, c->exec_id ? c->exec_id : m->id, m->data, m->len);
     break;
   case VM_MSG_EXEC:
     c->exec_id = next_exec_id++;

@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <termios.h>
 #include <unistd.h>
 
 static void report(const char *line) {
@@ -21,13 +24,31 @@ static void report(const char *line) {
   else if (strncmp(line, "error ", 6) == 0) fprintf(stderr, "berth-vm: %s", line + 6);
 }
 
+/* The pty's size, as the caller set it on the master, to the process in the guest. */
+static void send_winsize(int c, int tty) {
+  struct winsize ws;
+  if (tty < 0 || ioctl(tty, TIOCGWINSZ, &ws) < 0) return;
+  uint16_t rc[2] = { ws.ws_row, ws.ws_col };
+  vm_write_msg(c, VM_MSG_RESIZE, 0, rc, sizeof rc);
+}
+
 int exec_main(int argc, char **argv) {
   if (argc < 4) die("usage: berth-vm-keeper --exec <control-socket> <exec-message> [console-socket]");
   signal(SIGPIPE, SIG_IGN);
   struct vm_msg req, m;
   if (load_pairs(argv[3], &req) < 0) die("cannot read %s: %s", argv[3], strerror(errno));
-  int in = 0, out = 1, err = 2;
-  if (argc > 4) in = out = err = console_slave(argv[4]);
+  int in = 0, out = 1, err = 2, tty = -1, wfd = -1;
+  if (argc > 4) {
+    /* the pty becomes our controlling terminal, so the caller's resizes of its master reach us as SIGWINCH */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGWINCH);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    wfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+    if (setsid() < 0) { /* already a session leader (started detached) */ }
+    in = out = err = tty = console_slave(argv[4]);
+    ioctl(tty, TIOCSCTTY, 0);
+  }
   int c = unix_connect(argv[2]);
   if (c < 0) { report("error the container's vm is not running\n"); return 125; }
   vm_write_msg(c, VM_MSG_EXEC, 0, req.data, req.len);
@@ -43,9 +64,16 @@ int exec_main(int argc, char **argv) {
   snprintf(line, sizeof line, "ok %u\n", pid);
   report(line);
   vm_free_msg(&m);
+  send_winsize(c, tty);
   for (;;) {
-    struct pollfd pf[2] = { { .fd = c, .events = POLLIN }, { .fd = in, .events = POLLIN } };
-    if (poll(pf, 2, -1) < 0) continue;
+    struct pollfd pf[3] = { { .fd = c, .events = POLLIN }, { .fd = in, .events = POLLIN }, { .fd = wfd, .events = POLLIN } };
+    if (poll(pf, 3, -1) < 0) continue;
+    /* a resize before the input that follows it */
+    if (pf[2].revents) {
+      struct signalfd_siginfo si;
+      while (read(wfd, &si, sizeof si) == sizeof si) { }
+      send_winsize(c, tty);
+    }
     if (pf[0].revents) {
       if (vm_read_msg(c, &m) < 0) return 137; /* the vm went away with the process */
       if (m.type == VM_MSG_EXIT) {
