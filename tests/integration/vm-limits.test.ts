@@ -3,13 +3,14 @@
  * cpu quota size the VM (the guest's MemTotal and processor count) and bound
  * it from the host cgroup that holds qemu, virtiofsd and the keeper; a
  * kernel that is to boot on q35 does, with its virtio devices on a PCI bus
- * (microvm has none). Nothing is left after delete. Skips with the reason
+ * (microvm has none). `update` changes the host bounds and refuses to
+ * change the guest's RAM. Nothing is left after delete. Skips with the reason
  * when qemu, the guest kernel or the build is missing.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -113,6 +114,18 @@ test('memory and cpus size the VM; the host cgroup holds qemu with the VM bounde
     assert.ok(dir.endsWith(cg.get('unified')!));
     assert.equal(Number(readFileSync(join(dir, 'memory.max'), 'utf8')), (512 + OVERHEAD_MIB) * MIB);
     assert.equal(readFileSync(join(dir, 'cpu.max'), 'utf8').trim(), '200000 100000');
+  }
+  if (paths.cpu) {
+    // update: the host bounds change at once, the guest's RAM does not
+    assert.equal((await vm(root, ['update', '--cpu-quota', '100000', id], join(b.dir, 'update'))).code, 0);
+    assert.equal(readFileSync(join(paths.cpu, 'cpu.cfs_quota_us'), 'utf8').trim(), '100000');
+    writeFileSync(join(b.dir, 'res.json'), JSON.stringify({ cpu: { shares: 256 }, memory: { limit: 512 * MIB } }));
+    assert.equal((await vm(root, ['update', '--resources', join(b.dir, 'res.json'), id], join(b.dir, 'update'))).code, 0);
+    assert.equal(readFileSync(join(paths.cpu, 'cpu.shares'), 'utf8').trim(), '256');
+    const grow = await vm(root, ['update', '--memory', '1g', id], join(b.dir, 'update-mem'));
+    assert.notEqual(grow.code, 0);
+    assert.match(grow.stderr, /cannot update container vm-limits: its vm has 512 MiB of guest memory, fixed at create \(asked for 1024 MiB\)/);
+    assert.equal(Number(readFileSync(join(paths.memory!, 'memory.limit_in_bytes'), 'utf8')), (512 + OVERHEAD_MIB) * MIB);
   }
   assert.equal((await vm(root, ['delete', '--force', id], join(b.dir, 'delete'))).code, 0);
   assert.equal(liveOf(join(root, id)), '', 'no qemu, virtiofsd or keeper left');
