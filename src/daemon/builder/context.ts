@@ -26,15 +26,24 @@ export async function* decompressed(body: AsyncIterable<Buffer>): AsyncGenerator
   } else yield* rest;
 }
 
-/** Unpacks the context into dir (made here). */
+/**
+ * Unpacks the context into dir (made here). A body that is not a tar (cut
+ * short, corrupt, bad gzip) is the client's fault: 400 naming it. A system
+ * error while writing (a full disk) stays the daemon's.
+ */
 export async function unpackContext(body: AsyncIterable<Buffer>, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  await extractInto(dir, '/', decompressed(body), { noOverwriteDirNonDir: false, copyUIDGID: false });
+  try {
+    await extractInto(dir, '/', decompressed(body), { noOverwriteDirNonDir: false, copyUIDGID: false });
+  } catch (err) {
+    if (err instanceof BerthError || (err as NodeJS.ErrnoException).syscall !== undefined) throw err;
+    throw new BerthError('invalid-argument', `invalid build context: not a tar archive (plain or gzip): ${(err as Error).message}`);
+  }
 }
 
 /**
  * The Dockerfile's text: `name` inside the context (dockerd also takes
- * `dockerfile` for the default name); dockerd's 500 when there is none.
+ * `dockerfile` for the default name); dockerd's message when there is none.
  */
 export function readDockerfile(dir: string, name: string): { text: string; name: string } {
   const wanted = name === '' ? 'Dockerfile' : name;
@@ -46,7 +55,8 @@ export function readDockerfile(dir: string, name: string): { text: string; name:
       if (statSync(p).isFile()) return { text: readFileSync(p, 'utf8'), name: c };
     } catch { /* next */ }
   }
-  throw new BerthError('internal', `Cannot locate specified Dockerfile: ${wanted}`);
+  // dockerd answers 500; a request without its Dockerfile is the client's fault, and clients show only the message
+  throw new BerthError('invalid-argument', `Cannot locate specified Dockerfile: ${wanted}`);
 }
 
 export function removeContext(dir: string): void {
