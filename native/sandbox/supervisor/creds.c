@@ -36,6 +36,21 @@ static long fourth(const char *p)
 	return v;
 }
 
+/* "NSpid:\t4711\t12": the last number of the line (the innermost namespace's) */
+static pid_t last_number(const char *p)
+{
+	long v = -1;
+	while (p && *p && *p != '\n') {
+		char *end;
+		long x = strtol(p, &end, 10);
+		if (end == p)
+			break;
+		v = x;
+		p = end;
+	}
+	return (pid_t)v;
+}
+
 int creds_read(struct sup *s, pid_t pid, struct creds *c)
 {
 	char path[64], buf[4096];
@@ -65,6 +80,9 @@ int creds_read(struct sup *s, pid_t pid, struct creds *c)
 		c->groups[c->ngroups++] = (gid_t)g;
 		p = end;
 	}
+	c->tgid = last_number(field(buf, "\nTgid:"));
+	c->ns_tgid = last_number(field(buf, "\nNStgid:"));
+	c->ns_pid = last_number(field(buf, "\nNSpid:"));
 	/* every process of one listener shares one user namespace (new ones are refused) */
 	c->same_userns = s->same_userns;
 	return 0;

@@ -150,6 +150,8 @@ int main(void)
 	static uint8_t table[TABLE_MAX];
 	s.audit = s.listener = -1;
 	signal(SIGPIPE, SIG_IGN);
+	/* the children that wait in a fifo's open (open.c) are reaped by the kernel */
+	signal(SIGCHLD, SIG_IGN);
 	/* no core dumps or /proc/<pid>/mem of the supervisor for anyone but root */
 	prctl(PR_SET_DUMPABLE, 0);
 	s.hostproc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);

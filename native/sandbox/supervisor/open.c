@@ -15,16 +15,21 @@
  * for both, including magic links under the container's /proc, which
  * RESOLVE_IN_ROOT refuses (EXDEV).
  *
- * CONTINUE (the kernel opens the caller's own buffer) is used where the
- * supervisor cannot stand in for the caller, and each case is safe because
- * the supervisor decides nothing there — the kernel then applies the
- * caller's own root, credentials and namespaces, so a path swapped in after
- * the check reaches only what the caller could reach without the sandbox
- * (it can skip an emulated /proc view, nothing more):
+ * The supervisor never answers an open with SECCOMP_USER_NOTIF_FLAG_CONTINUE:
+ * the kernel would read the caller's buffer a second time, and a second
+ * thread can swap another path in after the check (a privileged container
+ * opened the host's core_pattern for writing that way). The two cases that
+ * used to be continued are opened here too:
  *  - paths naming the caller itself (/proc/self/…, /proc/thread-self/…,
- *    /dev/fd/…, /dev/std…): "self" would be the supervisor;
- *  - fifos: opening one blocks until the other end opens, and a blocked
- *    supervisor would stall every call of the container. */
+ *    /dev/fd/…, /dev/std…), where "self" would be the supervisor: its own
+ *    descriptors, cwd, root and executable are taken from the host's
+ *    /proc/<pid> (they are the caller's already) and reopened, or the rest
+ *    of the path resolved from them, with the caller's credentials; other
+ *    entries are opened as /proc/<its pid in its namespace>/…;
+ *  - fifos, whose open blocks until the other end opens: a child of the
+ *    supervisor waits in that open (with the caller's credentials, on the
+ *    file the supervisor checked) and injects the descriptor, so the
+ *    supervisor itself never blocks. */
 #include "supervisor.h"
 
 #include <berth/wire.h>
@@ -36,8 +41,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -58,14 +66,58 @@ struct open_req {
 	char path[PATH_MAX];
 };
 
-static int names_caller(const char *p)
+/* A path naming the caller itself ("self" would be the supervisor). */
+struct self_ref {
+	int thread;       /* /proc/thread-self */
+	const char *tail; /* after "/proc/self/" ("" for the directory itself) */
+	char fdtail[PATH_MAX]; /* /dev/fd/N… and /dev/stdin…: the tail "fd/N…" */
+};
+
+static int self_path(const char *p, struct self_ref *r)
 {
-	static const char *const prefixes[] = { "/proc/self/", "/proc/thread-self/", "/dev/fd/", "/dev/std", NULL };
-	if (!strcmp(p, "/proc/self") || !strcmp(p, "/proc/thread-self"))
-		return 1;
-	for (int i = 0; prefixes[i]; i++)
-		if (!strncmp(p, prefixes[i], strlen(prefixes[i])))
+	static const char *const std[] = { "/dev/stdin", "/dev/stdout", "/dev/stderr" };
+	r->thread = 0;
+	for (int i = 0; i < 3; i++) {
+		if (!strcmp(p, std[i])) {
+			snprintf(r->fdtail, sizeof r->fdtail, "fd/%d", i);
+			r->tail = r->fdtail;
 			return 1;
+		}
+	}
+	if (!strcmp(p, "/dev/fd") || !strncmp(p, "/dev/fd/", 8)) {
+		/* the runtime makes /dev/fd a link to /proc/self/fd (runtime-spec) */
+		snprintf(r->fdtail, sizeof r->fdtail, "fd%s", p + 7);
+		r->tail = r->fdtail;
+		return 1;
+	}
+	static const char *const dirs[] = { "/proc/self", "/proc/thread-self" };
+	for (int i = 0; i < 2; i++) {
+		size_t n = strlen(dirs[i]);
+		if (!strncmp(p, dirs[i], n) && (p[n] == 0 || p[n] == '/')) {
+			r->thread = i;
+			r->tail = p[n] ? p + n + 1 : "";
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The caller's own magic links: "fd/N", "cwd", "root", "exe", each
+ * followed by nothing or "/rest". Returns the length of the link part. */
+static size_t own_link(const char *tail)
+{
+	static const char *const links[] = { "cwd", "root", "exe", NULL };
+	if (!strncmp(tail, "fd/", 3) && tail[3] >= '0' && tail[3] <= '9') {
+		size_t n = 3;
+		while (tail[n] >= '0' && tail[n] <= '9')
+			n++;
+		return tail[n] == 0 || tail[n] == '/' ? n : 0;
+	}
+	for (int i = 0; links[i]; i++) {
+		size_t n = strlen(links[i]);
+		if (!strncmp(tail, links[i], n) && (tail[n] == 0 || tail[n] == '/'))
+			return n;
+	}
 	return 0;
 }
 
@@ -155,6 +207,7 @@ struct opened {
 	char where[PATH_MAX]; /* the file as the container names it; "" when no rule needs it */
 	long fstype;
 	int scoped; /* resolved with RESOLVE_IN_ROOT: cannot have left the caller's mounts */
+	int own;    /* one of the caller's own open files, reopened: it holds it already */
 };
 
 /* Inside the caller's root, as the caller: the open itself. */
@@ -191,24 +244,23 @@ static int open_chrooted(struct sup *s, int root, int base, const struct open_re
 	return fd;
 }
 
-/* The open itself, in the caller's root, as the caller. */
-static void open_as_caller(struct sup *s, int root, int base, const struct creds *c, const struct open_req *q, struct opened *o)
+/* The flags of the supervisor's own open: a fifo or a device must not block
+ * it (O_NONBLOCK is cleared again before the descriptor is handed over), no
+ * terminal becomes its controlling one, nothing leaks into a child. */
+static struct open_how own_how(const struct open_req *q)
 {
-	/* O_NONBLOCK: a fifo or a device must not block the supervisor; cleared below */
 	struct open_how how = q->how;
 	if (!(how.flags & O_PATH))
 		how.flags |= O_NONBLOCK | O_NOCTTY;
 	how.flags |= O_CLOEXEC;
-	int fd = -EXDEV;
-	o->scoped = 0;
-	if (q->path[0] == '/') {
-		int r = creds_enter(c);
-		fd = r < 0 ? r : open_scoped(root, q, how);
-		creds_leave();
-		o->scoped = fd != -EXDEV;
-	}
-	if (fd == -EXDEV && !o->scoped)
-		fd = open_chrooted(s, root, base, q, &how, c);
+	return how;
+}
+
+/* What was opened: its filesystem and, where a rule needs it, its name
+ * inside the container (d_path from the host's root stops at the
+ * container's mount namespace root, which pivot_root made its "/"). */
+static void describe(struct sup *s, struct opened *o, int fd)
+{
 	o->fd = fd >= 0 ? fd : -1;
 	o->err = fd >= 0 ? 0 : -fd;
 	o->where[0] = 0;
@@ -218,14 +270,178 @@ static void open_as_caller(struct sup *s, int root, int base, const struct creds
 	struct statfs sfs;
 	if (fstatfs(o->fd, &sfs) == 0)
 		o->fstype = (long)sfs.f_type;
-	/* the name inside the container: d_path from the host's root stops at
-	 * the container's mount namespace root, which pivot_root made its "/" */
 	if (s->paths_anywhere || o->fstype == PROC_SUPER_MAGIC || o->fstype == SYSFS_MAGIC) {
 		char link[64];
 		snprintf(link, sizeof link, "self/fd/%d", o->fd);
 		ssize_t n = readlinkat(s->hostproc, link, o->where, sizeof o->where - 1);
 		o->where[n > 0 ? n : 0] = 0;
 	}
+}
+
+/* The open itself, in the caller's root, as the caller. */
+static void open_as_caller(struct sup *s, int root, int base, const struct creds *c, const struct open_req *q, struct opened *o)
+{
+	struct open_how how = own_how(q);
+	int fd = -EXDEV;
+	o->scoped = o->own = 0;
+	if (q->path[0] == '/') {
+		int r = creds_enter(c);
+		fd = r < 0 ? r : open_scoped(root, q, how);
+		creds_leave();
+		o->scoped = fd != -EXDEV;
+	}
+	if (fd == -EXDEV && !o->scoped)
+		fd = open_chrooted(s, root, base, q, &how, c);
+	describe(s, o, fd);
+}
+
+/* The caller's own descriptor, cwd, root or executable ("fd/N", "cwd",
+ * "root", "exe" of tail, link characters long). The link is taken from the
+ * host's /proc/<pid> as the supervisor: what it leads to is the caller's
+ * already, as the kernel's own check for "self" says. With nothing after
+ * it the file is reopened (the kernel's permission check on the file, with
+ * the caller's credentials, and no mount check: the caller holds it);
+ * otherwise the rest of the path is resolved from it as any relative path. */
+static void open_own(struct sup *s, pid_t tid, int root, const struct creds *c, const struct self_ref *r, size_t link,
+		     const struct open_req *q, struct opened *o)
+{
+	static struct open_req rest;
+	char path[96];
+	if (r->thread)
+		snprintf(path, sizeof path, "%d/task/%d/%.*s", c->tgid, tid, (int)link, r->tail);
+	else
+		snprintf(path, sizeof path, "%d/%.*s", c->tgid, (int)link, r->tail);
+	o->scoped = o->own = 0;
+	int target = openat(s->hostproc, path, O_PATH | O_CLOEXEC);
+	if (target < 0) {
+		describe(s, o, -errno);
+		return;
+	}
+	const char *after = r->tail + link;
+	while (*after == '/')
+		after++;
+	struct open_how how = own_how(q);
+	int fd;
+	if (!*after) {
+		char self[64];
+		snprintf(self, sizeof self, "self/fd/%d", target);
+		how.resolve = 0;
+		fd = creds_enter(c);
+		if (fd == 0) {
+			fd = (int)syscall(SYS_openat2, s->hostproc, self, &how, sizeof how);
+			if (fd < 0)
+				fd = -errno;
+		}
+		creds_leave();
+		o->own = 1;
+	} else {
+		rest = *q;
+		snprintf(rest.path, sizeof rest.path, "%s", after);
+		fd = open_chrooted(s, root, target, &rest, &how, c);
+	}
+	close(target);
+	describe(s, o, fd);
+}
+
+/* Opens q (or, naming the caller, what it names) as the caller would. */
+static void open_request(struct sup *s, pid_t tid, int root, int base, const struct creds *c, struct open_req *q, struct opened *o)
+{
+	static struct self_ref r;
+	if (!self_path(q->path, &r)) {
+		open_as_caller(s, root, base, c, q, o);
+		return;
+	}
+	size_t link = own_link(r.tail);
+	int nofollow_link = !r.tail[link] && (q->how.flags & O_NOFOLLOW);
+	if (link && !nofollow_link && !q->how.resolve) {
+		open_own(s, tid, root, c, &r, link, q, o);
+		return;
+	}
+	/* another entry of the caller's own: /proc/<its pid in the container's namespace>/… */
+	static char path[PATH_MAX];
+	int n = r.thread ? snprintf(path, sizeof path, "/proc/%d/task/%d%s%s", c->ns_tgid, c->ns_pid, *r.tail ? "/" : "", r.tail)
+			 : snprintf(path, sizeof path, "/proc/%d%s%s", c->ns_tgid, *r.tail ? "/" : "", r.tail);
+	if (c->ns_tgid <= 0 || n >= (int)sizeof path) {
+		o->scoped = o->own = 0;
+		describe(s, o, c->ns_tgid <= 0 ? -ESRCH : -ENAMETOOLONG);
+		return;
+	}
+	memcpy(q->path, path, (size_t)n + 1);
+	open_as_caller(s, root, base, c, q, o);
+}
+
+/* A blocking open of a fifo, done by a child of the supervisor: it waits
+ * for the other end with the caller's credentials on the very file the
+ * supervisor checked (held: for a reader, the supervisor's own non-blocking
+ * read end, which already counts as the reader the kernel's open would add;
+ * for a writer, an O_PATH descriptor), then hands the descriptor over
+ * itself. A timer wakes it every 200 ms to see whether the caller still
+ * waits (a caller killed meanwhile leaves no child behind) and, for a
+ * reader, whether a writer came and went between two waits. */
+static void wake(int sig)
+{
+	(void)sig;
+}
+
+/* The reader's end has seen a writer since it was opened: data, or a writer gone (POLLHUP). */
+static int writer_seen(int held)
+{
+	struct pollfd p = { .fd = held, .events = POLLIN };
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP));
+}
+
+static void hand_over(struct sup *s, const struct seccomp_notif *n, int fd, int err, const struct open_req *q)
+{
+	if (fd >= 0) {
+		struct seccomp_notif_addfd a = { .id = n->id, .flags = SECCOMP_ADDFD_FLAG_SEND, .srcfd = (uint32_t)fd,
+						 .newfd_flags = (q->how.flags & O_CLOEXEC) ? O_CLOEXEC : 0 };
+		ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &a);
+	} else {
+		struct seccomp_notif_resp resp = { .id = n->id, .error = -err };
+		ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
+	}
+}
+
+static int open_fifo_later(struct sup *s, const struct seccomp_notif *n, int held, const struct creds *c, const struct open_req *q)
+{
+	int reader = (q->how.flags & O_ACCMODE) == O_RDONLY;
+	int keep = (int)(q->how.flags & (O_APPEND | O_ASYNC | O_DIRECT | O_NOATIME));
+	if (reader && writer_seen(held)) {
+		/* the kernel's open would not wait: the read end the supervisor holds is the answer */
+		fcntl(held, F_SETFL, keep);
+		return 0;
+	}
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid > 0)
+		return 1;
+	struct sigaction sa = { .sa_handler = wake }; /* no SA_RESTART: the open returns EINTR */
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = { .it_interval = { 0, 200000 }, .it_value = { 0, 200000 } };
+	setitimer(ITIMER_REAL, &it, NULL);
+	char self[64];
+	snprintf(self, sizeof self, "self/fd/%d", held);
+	int flags = (int)(q->how.flags & ~(uint64_t)(O_CREAT | O_EXCL | O_TRUNC)) | O_NOCTTY | O_CLOEXEC;
+	int fd = -1, err = -creds_enter(c);
+	while (!err) {
+		if (reader && writer_seen(held)) {
+			fcntl(held, F_SETFL, keep);
+			fd = held;
+			break;
+		}
+		fd = openat(s->hostproc, self, flags);
+		if (fd >= 0)
+			break;
+		err = errno;
+		if (err == EINTR && notif_valid(s->listener, n->id))
+			err = 0;
+	}
+	struct itimerval off = { 0 };
+	setitimer(ITIMER_REAL, &off, NULL);
+	if (err != EINTR)
+		hand_over(s, n, fd, err, q);
+	_exit(0);
 }
 
 static int is_write(const struct open_req *q)
@@ -351,10 +567,25 @@ static int inject(struct sup *s, const struct seccomp_notif *n, int fd, int cloe
 	return 1;
 }
 
+/* A fifo whose open may block: a reader (it waits for a writer), or a
+ * writer that found no reader (ENXIO without blocking, retried as O_PATH).
+ * A writer that found one, O_RDWR and O_NONBLOCK never wait; nor do pipes
+ * (pipefs: /proc/self/fd of a pipe). */
+static int blocking_fifo(const struct open_req *q, const struct opened *o, int no_reader)
+{
+	struct stat st;
+	if (q->how.flags & (O_PATH | O_NONBLOCK) || o->fstype == 0x50495045)
+		return 0;
+	if ((q->how.flags & O_ACCMODE) != O_RDONLY && !no_reader)
+		return 0;
+	return fstat(o->fd, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
 int handle_open(struct sup *s, const struct seccomp_notif *n, struct seccomp_notif_resp *resp)
 {
-	static struct open_req q;
+	static struct open_req q, qpath;
 	static struct opened o;
+	int no_reader = 0;
 	int r = read_request(s, n, &q);
 	if (r < 0) {
 		resp->error = r;
@@ -362,10 +593,6 @@ int handle_open(struct sup *s, const struct seccomp_notif *n, struct seccomp_not
 	}
 	if (!q.path[0]) {
 		resp->error = -ENOENT;
-		return 0;
-	}
-	if (names_caller(q.path)) {
-		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
 		return 0;
 	}
 	struct creds c;
@@ -376,8 +603,25 @@ int handle_open(struct sup *s, const struct seccomp_notif *n, struct seccomp_not
 	/* the fds above were opened while the caller still waited: they are its own */
 	if (!notif_valid(s->listener, n->id))
 		r = -ENOENT;
-	if (r == 0)
-		open_as_caller(s, root, base, &c, &q, &o);
+	if (r == 0) {
+		qpath = q;
+		open_request(s, n->pid, root, base, &c, &q, &o);
+		/* a fifo opened for writing with no reader yet (ENXIO without
+		 * blocking): the file itself, to wait for its reader below */
+		if (o.fd < 0 && o.err == ENXIO && !(q.how.flags & (O_PATH | O_NONBLOCK))) {
+			qpath.how.flags = O_PATH | (qpath.how.flags & (O_NOFOLLOW | O_DIRECTORY));
+			qpath.how.mode = 0;
+			open_request(s, n->pid, root, base, &c, &qpath, &o);
+			struct stat st;
+			if (o.fd >= 0 && (fstat(o.fd, &st) < 0 || !S_ISFIFO(st.st_mode))) {
+				close(o.fd);
+				o.fd = -1;
+			}
+			if (o.fd < 0)
+				o.err = ENXIO;
+			no_reader = o.fd >= 0;
+		}
+	}
 	if (root >= 0)
 		close(root);
 	if (base >= 0)
@@ -395,7 +639,7 @@ int handle_open(struct sup *s, const struct seccomp_notif *n, struct seccomp_not
 	int err = refused_path(s, &q, o.where);
 	if (err)
 		why = "policy path";
-	else if (!o.scoped && !inside_container(s, n->pid, fd, o.fstype, o.where))
+	else if (!o.scoped && !o.own && !inside_container(s, n->pid, fd, o.fstype, o.where))
 		why = "outside the container's mounts", err = EPERM;
 	if (why) {
 		close(fd);
@@ -403,11 +647,19 @@ int handle_open(struct sup *s, const struct seccomp_notif *n, struct seccomp_not
 		resp->error = -err;
 		return 0;
 	}
-	struct stat st;
-	if (!(q.how.flags & O_PATH) && fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+	if (blocking_fifo(&q, &o, no_reader)) {
+		/* a child keeps our descriptor until its own open is done: the read end we hold stays counted */
+		int replied = open_fifo_later(s, n, fd, &c, &q);
+		if (replied != 0) {
+			close(fd);
+			if (replied < 0)
+				resp->error = replied;
+			return replied > 0;
+		}
+		/* 0: a writer was there already; fd is the answer, its flags set */
+		replied = inject(s, n, fd, (q.how.flags & O_CLOEXEC) != 0);
 		close(fd);
-		resp->flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-		return 0;
+		return replied;
 	}
 	if (o.fstype == PROC_SUPER_MAGIC) {
 		int err = 0;

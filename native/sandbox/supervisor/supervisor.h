@@ -83,6 +83,9 @@ struct creds {
 	mode_t umask;
 	uint64_t cap_eff;
 	int same_userns;
+	/* the caller's thread group, on the host and in its own pid namespace
+	 * (the last NStgid/NSpid numbers): /proc/self and /proc/thread-self */
+	pid_t tgid, ns_tgid, ns_pid;
 };
 int creds_read(struct sup *s, pid_t pid, struct creds *c);
 int creds_enter(const struct creds *c);
