@@ -9,21 +9,30 @@
 //              and a shell loop of 300 `cat` of two files (fork, exec, opens);
 //   file serving  busybox httpd in the container (host network), N GETs from
 //              this process with 8 in flight;
-//   start      `run` of /bin/true (create, start, wait, delete): target ≤ 1.5×.
+//   start      `run` of /bin/true (create, start, wait, delete): target ≤ 1.5×;
+//   engine     the issue's own words: `docker run --rm busybox true` against a
+//              private berthd (tests/helpers/berthd.ts), with and without
+//              `--runtime berth-sandbox`, interleaved, median of per-round
+//              ratios (with --engine; bench/all runs without it).
 // gVisor's published per-call figures (its performance guide) are printed
 // beside them.
-//   node --import tsx bench/sandbox.mjs [rounds=7]
+//   node --import tsx bench/sandbox.mjs [rounds=7] [--engine | --engine-only] [--engine-rounds N]
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeBundle, removeBundle } from '../tests/helpers/bundle.js';
 import { Runtime } from '../tests/helpers/runtime.js';
+import { busyboxTar, docker, layout, ready, spawnBerthd, teardownBerthd } from '../tests/helpers/berthd.js';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BINS = { 'berth-runtime': join(repo, 'bin', 'berth-runtime'), 'berth-sandbox': join(repo, 'bin', 'berth-sandbox') };
-const rounds = Number(process.argv[2] ?? 7);
+const args = process.argv.slice(2);
+const flag = (f) => args.includes(f);
+const opt = (f, d) => { const i = args.indexOf(f); return i >= 0 ? Number(args[i + 1]) : d; };
+const rounds = Number(args.find((a, i) => /^\d+$/.test(a) && !/^--/.test(args[i - 1] ?? '')) ?? 7);
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const median = (a) => { const s = [...a].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
 
 const LOOP_C = String.raw`
@@ -90,6 +99,45 @@ async function httpBench(rt, b, port, requests) {
   return requests / (ms / 1000);
 }
 
+/** `docker run --rm [--runtime berth-sandbox] busybox true` through a private berthd, interleaved. */
+async function enginePhase(n) {
+  const edir = mkdtempSync('/tmp/sbxb-');
+  const l = layout(edir);
+  const b = await ready(spawnBerthd(l));
+  try {
+    const ok = (a) => { const r = docker(b.sock, a); if (r.status !== 0) throw new Error(`docker ${a.join(' ')}: ${r.stderr}`); return r.stdout; };
+    ok(['import', '--change', 'ENV PATH=/bin', busyboxTar(edir), 'busybox:latest']);
+    const variants = { 'berth-runtime': [], 'berth-sandbox': ['--runtime', 'berth-sandbox'] };
+    const once = (extra) => {
+      const t0 = process.hrtime.bigint();
+      const out = ok(['run', '--rm', ...extra, 'busybox', 'true']);
+      if (out !== '') throw new Error(`run true printed ${JSON.stringify(out)}`);
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    };
+    for (const v of Object.values(variants)) once(v); // warm-up: image cache, first supervisor
+    const times = { 'berth-runtime': [], 'berth-sandbox': [] };
+    const ratios = [];
+    const loads = [loadavg()];
+    for (let r = 0; r < n; r++) {
+      const order = r % 2 ? ['berth-sandbox', 'berth-runtime'] : ['berth-runtime', 'berth-sandbox'];
+      const t = {};
+      for (const name of order) { t[name] = once(variants[name]); times[name].push(t[name]); }
+      ratios.push(t['berth-sandbox'] / t['berth-runtime']);
+    }
+    loads.push(loadavg());
+    const R = median(times['berth-runtime']), X = median(times['berth-sandbox']), q = median(ratios);
+    console.log(`engine: docker run --rm busybox true via berthd, ${n} interleaved rounds, load ${loads.join(' → ')}`);
+    console.log(`${'docker run --rm [--runtime X] busybox true'.padEnd(46)} ${R.toFixed(1).padStart(9)} ${X.toFixed(1).padStart(9)} ${'ms'.padEnd(6)} ${q.toFixed(2)}× (median of per-round ratios; target ≤ 1.5×)`);
+  } finally {
+    await teardownBerthd(b, l, edir);
+  }
+}
+
+if (flag('--engine-only')) {
+  await enginePhase(opt('--engine-rounds', 15));
+  process.exit(0);
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'berth-bench-sandbox-'));
 const runtimes = Object.fromEntries(Object.entries(BINS).map(([n, bin]) => [n, new Runtime(bin)]));
 const bundles = [];
@@ -124,7 +172,7 @@ try {
   const P = m(perCall), H = m(heavy), S = m(start), W = m(serve);
   const R = 'berth-runtime', X = 'berth-sandbox';
   const line = (label, a, b, unit, digits = 2) => console.log(`${label.padEnd(46)} ${a.toFixed(digits).padStart(9)} ${b.toFixed(digits).padStart(9)} ${unit.padEnd(6)} ${(b / a).toFixed(2)}×`);
-  console.log(`rounds: ${rounds} (medians)`);
+  console.log(`rounds: ${rounds} (medians), load at the end ${loadavg()}`);
   console.log(`${''.padEnd(46)} ${R.padStart(9)} ${X.padStart(9)}`);
   line('getpid (not intercepted), per call', P[R].getpid / 1000, P[X].getpid / 1000, 'µs', 3);
   line('uname (emulated), per call', P[R].uname / 1000, P[X].uname / 1000, 'µs');
@@ -140,3 +188,4 @@ try {
   for (const b of bundles) removeBundle(b);
   rmSync(dir, { recursive: true, force: true });
 }
+if (flag('--engine')) await enginePhase(opt('--engine-rounds', 15));
