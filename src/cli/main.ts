@@ -14,6 +14,7 @@ import { logsCommand } from './commands/logs.js';
 import { runCommands } from './commands/run.js';
 import { CLI_VERSION, systemCommands } from './commands/system.js';
 import { archiveCommands } from './commands/archive.js';
+import { buildCommands } from './commands/build.js';
 import { completionCommand } from './commands/completion.js';
 import { contextCommands } from './commands/context.js';
 import { cpCommand } from './commands/cp.js';
@@ -37,7 +38,7 @@ const GLOBAL_FLAGS: FlagSpec[] = [
 export const COMMANDS: CommandSpec[] = [
   ...runCommands, ...containerCommands, logsCommand, ...inspectCommands, ...imageCommands, ...systemCommands,
   ...registryCommands, ...archiveCommands, cpCommand, statsCommand, ...detailCommands, ...maintenanceCommands,
-  ...volumeCommands, ...networkCommands, ...contextCommands,
+  ...volumeCommands, ...networkCommands, ...contextCommands, ...buildCommands,
   completionCommand(() => ({ commands: COMMANDS, globalFlags: GLOBAL_FLAGS })),
 ];
 
