@@ -185,9 +185,11 @@ const build: CommandSpec = {
     // a stale ID file must not survive a failed build
     if (iidfile !== '') rmSync(iidfile, { force: true });
     // quiet: everything is held back, and shown on stderr only if the build fails
+    let heldProgress = '';
     let held = '';
+    const progress = quiet ? (t: string): void => { heldProgress += t; } : (t: string): void => ctx.out(t);
     const write = quiet ? (t: string): void => { held += t; } : (t: string): void => ctx.out(t);
-    const showHeld = (): void => { if (quiet && held !== '') ctx.err(held); held = ''; };
+    const showHeld = (): void => { if (quiet && heldProgress + held !== '') ctx.err(heldProgress + held); heldProgress = ''; held = ''; };
     let context: Context;
     if (specified === '-') context = await stdinContext(file);
     else if (isLocalDir(specified)) context = await directoryContext(specified, file);
@@ -198,7 +200,7 @@ const build: CommandSpec = {
       noCache: o.bool('no-cache'), rm: o.bool('rm'), forceRm: o.bool('force-rm'), pull: o.bool('pull'), quiet,
       network: o.str('network'), platform: o.str('platform'),
     });
-    const body = Readable.from(counted(context.body, write, process.stdout.isTTY === true && !quiet));
+    const body = Readable.from(counted(context.body, progress, process.stdout.isTTY === true && !quiet));
     let res;
     try {
       res = await ctx.client().open('POST', `/build?${query}`, {

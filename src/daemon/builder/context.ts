@@ -1,8 +1,9 @@
 /**
  * The build context: the tar the client sent (plain or gzip-compressed,
- * sniffed), unpacked into a private directory with the daemon's archive
- * extractor (paths kept inside it, owners root), and the Dockerfile read
- * from it. The directory goes when the build ends.
+ * sniffed), made whole (context-tar.ts) and unpacked into a private
+ * directory with the daemon's archive extractor (paths kept inside it,
+ * owners root), and the Dockerfile read from it. The directory goes when
+ * the build ends.
  */
 import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
@@ -10,6 +11,7 @@ import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { BerthError } from '../../common/errors.js';
 import { extractInto } from '../archive/extract.js';
+import { normalizedTar } from './context-tar.js';
 
 /** The body with gzip taken off when it starts with gzip's magic bytes. */
 export async function* decompressed(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
@@ -34,7 +36,7 @@ export async function* decompressed(body: AsyncIterable<Buffer>): AsyncGenerator
 export async function unpackContext(body: AsyncIterable<Buffer>, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   try {
-    await extractInto(dir, '/', decompressed(body), { noOverwriteDirNonDir: false, copyUIDGID: false });
+    await extractInto(dir, '/', normalizedTar(decompressed(body)), { noOverwriteDirNonDir: false, copyUIDGID: false });
   } catch (err) {
     if (err instanceof BerthError || (err as NodeJS.ErrnoException).syscall !== undefined) throw err;
     throw new BerthError('invalid-argument', `invalid build context: not a tar archive (plain or gzip): ${(err as Error).message}`);

@@ -97,6 +97,11 @@ export class StepRunner {
 
   /** dockerd's end of a step: its containers go (rm), or always (force-rm), or even when it failed (force-rm). */
   async finishStep(failed: boolean): Promise<void> {
+    // a build whose client went away leaves nothing, as dockerd removes the step's container on cancellation
+    if (this.signal.aborted) {
+      for (const id of [...this.pending.keys()]) await this.removeContainer(id, false).catch(() => undefined);
+      return;
+    }
     if (failed && !this.opts.forceRm) {
       // dockerd leaves the failed step's container for inspection; ours made only for copying go anyway
       for (const [id, announced] of [...this.pending]) if (!announced) await this.removeContainer(id, false).catch(() => undefined);
@@ -296,6 +301,8 @@ export class StepRunner {
     const kill = (): void => { void this.deps.containers.kill(id, 'SIGKILL').catch(() => undefined); };
     this.signal.addEventListener('abort', kill, { once: true });
     try {
+      // a client gone before the listener was set: the container is never started
+      if (this.signal.aborted) throw new BerthError('unavailable', 'the build was cancelled: the client went away');
       await this.deps.containers.start(id);
       for await (const chunk of attached.session) {
         const text = chunk.data.toString('utf8');
