@@ -89,11 +89,12 @@ test('berth build prints docker build\'s lines and makes the same image (multi-s
   assert.equal(list, ok(['run', '--rm', 'multi:docker']));
   assert.equal(list, ['.', './a.txt', './deep', './deep/er', './deep/er/z.txt', './docs', './docs/keep.md', './keep', './keep/k.txt'].join('\n'));
   assert.equal(ok(['run', '--rm', 'multi:berth', 'cat', '/keep/k.txt']), 'k');
-  // the same context again: berth's build reuses every step of docker's, to the same image
+  // the same context again: every step cached (the COPY's key is the context's content), so the image is one of the two
   const again = berth(['-t', 'multi:again', c]);
   assert.equal(again.status, 0, again.stderr);
   assert.equal(again.stdout.split('\n').filter((x) => x === ' ---> Using cache').length, 6, again.stdout);
-  assert.equal(ok(['image', 'inspect', '-f', '{{.Id}}', 'multi:again']), ok(['image', 'inspect', '-f', '{{.Id}}', 'multi:berth']));
+  const id = (t: string): string => ok(['image', 'inspect', '-f', '{{.Id}}', t]);
+  assert.ok([id('multi:docker'), id('multi:berth')].includes(id('multi:again')));
 });
 
 test('-q prints only the image ID; --iidfile gets it as the docker CLI writes it', { skip }, () => {
@@ -125,7 +126,8 @@ test('stdin: -f - with a directory, a Dockerfile alone, a tar', { skip }, () => 
   const df = 'FROM bb:1\nCOPY . /ctx/\nCMD ["sh", "-c", "cat /ctx/f.txt; ls -a /ctx | tr \'\\\\n\' \' \'"]\n';
   const r = berth(['-f', '-', '-t', 'stdin:1', c], df);
   assert.equal(r.status, 0, r.stderr + r.stdout);
-  assert.equal(ok(['run', '--rm', 'stdin:1']), 'from the context\n. .. f.txt', 'the Dockerfile from stdin, its random name and .dockerignore dropped');
+  // dockerd drops the Dockerfile under its random name (the .dockerignore the CLI extended lists it); .dockerignore stays, not listed
+  assert.equal(ok(['run', '--rm', 'stdin:1']), 'from the context\n. .. .dockerignore f.txt');
   const d = docker(['-f', '-', '-t', 'stdin:d', c], df);
   assert.equal(d.status, 0, d.stderr + d.stdout);
   assert.equal(norm(r.stdout).replace(/Sending build context[^\n]*\n/, ''), norm(d.stdout).replace(/Sending build context[^\n]*\n/, '').replace('stdin:d', 'stdin:1'));

@@ -11,6 +11,7 @@ import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { BerthError } from '../../common/errors.js';
 import { extractInto } from '../archive/extract.js';
+import { resolveInRoot } from '../archive/resolve.js';
 import { normalizedTar } from './context-tar.js';
 
 /** The body with gzip taken off when it starts with gzip's magic bytes. */
@@ -51,8 +52,8 @@ export function readDockerfile(dir: string, name: string): { text: string; name:
   const wanted = name === '' ? 'Dockerfile' : name;
   const candidates = name === '' || name === 'Dockerfile' ? ['Dockerfile', 'dockerfile'] : [wanted];
   for (const c of candidates) {
-    const rel = posix.normalize(`/${c}`).slice(1);
-    const p = posix.join(dir, rel);
+    // resolved inside the context: a Dockerfile that is a symlink cannot make us read a host file
+    const p = resolveInRoot(dir, posix.normalize(`/${c}`).slice(1), true).host;
     try {
       if (statSync(p).isFile()) return { text: readFileSync(p, 'utf8'), name: c };
     } catch { /* next */ }

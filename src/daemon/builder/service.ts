@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { BuildBackend, BuildRequest } from '../../api/index.js';
 import { Build, stagesToBuild, tagName } from './builder.js';
 import { readDockerfile, removeContext, unpackContext } from './context.js';
+import { dropIgnoredBuildFiles } from './ignore.js';
 import { parseStages } from './instructions.js';
 import { BuildOutput, type Sink } from './output.js';
 import { StepRunner, type StepDeps } from './steps.js';
@@ -32,7 +33,9 @@ export class DaemonBuild implements BuildBackend {
     try {
       const contextDir = join(workDir, 'context');
       await unpackContext(req.body, contextDir);
-      const df = parseStages(readDockerfile(contextDir, opts.dockerfile).text);
+      const file = readDockerfile(contextDir, opts.dockerfile);
+      dropIgnoredBuildFiles(contextDir, file.name);
+      const df = parseStages(file.text);
       stagesToBuild(df, opts.target);
       const runner = new StepRunner(this.deps, opts, out, signal, df.escape);
       runner.workDir = workDir;
