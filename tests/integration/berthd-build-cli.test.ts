@@ -5,8 +5,9 @@
  * Dockerfile or a tar on stdin; a failing RUN's exit code; --iidfile.
  * And the builder under load and abuse: two docker builds at once, a
  * build whose client is killed mid-RUN (nothing left once berthd
- * notices: container, context directory, mount), docker-compose 1.29
- * building a service and serving it.
+ * notices: container, context directory, mount), contexts cut short or
+ * with a hard link to nothing (a 400, berthd alive, nothing left),
+ * docker-compose 1.29 building a service and serving it.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFil
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { busyboxTar, DOCKER, dockerOk, layout, ready, skipBerthd, spawnBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
+import { pack } from 'tar-stream';
+import { busyboxTar, call, DOCKER, dockerOk, layout, ready, skipBerthd, spawnBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
 import { freePort } from '../helpers/registry.js';
 import { REPO } from '../helpers/runtime.js';
 
@@ -210,6 +212,41 @@ test('a build whose client is killed mid-RUN leaves no container, context or mou
     () => JSON.stringify({ ps: ok(['ps', '-a']), ctx: readdirSync(join(l.dataRoot, 'builder')), before, mounts: ourMounts(), out: p.out() }));
     assert.deepEqual(ourMounts(), before);
   }
+});
+
+/** A tar of these entries (a `link` entry is a hard link to its text). */
+async function tarOf(entries: [string, string, 'file' | 'link'][]): Promise<Buffer> {
+  const p = pack();
+  const chunks: Buffer[] = [];
+  const read = (async () => { for await (const c of p) chunks.push(c as Buffer); })();
+  for (const [name, text, type] of entries) {
+    await new Promise<void>((res, rej) => { if (type === 'link') p.entry({ name, type, linkname: text }, (e) => (e ? rej(e) : res())); else p.entry({ name }, text, (e) => (e ? rej(e) : res())); });
+  }
+  p.finalize();
+  await read;
+  return Buffer.concat(chunks);
+}
+
+test('a context cut short or linking to nothing: a 400 at once, berthd alive, nothing left', { skip }, async () => {
+  const df: [string, string, 'file'][] = [['Dockerfile', 'FROM bb:1\nCOPY . /x/\n', 'file']];
+  const whole = await tarOf([...df, ['big', 'z'.repeat(5000), 'file']]);
+  const bodies = {
+    cut: whole.subarray(0, 1024 + 512 + 2000),
+    link: await tarOf([...df, ['h', 'nothere', 'link']]),
+  };
+  for (const [what, body] of Object.entries(bodies)) {
+    const r = await call(b.sock, 'POST', '/v1.47/build?dockerfile=Dockerfile', body as unknown as string, { 'Content-Type': 'application/x-tar' });
+    assert.equal(r.status, 400, `${what}: ${r.body}`);
+    assert.match(r.body, what === 'cut' ? /Unexpected end of data/ : /hard link h to nothere/);
+  }
+  assert.equal((await call(b.sock, 'GET', '/_ping')).status, 200);
+  assert.deepEqual(readdirSync(join(l.dataRoot, 'builder')), []);
+  // a file under a directory the archive leaves out, and a file where a directory comes later: built
+  const odd = await tarOf([...df, ['docs/keep.md', 'k', 'file'], ['a', 'x', 'file'], ['a/b', 'y', 'file']]);
+  const r = await call(b.sock, 'POST', '/v1.47/build?dockerfile=Dockerfile&t=odd:1', odd as unknown as string, { 'Content-Type': 'application/x-tar' });
+  assert.equal(r.status, 200);
+  assert.match(r.body, /Successfully tagged odd:1/);
+  assert.equal(ok(['run', '--rm', 'odd:1', 'cat', '/x/docs/keep.md', '/x/a/b']), 'ky');
 });
 
 test('docker-compose 1.29 builds a service and brings it up serving', { skip: skip || (!existsSync(COMPOSE) ? `needs ${COMPOSE}` : false) }, async () => {

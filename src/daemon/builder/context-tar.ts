@@ -9,7 +9,9 @@
  *   and the end blocks, ends there: the docker CLI sends contexts so with
  *   `-f -` (its Dockerfile appended after the tar writer's pipe is
  *   closed), and dockerd's tar reader takes that as the end. Cut anywhere
- *   else, it is still an error.
+ *   else, it is still an error;
+ * - a hard link to nothing archived before it is refused here, as a bad
+ *   archive, rather than failing half-way through the unpack.
  */
 import { posix } from 'node:path';
 import { extract, pack, type Header, type Pack } from 'tar-stream';
@@ -22,6 +24,8 @@ const clean = (name: string): string => posix.normalize(name).replace(/^(\.\/|\/
 function addEntry(p: Pack, h: Header, data: AsyncIterable<Buffer> | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const sink = p.entry(h, (err) => (err ? reject(err) : resolve()));
+    // a sink's error (an entry cut short) is this promise's, never an unhandled event that would end berthd
+    sink.on('error', reject);
     if (!data) { sink.end(undefined); return; }
     (async () => {
       for await (const c of data) if (!sink.write(c)) await new Promise<void>((r) => sink.once('drain', () => r()));
@@ -45,9 +49,13 @@ function feed(body: AsyncIterable<Buffer>, x: ReturnType<typeof extract>): Promi
 export async function* normalizedTar(body: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const x = extract();
   const p = pack();
+  // their errors reach the caller through the iterations and promises below; late ones are dropped, not thrown at the process
+  x.on('error', () => undefined);
+  p.on('error', () => undefined);
   const fed = feed(body, x);
   fed.catch((err: unknown) => x.destroy(err as Error));
   const dirs = new Set<string>(['']);
+  const files = new Set<string>();
   let between = true;
   const rewrite = async (): Promise<void> => {
     try {
@@ -60,7 +68,12 @@ export async function* normalizedTar(body: AsyncIterable<Buffer>): AsyncGenerato
           dirs.add(d);
           await addEntry(p, { name: `${d}/`, type: 'directory', mode: 0o755, mtime: e.header.mtime ?? new Date(), uid: 0, gid: 0 } as Header, undefined);
         }
+        // a hard link must name a file archived before it (dockerd's unpack fails on others)
+        if (e.header.type === 'link' && !files.has(clean(e.header.linkname ?? ''))) {
+          throw new Error(`hard link ${e.header.name} to ${e.header.linkname ?? ''}: no such file before it in the archive`);
+        }
         if (e.header.type === 'directory') dirs.add(rel);
+        else files.add(rel);
         await addEntry(p, e.header, e);
         between = true;
       }
