@@ -56,6 +56,9 @@ async function one(root: string, dir: string, h: Headers, stream: Readable, o: E
   const shown = posix.join(dir, rel);
   // the parent followed through links (inside the root), the entry itself never
   const parent = resolveInRoot(root, posix.dirname(shown), true);
+  // a parent the archive does not list is made, 0755 and root's, as dockerd makes it
+  // (what is missing was appended as given: no link lies on that part of the path)
+  if (!lstatOrNull(parent.host)) mkdirSync(parent.host, { recursive: true, mode: 0o755 });
   const host = posix.join(parent.host, posix.basename(shown));
   const mode = (h.mode ?? 0o644) & 0o7777;
   const { uid, gid } = owner(h, o);
@@ -97,9 +100,15 @@ async function one(root: string, dir: string, h: Headers, stream: Readable, o: E
 /** Extracts `body` into the directory `dir` (a container path) of `root`. */
 export async function extractInto(root: string, dir: string, body: AsyncIterable<Buffer>, o: ExtractOptions): Promise<void> {
   const x = extract();
+  // an entry that fails ends the reading below, which destroys the extractor: the feeding must
+  // stop then too, not wait for a drain that will never come
+  const room = (): Promise<void> => new Promise<void>((r) => { x.once('drain', r); x.once('close', r); });
   const feeding = (async () => {
-    for await (const c of body) if (!x.write(c)) await new Promise<void>((r) => x.once('drain', () => r()));
-    x.end(undefined);
+    for await (const c of body) {
+      if (x.destroyed) return;
+      if (!x.write(c)) await room();
+    }
+    if (!x.destroyed) x.end(undefined);
   })();
   feeding.catch((err: unknown) => x.destroy(err as Error));
   try {
