@@ -17,7 +17,7 @@ import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { Header, Pack } from 'tar-stream';
 import { crypto } from './builtins.js';
 import { CliError } from './command.js';
-import { keepBuildFiles, parseDockerignore, PatternMatcher, type MatchInfo } from './dockerignore.js';
+import { keepBuildFiles, parseDockerignore, PatternMatcher, type MatchInfo } from '../common/dockerignore.js';
 
 type TarHeader = Partial<Header> & { name: string };
 

@@ -1,5 +1,5 @@
 /**
- * .dockerignore as the docker CLI reads and applies it (src/cli/dockerignore.ts)
+ * .dockerignore as the docker CLI reads and applies it (src/common/dockerignore.ts, used by the berth CLI and berthd)
  * and the entries `berth build` sends for a directory (build-context.ts):
  * the file's syntax, `*`, `?`, `**`, classes and escapes, parent
  * directories, `!` exceptions (last match wins), the walk into a skipped
@@ -11,10 +11,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanPath, keepBuildFiles, parseDockerignore, PatternMatcher } from '../../src/cli/dockerignore.js';
+import { cleanPath, keepBuildFiles, parseDockerignore, PatternMatcher } from '../../src/common/dockerignore.js';
 import { contextEntries, isArchive } from '../../src/cli/build-context.js';
 import { buildArgs, buildQuery } from '../../src/cli/commands/build.js';
-import { dropIgnoredBuildFiles, excluded as daemonExcluded, ignorePatterns } from '../../src/daemon/builder/ignore.js';
+import { dropIgnoredBuildFiles } from '../../src/daemon/builder/ignore.js';
 
 const excluded = (patterns: string[], file: string): boolean => new PatternMatcher(patterns).matchesOrParentMatches(file);
 
@@ -115,17 +115,6 @@ test('the query as the docker CLI sends it: defaults left out, keys sorted, Go\'
   assert.equal(decodeURIComponent(buildQuery({ ...base, tags: ['x:1', 'y'], buildArgs: args, labels: { l: '<1>' }, network: 'host', noCache: true, rm: false, forceRm: true, pull: true, quiet: true, target: 't' }).replace(/\+/g, ' ')),
     'buildargs={"A":"1","E":"","HOME_X":"/root","NOPE":null}&dockerfile=Dockerfile&forcerm=1&labels={"l":"\\u003c1\\u003e"}&networkmode=host&nocache=1&pull=1&q=1&rm=0&t=x:1&t=y&target=t&version=1');
   assert.throws(() => buildArgs(['=x'], {}), /invalid environment variable: =x/);
-});
-
-test('berthd\'s copy of the matching agrees with the CLI\'s', () => {
-  const sets = [['*.md', '!README*.md', 'README-secret.md'], ['**/*.go', 'dir/**', '!dir/keep'], ['sub', '[ab].txt', '\\*x', 'a.b'], ['*/temp*', 'temp?', '/abs', 'x/../y']];
-  const files = ['a.md', 'README-x.md', 'README-secret.md', 'x/y/a.go', 'a.go', 'dir', 'dir/keep', 'dir/x', 'sub/deep/f', 'b.txt', '*x', 'ax', 'axb', 'a.b',
-    'd/temporary', 'temp1', 'temp12', 'abs', 'abs/f', 'y', 'Dockerfile', '.dockerignore'];
-  for (const text of sets) {
-    const cli = new PatternMatcher(parseDockerignore(text.join('\n')));
-    const daemon = ignorePatterns(text.join('\n'));
-    for (const f of files) assert.equal(daemonExcluded(daemon, f), cli.matchesOrParentMatches(f), `${text.join(',')} on ${f}`);
-  }
 });
 
 test('berthd drops the Dockerfile and .dockerignore when .dockerignore excludes them, never outside the context', () => {

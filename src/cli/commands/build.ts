@@ -17,7 +17,7 @@ import {
   randomDockerfileName, readExcludes,
 } from '../build-context.js';
 import { CliError, help, type CommandSpec } from '../command.js';
-import { keepBuildFiles } from '../dockerignore.js';
+import { keepBuildFiles } from '../../common/dockerignore.js';
 import { humanSize4 } from '../format/units.js';
 import { ProgressDisplay, type JsonMessage } from '../progress.js';
 
