@@ -69,7 +69,7 @@ after(async () => {
 
 test('commit: one new layer of the changes, the config with the changes, history, and it runs', { skip }, () => {
   const base = inspect('bb:1', '{{len .RootFS.Layers}}');
-  const id = ok(['commit', '-c', 'ENV X=1', '-c', 'EXPOSE 8080', '-c', 'ONBUILD RUN true', '-a', 'me', '-m', 'first', 'c1', 'x:1']);
+  const id = ok(['commit', '-c', 'ENV X=1', '-c', 'EXPOSE 8080', '-c', 'ONBUILD RUN true', '-c', 'HEALTHCHECK --interval=5s CMD true', '-a', 'me', '-m', 'first', 'c1', 'x:1']);
   assert.match(id, /^sha256:[0-9a-f]{64}$/);
   assert.equal(inspect('x:1', '{{.Id}}'), id);
   assert.equal(inspect('x:1', '{{len .RootFS.Layers}}'), String(Number(base) + 1));
@@ -77,6 +77,8 @@ test('commit: one new layer of the changes, the config with the changes, history
   assert.equal(inspect('x:1', '{{json .Config.Cmd}}'), '["sh","-c","echo hi > /newfile; rm /etc/group; rm -r /etc/keep; mkdir /etc/keep; echo c > /etc/keep/c; ln /newfile /hard; ln -s /newfile /soft"]');
   assert.equal(inspect('x:1', '{{json .Config.Env}}'), '["FOO=bar","PATH=/bin","X=1"]');
   assert.equal(inspect('x:1', '{{.Config.WorkingDir}} {{json .Config.Labels}} {{json .Config.ExposedPorts}} {{json .Config.OnBuild}}'), '/tmp {"a":"b"} {"8080/tcp":{}} ["RUN true"]');
+  // dockerd 20.10 takes HEALTHCHECK in --change (and refuses STOPSIGNAL, below)
+  assert.equal(inspect('x:1', '{{json .Config.Healthcheck}}'), '{"Test":["CMD-SHELL","true"],"Interval":5000000000}');
   const cid = ok(['inspect', '-f', '{{.Id}}', 'c1']);
   assert.equal(inspect('x:1', '{{.Author}}|{{.Comment}}|{{.Container}}|{{json .ContainerConfig.Env}}'), `me|first|${cid}|["FOO=bar","PATH=/bin"]`);
   // history: the new layer first, created_by the container's command as dockerd writes it
@@ -154,6 +156,7 @@ test('refusals in dockerd\'s words, nothing left behind', { skip }, () => {
     [['-c', 'FOO bar', 'c1', 'y:1'], 'foo is not a valid change command'],
     [['-c', 'ENV', 'c1', 'y:1'], 'ENV requires at least one argument'],
     [['-c', 'EXPOSE abc', 'c1', 'y:1'], 'Invalid containerPort: abc'],
+    [['-c', 'STOPSIGNAL SIGQUIT', 'c1', 'y:1'], 'stopsignal is not a valid change command'],
   ] as const) {
     const r = docker(b.sock, ['commit', ...args]);
     assert.equal(r.status, 1, `${args.join(' ')}: ${r.stderr}`);

@@ -139,7 +139,7 @@ test('import with every --change kind; save → load round trip; a container on 
   const tarGz = busyboxRootfs(env.work, true);
   const changes = [
     'CMD ["sh", "-c", "echo hi"]', 'ENTRYPOINT /bin/sh -c', 'ENV A=1 B="two words"', 'ENV LEGACY some value', 'WORKDIR /www', 'EXPOSE 80 53/udp',
-    'USER 1000:1000', 'LABEL org.example.a=x "org.example.b"="y z"', 'VOLUME ["/data"]', 'STOPSIGNAL SIGQUIT',
+    'USER 1000:1000', 'LABEL org.example.a=x "org.example.b"="y z"', 'VOLUME ["/data"]', 'HEALTHCHECK --interval=5s CMD true',
   ];
   const out = await ctr(env, 'images', 'import', ...changes.flatMap((c) => ['--change', c]), '--message', 'from the test', tarGz, 'example.test/imported:1');
   assert.match(out, /^docker\.io\/|example\.test\/imported:1 sha256:/);
@@ -150,7 +150,7 @@ test('import with every --change kind; save → load round trip; a container on 
   assert.deepEqual(imp.Config, {
     Cmd: ['sh', '-c', 'echo hi'], Entrypoint: ['/bin/sh', '-c', '/bin/sh -c'], Env: ['A=1', 'B=two words', 'LEGACY=some value'], WorkingDir: '/www',
     ExposedPorts: { '80/tcp': {}, '53/udp': {} }, User: '1000:1000', Labels: { 'org.example.a': 'x', 'org.example.b': 'y z' },
-    Volumes: { '/data': {} }, StopSignal: 'SIGQUIT',
+    Volumes: { '/data': {} }, Healthcheck: { Test: ['CMD-SHELL', 'true'], Interval: 5e9 },
   });
   assert.equal(imp.RepoTags[0], 'example.test/imported:1');
   assert.match(await ctrFails(env, 'images', 'import', '--change', 'RUN true', tarGz, 'example.test/bad:1'), /run is not a valid change command/);

@@ -18,16 +18,26 @@ test('ENV in both forms replaces a variable; LABEL pairs with quotes', () => {
   assert.throws(() => applyChanges({}, ['ENV A="open']), /unterminated/);
 });
 
-test('WORKDIR, EXPOSE, USER, VOLUME, STOPSIGNAL; unknown instructions refused', () => {
-  const c = applyChanges({}, ['WORKDIR /srv', 'WORKDIR app', 'EXPOSE 80 53/UDP 8000-8001', 'USER www-data', 'VOLUME /a /b', 'VOLUME ["/c"]', 'STOPSIGNAL SIGQUIT']);
+test('WORKDIR, EXPOSE, USER, VOLUME; STOPSIGNAL and unknown instructions refused, as dockerd 20.10 refuses them', () => {
+  const c = applyChanges({}, ['WORKDIR /srv', 'WORKDIR app', 'EXPOSE 80 53/UDP 8000-8001', 'USER www-data', 'VOLUME /a /b', 'VOLUME ["/c"]']);
   assert.equal(c.WorkingDir, '/srv/app');
   assert.deepEqual(c.ExposedPorts, { '80/tcp': {}, '53/udp': {}, '8000-8001/tcp': {} });
   assert.equal(c.User, 'www-data');
   assert.deepEqual(c.Volumes, { '/a': {}, '/b': {}, '/c': {} });
-  assert.equal(c.StopSignal, 'SIGQUIT');
+  assert.throws(() => applyChanges({}, ['STOPSIGNAL SIGQUIT']), /stopsignal is not a valid change command/);
   assert.throws(() => applyChanges({}, ['EXPOSE http']), /Invalid containerPort: http/);
   assert.throws(() => applyChanges({}, ['RUN apt-get update']), /run is not a valid change command/);
   assert.throws(() => applyChanges({}, ['CMD']), /CMD requires at least one argument/);
+});
+
+test('HEALTHCHECK: flags, exec and shell forms, NONE, as dockerd writes them into the config', () => {
+  assert.deepEqual(applyChanges({}, ['HEALTHCHECK --interval=5s CMD true']).Healthcheck, { Test: ['CMD-SHELL', 'true'], Interval: 5e9 });
+  assert.deepEqual(applyChanges({}, ['HEALTHCHECK --interval=1m30s --timeout=3s --start-period=2s --retries=4 CMD ["wget", "-q", "localhost"]']).Healthcheck,
+    { Test: ['CMD', 'wget', '-q', 'localhost'], Interval: 90e9, Timeout: 3e9, StartPeriod: 2e9, Retries: 4 });
+  assert.deepEqual(applyChanges({ Healthcheck: { Test: ['CMD-SHELL', 'x'] } }, ['HEALTHCHECK NONE']).Healthcheck, { Test: ['NONE'] });
+  assert.throws(() => applyChanges({}, ['HEALTHCHECK --every=5s CMD true']), /unknown flag: every/);
+  assert.throws(() => applyChanges({}, ['HEALTHCHECK RUN true']), /Unknown type "RUN" in HEALTHCHECK/);
+  assert.throws(() => applyChanges({}, ['HEALTHCHECK --interval=5 CMD true']), /invalid duration "5"/);
 });
 
 test('ONBUILD appends its instruction, as commit --change takes it', () => {

@@ -1,13 +1,15 @@
 /**
  * `--change` lines of `import`, read as the Dockerfile instructions they are
- * (CMD, ENTRYPOINT, ENV, WORKDIR, EXPOSE, USER, LABEL, VOLUME, STOPSIGNAL,
+ * (CMD, ENTRYPOINT, ENV, WORKDIR, EXPOSE, USER, LABEL, VOLUME, HEALTHCHECK,
  * ONBUILD), applied to an image config's runtime part; `commit` takes the
- * same lines. Another instruction is refused in dockerd's words (`run is not
- * a valid change command`). CMD and ENTRYPOINT take the
+ * same lines. Another instruction (STOPSIGNAL included, as dockerd 20.10
+ * refuses it) is refused in dockerd's words (`run is not a valid change
+ * command`). CMD and ENTRYPOINT take the
  * JSON (exec) form or the shell form (`/bin/sh -c …`); ENV and LABEL take
  * `k=v …` pairs (quotes allowed) or ENV's legacy `key value`.
  */
 import { invalidArgument } from '../../common/errors.js';
+import { healthcheckConfig, leadingFlags, parseHealthcheck } from '../../common/healthcheck.js';
 import type { ContainerConfig } from '../oci/types.js';
 
 const SHELL = ['/bin/sh', '-c'];
@@ -89,7 +91,12 @@ export function applyChange(c: ContainerConfig, line: string): void {
     case 'LABEL': c.Labels = { ...(c.Labels ?? {}), ...Object.fromEntries(pairs(rest, instr, false)) }; break;
     case 'WORKDIR': need(); c.WorkingDir = rest.startsWith('/') ? rest : `${(c.WorkingDir ?? '/').replace(/\/$/, '')}/${rest}`; break;
     case 'USER': need(); c.User = rest; break;
-    case 'STOPSIGNAL': need(); c.StopSignal = rest; break;
+    case 'HEALTHCHECK': {
+      need();
+      const { flags, rest: after } = leadingFlags(rest);
+      c.Healthcheck = healthcheckConfig(parseHealthcheck(flags, after, jsonArray));
+      break;
+    }
     case 'EXPOSE': need(); c.ExposedPorts = { ...(c.ExposedPorts ?? {}), ...Object.fromEntries(words(rest).map((p) => [port(p), {}])) }; break;
     case 'ONBUILD': need(); c.OnBuild = [...(c.OnBuild ?? []), rest]; break;
     case 'VOLUME': need(); c.Volumes = { ...(c.Volumes ?? {}), ...Object.fromEntries((jsonArray(rest) ?? words(rest)).map((v) => [v, {}])) }; break;

@@ -6,19 +6,13 @@
  */
 import { invalidArgument } from '../../common/errors.js';
 import { jsonForm, parseDockerfile, type DockerfileLine } from './dockerfile.js';
+import { parseHealthcheck, type HealthcheckSpec } from '../../common/healthcheck.js';
+
+export { parseDuration } from '../../common/healthcheck.js';
 import { rawWords } from './expand.js';
 
 /** A command as exec form (JSON array) or shell form (the text, run by the stage's SHELL). */
 export type CommandForm = { exec: string[] } | { shell: string };
-
-export interface HealthcheckSpec {
-  test: string[];
-  /** nanoseconds; 0: the default */
-  interval: number;
-  timeout: number;
-  startPeriod: number;
-  retries: number;
-}
 
 export type Instruction =
   | { kind: 'from'; image: string; as: string | undefined; platform: string }
@@ -42,22 +36,6 @@ export interface ParsedDockerfile { escape: string; metaArgs: Step[]; stages: St
 
 const fail = (l: DockerfileLine, msg: string): never => { throw invalidArgument(`dockerfile parse error line ${l.line}: ${msg}`); };
 
-/** Go's time.ParseDuration for the units healthchecks use; nanoseconds. */
-export function parseDuration(text: string): number {
-  if (text === '0') return 0;
-  const unit: Record<string, number> = { ns: 1, us: 1e3, µs: 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-  let total = 0;
-  let rest = text;
-  if (rest === '') throw invalidArgument(`time: invalid duration ""`);
-  while (rest !== '') {
-    const m = /^([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)/.exec(rest);
-    if (!m) throw invalidArgument(`time: invalid duration "${text}"`);
-    total += Number(m[1]) * unit[m[2]!]!;
-    rest = rest.slice(m[0].length);
-  }
-  return Math.round(total);
-}
-
 function checkFlags(l: DockerfileLine, allowed: string[]): void {
   for (const f of l.flags.keys()) if (!allowed.includes(f)) fail(l, `unknown flag: ${f}`);
 }
@@ -70,33 +48,11 @@ function command(l: DockerfileLine, name: string): CommandForm {
 }
 
 function healthcheck(l: DockerfileLine): Instruction {
-  checkFlags(l, ['interval', 'timeout', 'start-period', 'retries']);
-  const [word, ...rest] = l.rest.split(/\s+/);
-  const type = (word ?? '').toUpperCase();
-  if (type === 'NONE') {
-    if (rest.length > 0 || l.flags.size > 0) fail(l, 'HEALTHCHECK NONE takes no arguments');
-    return { kind: 'healthcheck', spec: 'none' };
+  try {
+    return { kind: 'healthcheck', spec: parseHealthcheck(l.flags, l.rest, jsonForm) };
+  } catch (err) {
+    return fail(l, (err as Error).message);
   }
-  if (type !== 'CMD') fail(l, `Unknown type "${type}" in HEALTHCHECK (try CMD)`);
-  const cmdText = l.rest.slice(word!.length).trim();
-  if (cmdText === '') fail(l, 'Missing command after HEALTHCHECK CMD');
-  const exec = jsonForm(cmdText);
-  const dur = (k: string): number => {
-    const v = l.flags.get(k);
-    if (v === undefined || v === '') return 0;
-    const d = parseDuration(v);
-    if (d < 1e6 && d !== 0) fail(l, `Interval "${k}" cannot be less than 1ms`);
-    return d;
-  };
-  const retries = l.flags.get('retries');
-  if (retries !== undefined && !/^[0-9]+$/.test(retries)) fail(l, `invalid --retries value: ${retries}`);
-  return {
-    kind: 'healthcheck',
-    spec: {
-      test: exec ? ['CMD', ...exec] : ['CMD-SHELL', cmdText],
-      interval: dur('interval'), timeout: dur('timeout'), startPeriod: dur('start-period'), retries: Number(retries ?? '0'),
-    },
-  };
 }
 
 function copy(l: DockerfileLine, kind: 'copy' | 'add', escape: string): Instruction {

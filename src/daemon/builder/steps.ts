@@ -22,6 +22,7 @@ import type { Instruction, Step } from './instructions.js';
 import { copyConfig, shellOf, type BuildOptions, type DispatchState, type RunConfig } from './state.js';
 import { copyTar } from './copy-tar.js';
 import { copyStep } from './copy-step.js';
+import { healthcheckConfig } from '../../common/healthcheck.js';
 
 export interface StepDeps {
   core: CoreClient;
@@ -218,11 +219,7 @@ export class StepRunner {
         return this.commitComment(s, `SHELL ${goList(ins.shell)}`);
       case 'healthcheck': {
         const spec = ins.spec === 'none' ? { test: ['NONE'], interval: 0, timeout: 0, startPeriod: 0, retries: 0 } : ins.spec;
-        rc.Healthcheck = { Test: spec.test };
-        if (spec.interval) rc.Healthcheck.Interval = spec.interval;
-        if (spec.timeout) rc.Healthcheck.Timeout = spec.timeout;
-        if (spec.startPeriod) rc.Healthcheck.StartPeriod = spec.startPeriod;
-        if (spec.retries) rc.Healthcheck.Retries = spec.retries;
+        rc.Healthcheck = healthcheckConfig(ins.spec);
         return this.commitComment(s, `HEALTHCHECK &{${goQuoteList(spec.test)} "${goDuration(spec.interval)}" "${goDuration(spec.timeout)}" "${goDuration(spec.startPeriod)}" ${goRune(spec.retries)}}`);
       }
       case 'onbuild':
