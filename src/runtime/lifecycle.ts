@@ -22,7 +22,7 @@ import type { Spec } from './spec/types.js';
 import { ociState, statusOf, StateStore, type ContainerRecord, type Status } from './state.js';
 import { OCI_VERSION } from './version.js';
 import type { CreateOptions } from './cli/parse.js';
-import { checkSandboxSpec, isSandboxProgram, sandboxSection } from '../sandbox/index.js';
+import { sandboxSection } from '../sandbox/index.js';
 
 export function storeOf(ctx: CommandContext): StateStore {
   return new StateStore(ctx.globals.root);
@@ -97,7 +97,6 @@ export async function createContainer(ctx: CommandContext, id: string, opts: Cre
   }
   const spec = loadSpec(bundle, { onWarning: (w) => ctx.log.warn(w) });
   const rootfs = rootfsOf(bundle, spec);
-  if (isSandboxProgram(ctx.program)) checkSandboxSpec(spec.linux?.namespaces);
   const terminal = Boolean(spec.process?.terminal);
   if (terminal && detach && !opts.consoleSocket) {
     throw invalidArgument('cannot allocate tty if the runtime will detach without setting console socket');
