@@ -12,14 +12,15 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pack } from 'tar-stream';
-import { busyboxTar, call, DOCKER, dockerOk, layout, ready, skipBerthd, spawnBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
+import { call, DOCKER, dockerOk, layout, skipBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
 import { freePort } from '../helpers/registry.js';
 import { REPO } from '../helpers/runtime.js';
+import { berthdWithBase, writeContext } from '../helpers/build.js';
 
 const COMPOSE = '/usr/bin/docker-compose';
 const skip = skipBerthd;
@@ -37,14 +38,7 @@ const ok = (args: string[]): string => dockerOk(b.sock, args).trim();
 /** Output with image and container IDs made comparable. */
 const norm = (s: string): string => s.replace(/[0-9a-f]{64}/g, 'ID64').replace(/[0-9a-f]{12}/g, 'ID12');
 
-function context(name: string, files: Record<string, string>): string {
-  const c = join(dir, name);
-  for (const [p, text] of Object.entries(files)) {
-    mkdirSync(join(c, p, '..'), { recursive: true });
-    writeFileSync(join(c, p), text);
-  }
-  return c;
-}
+const context = (name: string, files: Record<string, string>): string => writeContext(dir, name, files);
 
 const MULTI = `ARG BASE=bb:1
 FROM \${BASE} AS build
@@ -67,9 +61,7 @@ before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'berth-h68-build-'));
   l = { ...layout(dir), execRoot: mkdtempSync('/run/bh') };
-  b = await ready(spawnBerthd(l));
-  ok(['import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["sh"]',
-    busyboxTar(dir, { 'etc/passwd': 'root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n', 'etc/group': 'root:x:0:\nnobody:x:65534:\n' }), 'bb:1']);
+  b = await berthdWithBase(l, dir);
 });
 
 after(async () => {

@@ -8,10 +8,11 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { busyboxTar, docker, dockerOk, layout, ready, skipBerthd, spawnBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
+import { docker, dockerOk, layout, skipBerthd, teardownBerthd, type Berthd, type Layout } from '../helpers/berthd.js';
+import { berthdWithBase, writeContext } from '../helpers/build.js';
 
 const skip = skipBerthd;
 let dir: string;
@@ -22,15 +23,7 @@ const env = { DOCKER_BUILDKIT: '0' };
 const build = (args: string[]): ReturnType<typeof docker> => docker(b.sock, ['build', ...args], env);
 const ok = (args: string[]): string => dockerOk(b.sock, args).trim();
 
-/** A context directory with these files. */
-function context(name: string, files: Record<string, string>): string {
-  const c = join(dir, name);
-  for (const [p, text] of Object.entries(files)) {
-    mkdirSync(join(c, p, '..'), { recursive: true });
-    writeFileSync(join(c, p), text);
-  }
-  return c;
-}
+const context = (name: string, files: Record<string, string>): string => writeContext(dir, name, files);
 
 const MULTI = `# a comment
 ARG BASE=bb:1
@@ -55,9 +48,7 @@ before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'berth-h66-build-'));
   l = layout(dir);
-  b = await ready(spawnBerthd(l));
-  ok(['import', '--change', 'ENV PATH=/bin', '--change', 'CMD ["sh"]',
-    busyboxTar(dir, { 'etc/passwd': 'root:x:0:0::/root:/bin/sh\nnobody:x:65534:65534::/:/bin/sh\n', 'etc/group': 'root:x:0:\nnobody:x:65534:\n' }), 'bb:1']);
+  b = await berthdWithBase(l, dir);
 });
 
 after(async () => {
