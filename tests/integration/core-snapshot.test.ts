@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pack } from 'tar-stream';
+import { packed } from '../helpers/tar.js';
 import { nullLogger } from '../../src/common/log.js';
 import { defaultConfig as coreDefaults } from '../../src/core/config.js';
 import type { ContainerRecord } from '../../src/core/containers/store.js';
@@ -31,17 +31,11 @@ const NS = 'default';
 
 /** A layer with busybox, /bin/sh and the directories the runtime mounts over. */
 function busyboxLayer(): Promise<Buffer> {
-  const p = pack();
-  for (const d of ['bin/', 'etc/', 'proc/', 'dev/', 'sys/', 'tmp/']) p.entry({ name: d, type: 'directory', mode: 0o755 });
-  p.entry({ name: 'bin/busybox', mode: 0o755 }, readFileSync('/bin/busybox'));
-  p.entry({ name: 'bin/sh', type: 'symlink', linkname: 'busybox' });
-  p.entry({ name: 'etc/os', mode: 0o644 }, 'from the layer\n');
-  p.finalize();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    p.on('data', (c: unknown) => chunks.push(c as Buffer));
-    p.on('end', () => resolve(Buffer.concat(chunks)));
-    p.on('error', reject);
+  return packed((p) => {
+    for (const d of ['bin/', 'etc/', 'proc/', 'dev/', 'sys/', 'tmp/']) p.entry({ name: d, type: 'directory', mode: 0o755 });
+    p.entry({ name: 'bin/busybox', mode: 0o755 }, readFileSync('/bin/busybox'));
+    p.entry({ name: 'bin/sh', type: 'symlink', linkname: 'busybox' });
+    p.entry({ name: 'etc/os', mode: 0o644 }, 'from the layer\n');
   });
 }
 

@@ -11,7 +11,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pack } from 'tar-stream';
+import { packed } from '../helpers/tar.js';
 import { BerthError } from '../../src/common/errors.js';
 import { openDatabase } from '../../src/core/metadata/db.js';
 import { isMountPoint, mountAll, openSnapshotter, unmountAll, type Snapshotter } from '../../src/core/snapshots/index.js';
@@ -24,17 +24,11 @@ const NS = 'default';
 type Entry = { name: string; type?: 'file' | 'directory'; body?: string };
 
 function tarOf(entries: Entry[]): Promise<Buffer> {
-  const p = pack();
-  for (const e of entries) {
-    if (e.type === 'directory') p.entry({ name: e.name, type: 'directory', mode: 0o755 });
-    else p.entry({ name: e.name, type: 'file', mode: 0o644 }, e.body ?? '');
-  }
-  p.finalize();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    p.on('data', (c: unknown) => chunks.push(c as Buffer));
-    p.on('end', () => resolve(Buffer.concat(chunks)));
-    p.on('error', reject);
+  return packed((p) => {
+    for (const e of entries) {
+      if (e.type === 'directory') p.entry({ name: e.name, type: 'directory', mode: 0o755 });
+      else p.entry({ name: e.name, type: 'file', mode: 0o644 }, e.body ?? '');
+    }
   });
 }
 

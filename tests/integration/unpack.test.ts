@@ -12,7 +12,7 @@ import { createReadStream, existsSync, linkSync, lstatSync, lutimesSync, mkdirSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pack } from 'tar-stream';
+import { packed } from '../helpers/tar.js';
 import { BerthError } from '../../src/common/errors.js';
 import { native } from '../../src/common/native.js';
 import { applyLayer } from '../../src/core/unpack/apply.js';
@@ -55,17 +55,11 @@ function buildSource(dir: string): string {
 }
 
 function tarOf(entries: Array<{ name: string; type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device'; linkname?: string; body?: string }>): Promise<Buffer> {
-  const p = pack();
-  for (const e of entries) {
-    const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.type === 'directory' ? 0o755 : 0o644, mtime: new Date(T * 1000), devmajor: 1, devminor: 3 };
-    if (e.body !== undefined || (e.type ?? 'file') === 'file') p.entry(header, e.body ?? ''); else p.entry(header);
-  }
-  p.finalize();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    p.on('data', (c: unknown) => chunks.push(c as Buffer));
-    p.on('end', () => resolve(Buffer.concat(chunks)));
-    p.on('error', reject);
+  return packed((p) => {
+    for (const e of entries) {
+      const header = { name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.type === 'directory' ? 0o755 : 0o644, mtime: new Date(T * 1000), devmajor: 1, devminor: 3 };
+      if (e.body !== undefined || (e.type ?? 'file') === 'file') p.entry(header, e.body ?? ''); else p.entry(header);
+    }
   });
 }
 

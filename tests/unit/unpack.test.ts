@@ -7,23 +7,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
+import { packed } from '../helpers/tar.js';
 import { compressionOf, decompress } from '../../src/core/unpack/decompress.js';
 import { EntryRefused, components } from '../../src/core/unpack/paths.js';
 import { parsePax, readTar, type TarEntry } from '../../src/core/unpack/tar.js';
 import { overlayData } from '../../src/core/snapshots/mount.js';
-
-function packed(fn: (p: ReturnType<typeof pack>) => void): Promise<Buffer> {
-  const p = pack();
-  fn(p);
-  p.finalize();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    p.on('data', (c: unknown) => chunks.push(c as Buffer));
-    p.on('end', () => resolve(Buffer.concat(chunks)));
-    p.on('error', reject);
-  });
-}
 
 async function entries(bytes: Buffer, chunk = 7): Promise<Array<Omit<TarEntry, 'body'> & { content: string }>> {
   const chunks = async function* (): AsyncGenerator<Buffer> { for (let i = 0; i < bytes.length; i += chunk) yield bytes.subarray(i, i + chunk); };

@@ -10,20 +10,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
-import { pack } from 'tar-stream';
+import { packed } from '../helpers/tar.js';
 import { measureLayer } from '../../src/core/unpack/unpacked-size.js';
-
-function packed(fn: (p: ReturnType<typeof pack>) => void): Promise<Buffer> {
-  const p = pack();
-  fn(p);
-  p.finalize();
-  const chunks: Buffer[] = [];
-  return new Promise((resolve, reject) => {
-    p.on('data', (c: unknown) => chunks.push(c as Buffer));
-    p.on('end', () => resolve(Buffer.concat(chunks)));
-    p.on('error', reject);
-  });
-}
 
 const sha = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
