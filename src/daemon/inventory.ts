@@ -6,7 +6,7 @@
  */
 import type { DiskUsage, DiskUsageKind } from '../api/index.js';
 import type { CoreClient } from '../core/client.js';
-import { containersUsing, tagsOf, type DaemonImages } from './images/index.js';
+import { containersUsing, layerUse, layersSize, sharedSize, tagsOf, type DaemonImages } from './images/index.js';
 import type { DaemonVolumes } from './volumes/index.js';
 
 export interface ContainerCounts { total: number; running: number; paused: number; stopped: number }
@@ -49,26 +49,15 @@ export class CoreInventory implements Inventory {
   private async imageRows(): Promise<{ rows: unknown[]; layersSize: number }> {
     if (!this.sources.images) return { rows: [], layersSize: 0 };
     const { views, containers } = await this.sources.images.usage();
-    // as dockerd: a layer is its chain (the same diff on another parent is another layer); one used by
-    // several images counts once in LayersSize and in each one's SharedSize, with its unpacked size
-    const chains = (v: (typeof views)[number]): string[] => v.doc.RootFS.Layers.map((_, i, all) => all.slice(0, i + 1).join('>'));
-    const layerUse = new Map<string, number>();
-    const layerSize = new Map<string, number>();
-    for (const v of views) {
-      chains(v).forEach((c, i) => { layerUse.set(c, (layerUse.get(c) ?? 0) + 1); layerSize.set(c, v.layerSizes[i] ?? 0); });
-    }
-    let layersSize = 0;
-    for (const n of layerSize.values()) layersSize += n;
+    const use = layerUse(views);
     const rows = views.map((v) => {
-      let shared = 0;
-      chains(v).forEach((c, i) => { if ((layerUse.get(c) ?? 0) > 1) shared += v.layerSizes[i] ?? 0; });
       return {
         Id: v.id, ParentId: '', RepoTags: tagsOf(v), RepoDigests: v.doc.RepoDigests ?? [], Created: Math.floor(Date.parse(v.doc.Created) / 1000),
-        Size: v.doc.Size, SharedSize: Math.round(shared), VirtualSize: v.doc.Size, Labels: v.doc.Config.Labels ?? {},
+        Size: v.doc.Size, SharedSize: sharedSize(v, use), VirtualSize: v.doc.Size, Labels: v.doc.Config.Labels ?? {},
         Containers: containersUsing(v, containers).length,
       };
     });
-    return { rows, layersSize: Math.round(layersSize) };
+    return { rows, layersSize: layersSize(use) };
   }
 
   async diskUsage(kinds: DiskUsageKind[]): Promise<DiskUsage> {

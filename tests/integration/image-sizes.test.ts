@@ -4,7 +4,8 @@
  * and the Engine API, byte for byte: inspect's Size, /images/json's Size,
  * `docker images` SIZE, `docker history` per layer (0B for an empty layer,
  * exact with --human=false) and /system/df (LayersSize, each image's Size
- * and SharedSize). berthd gets the images by every path that unpacks:
+ * and SharedSize), /images/json?shared-size=1, and image prune's
+ * SpaceReclaimed (the layers it removed, not the images' sizes). berthd gets the images by every path that unpacks:
  * import (busybox, the Debian nginx fixture), pull (a two-layer image dockerd
  * committed and pushed, gzip layers), load (another one, dockerd's save).
  * Then an older data root: the core's layer_sizes table dropped and its
@@ -173,4 +174,42 @@ test('a data root from before the sizes were kept: measured again from the blobs
     const rows = again.prepare('SELECT diff_id, unpacked_size FROM layer_sizes').all() as Array<{ diff_id: string; unpacked_size: number }>;
     assert.deepEqual(rows.map((x) => x.diff_id).sort(), [...diffIds].sort(), 'every layer measured again and recorded');
   } finally { again.close(); }
+});
+
+/** Size/SharedSize/Containers of each image, in an order both daemons share. */
+function sizeRows(rows: Array<{ Size: number; SharedSize: number; Containers: number }>): string[] {
+  return rows.map((i) => `${i.Size}/${i.SharedSize}/${i.Containers}`).sort();
+}
+
+// dockerd 20.10 (API 1.41) ignores shared-size (it came with 1.42) but computes the same figures, by the
+// same code, for /system/df's images: berthd's list (API 1.42+) must give those
+test('/images/json?shared-size=1: each image\'s SharedSize and Containers as dockerd\'s /system/df', { skip, timeout: 60_000 }, async () => {
+  assert.ok(held.length >= 3, 'the images of the first test are there');
+  const want = sizeRows((JSON.parse((await call(e.dockerSock, 'GET', '/system/df')).body) as { Images: Parameters<typeof sizeRows>[0] }).Images);
+  assert.ok(want.some((x) => x.split('/')[1] !== '0'), `dockerd shares the busybox layer: ${want.join(' ')}`);
+  const got = await call(b.sock, 'GET', '/v1.42/images/json?shared-size=1');
+  assert.equal(got.status, 200, got.body);
+  assert.deepEqual(sizeRows(JSON.parse(got.body) as Parameters<typeof sizeRows>[0]), want);
+});
+
+test('image prune of an image on a shared base: SpaceReclaimed is its own layer only, as dockerd\'s', { skip, timeout: 120_000 }, async () => {
+  assert.ok(held.length >= 1, 'sizes/bb:1 is there');
+  e.dockerOk(['create', '--name', 'c5', 'sizes/bb:1', 'sh']);
+  e.dockerOk(['cp', extra('c5', 22_222), 'c5:/extra']);
+  e.dockerOk(['commit', '-c', 'LABEL prune=1', 'c5', 'sizes/prune:1']);
+  e.dockerOk(['rm', 'c5']);
+  const archive = join(work, 'prune.tar');
+  e.dockerOk(['save', '-o', archive, 'sizes/prune:1']);
+  ok(b.sock, ['load', '-i', archive]);
+  const filters = encodeURIComponent(JSON.stringify({ label: ['prune=1'], dangling: ['false'] }));
+  const prune = async (sock: string): Promise<number> => {
+    const r = await call(sock, 'POST', `/images/prune?filters=${filters}`);
+    assert.equal(r.status, 200, r.body);
+    return (JSON.parse(r.body) as { SpaceReclaimed: number }).SpaceReclaimed;
+  };
+  const want = await prune(e.dockerSock);
+  assert.equal(want, 22_222 + 'payload-target-of-27-bytes!'.length, 'dockerd reclaims the copied layer only, busybox stays with sizes/bb:1');
+  assert.equal(await prune(b.sock), want);
+  assert.equal(docker(b.sock, ['image', 'inspect', 'sizes/prune:1']).status, 1, 'the image is gone from berthd');
+  ok(b.sock, ['image', 'inspect', 'sizes/bb:1']);
 });

@@ -2,3 +2,4 @@
 export { DaemonImages, type ImageServiceDeps } from './service.js';
 export { CredentialMemory, rememberLogins } from './auth.js';
 export { allImages, findImage, containersUsing, tagsOf, type ImageView } from './catalog.js';
+export { layerUse, layersSize, sharedSize } from './layer-use.js';

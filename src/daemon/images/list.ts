@@ -63,7 +63,8 @@ export function imageMatches(view: ImageView, f: Filters, times: { before?: numb
   return true;
 }
 
-export function summary(view: ImageView, containers: number, sharedSize: boolean, tags: string[] = tagsOf(view), f?: Filters): Record<string, unknown> {
+/** With `sharedSize` (shared-size=1): the Containers count and `shared` as SharedSize; without: -1 for both, as dockerd. */
+export function summary(view: ImageView, containers: number, sharedSize: boolean, tags: string[] = tagsOf(view), f?: Filters, shared = 0): Record<string, unknown> {
   const d = view.doc;
   return {
     Containers: sharedSize ? containers : -1,
@@ -73,7 +74,7 @@ export function summary(view: ImageView, containers: number, sharedSize: boolean
     ParentId: '',
     RepoDigests: f ? matchingDigests(d.RepoDigests ?? [], tags, f) : d.RepoDigests ?? [],
     RepoTags: tags,
-    SharedSize: sharedSize ? 0 : -1,
+    SharedSize: sharedSize ? shared : -1,
     Size: d.Size,
     VirtualSize: d.Size,
   };

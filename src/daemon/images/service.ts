@@ -14,6 +14,7 @@ import type {
 import type { EventBus } from '../events.js';
 import type { CredentialMemory } from './auth.js';
 import { allImages, containersUsing, findImage, inspectRef, tagsOf, type ImageView } from './catalog.js';
+import { layerUse, releasedSize, sharedSize } from './layer-use.js';
 import { imageMatches, matchingTags, summary } from './list.js';
 import { ancestors, isIntermediate, nameHistoryRows, parentIds, parentOf } from './parents.js';
 import { PullTranslator, PushTranslator } from './pull-progress.js';
@@ -116,10 +117,15 @@ export class DaemonImages implements ImagesBackend {
     // intermediate images of builds show only with -a (and are never dangling), as dockerd's
     const parents = parentIds(views);
     const shownViews = views.filter((v) => !isIntermediate(v, parents) || (args.all && !args.filters.has('dangling')));
-    return shownViews
+    const listed = shownViews
       .filter((v) => imageMatches(v, args.filters, { before, since }))
-      .sort((a, b) => Date.parse(b.doc.Created) - Date.parse(a.doc.Created))
-      .map((v) => ({ ...summary(v, containersUsing(v, containers).length, args.sharedSize, matchingTags(v, args.filters), args.filters), ParentId: parentOf(v) }));
+      .sort((a, b) => Date.parse(b.doc.Created) - Date.parse(a.doc.Created));
+    // as dockerd 20.10: a layer is shared when another image of this list has it
+    const use = args.sharedSize ? layerUse(listed) : undefined;
+    return listed.map((v) => ({
+      ...summary(v, containersUsing(v, containers).length, args.sharedSize, matchingTags(v, args.filters), args.filters, use && sharedSize(v, use)),
+      ParentId: parentOf(v),
+    }));
   }
 
   async inspect(name: string): Promise<Record<string, unknown>> {
@@ -261,7 +267,6 @@ export class DaemonImages implements ImagesBackend {
     const danglingOnly = !filters.has('dangling') || filters.get('dangling').some((v) => ['true', '1'].includes(v));
     const containers = await this.containers();
     const deleted: ImageDeleteItem[] = [];
-    let space = 0;
     const views = await allImages(this.core);
     const parents = parentIds(views);
     for (const v of views) {
@@ -269,8 +274,9 @@ export class DaemonImages implements ImagesBackend {
       if (!imageMatches(v, filters, {}, ['dangling'])) continue;
       if (containersUsing(v, containers).length > 0) continue;
       deleted.push(...await this.remove(v.id, true).catch(() => []));
-      space += v.doc.Size;
     }
+    // as dockerd: the unpacked size of the layers no remaining image holds (a shared base reclaims nothing)
+    const space = deleted.length > 0 ? releasedSize(views, await allImages(this.core)) : 0;
     this.deps.events.publish('image', 'prune', { ID: '', Attributes: { reclaimed: String(space) } });
     return { ImagesDeleted: deleted.length > 0 ? deleted : null, SpaceReclaimed: space };
   }
