@@ -19,7 +19,7 @@ import { CoreClient } from '../../src/core/client.js';
 import { docker, layout, ready, skipBerthd, spawnBerthd, stop, type Berthd, type Layout } from '../helpers/berthd.js';
 import {
   api, berthCgroups, busyboxTar, checkLog, cli, corePid, demux, idsIn, idsOf, instanceVeths, mountsUnder, nftRules,
-  shimPids, sleep, streamOutput, type Outcome,
+  shimPids, sleep, streamOutput, transient, type Outcome,
 } from '../helpers/chaos.js';
 
 const SECONDS = Number(process.env.BERTH_CHAOS_SECONDS ?? 60);
@@ -101,8 +101,17 @@ const viaApi = (sock: () => string): Driver => ({
     const c = await api(sock(), 'POST', `/containers/${name}/exec`, { Cmd: ['echo', word], AttachStdout: true, AttachStderr: true });
     if (!c.ok) return c;
     const id = String((JSON.parse(c.value.body.toString()) as { Id: string }).Id);
-    const started = await api(sock(), 'POST', `/exec/${id}/start`, { Detach: false, Tty: false });
-    return started.ok ? streamOutput(started.value.body) : started;
+    const started = forgotten(await api(sock(), 'POST', `/exec/${id}/start`, { Detach: false, Tty: false }));
+    if (!started.ok) return started;
+    const out = streamOutput(started.value.body);
+    if (!out.ok) return out;
+    // a raw stream ends at the connection's close, so a berthd killed under it looks like the end:
+    // as the docker CLI does, the exec's inspect says whether it ran to its end
+    const ended = forgotten(await api(sock(), 'GET', `/exec/${id}/json`));
+    if (!ended.ok) return ended;
+    const x = JSON.parse(ended.value.body.toString()) as { Running: boolean; ExitCode: number | null };
+    if (x.Running || x.ExitCode !== 0) return { ok: false, transient: false, status: 0, message: `exec ended with Running ${x.Running}, ExitCode ${x.ExitCode}` };
+    return out;
   },
   logs: async (name) => then(await api(sock(), 'GET', `/containers/${name}/logs?stdout=1&stderr=1`), (r) => demux(r.body)),
   stop: (name) => api(sock(), 'POST', `/containers/${name}/stop?t=10`),
@@ -110,6 +119,11 @@ const viaApi = (sock: () => string): Driver => ({
     (r) => Number((JSON.parse(r.body.toString()) as { State: { ExitCode: number } }).State.ExitCode)),
   remove: (name) => api(sock(), 'DELETE', `/containers/${name}`),
 });
+
+/** A 404 for an exec: a berthd restarted since its create forgot it (see transient()); the user runs it again. */
+function forgotten<T>(o: Outcome<T>): Outcome<T> {
+  return !o.ok && o.status === 404 && transient(o.message) ? { ...o, transient: true } : o;
+}
 
 function then<A, B>(o: Outcome<A>, f: (a: A) => B): Outcome<B> {
   return o.ok ? { ok: true, value: f(o.value) } : o;

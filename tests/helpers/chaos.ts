@@ -34,11 +34,13 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; transient: boolea
 
 /**
  * Failures a user would retry: nothing listening, the connection cut, a
- * berthd whose core is away for the moment, or the CLI's default API version
+ * berthd whose core is away for the moment, an exec the restarted berthd forgot, or the CLI's default API version
  * (its /_ping went unanswered while berthd was down, so it did not negotiate).
  */
 export function transient(message: string): boolean {
-  return /ECONNREFUSED|ENOENT|ECONNRESET|EPIPE|socket hang up|timed out|Cannot connect to the Docker daemon|error during connect|connection reset|connection refused|unexpected EOF|: EOF|cannot reach berth-core|berth-core.*(unavailable|not ready)|UNAVAILABLE|Connection dropped|No connection established|already in progress|received 50[23]|is too new/i.test(message);
+  // "No such exec instance": execs live in berthd's memory (as dockerd's), so one started just
+  // before a kill -9 of berthd is unknown to the next berthd; the user runs the exec again
+  return /No such exec instance|ECONNREFUSED|ENOENT|ECONNRESET|EPIPE|socket hang up|timed out|Cannot connect to the Docker daemon|error during connect|connection reset|connection refused|unexpected EOF|: EOF|cannot reach berth-core|berth-core.*(unavailable|not ready)|UNAVAILABLE|Connection dropped|No connection established|already in progress|received 50[23]|is too new/i.test(message);
 }
 
 export interface Http { status: number; body: Buffer }

@@ -7,14 +7,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { BerthError, failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
-import type { CoreAttachment } from '../../core/attachment.js';
+import { failedPrecondition, invalidArgument, notFound } from '../../common/errors.js';
+import type { CoreAttachment, CoreAttachOptions } from '../../core/attachment.js';
 import type { AttachedProcess, ExecStartOptions } from '../../api/index.js';
 import type { CoreClient } from '../../core/client.js';
 import { hostCapabilities, type ContainerRecord, type ContainerService } from '../containers/index.js';
 import { resolveUser } from '../spec/user.js';
 import { resolveInRoot } from '../archive/resolve.js';
 import { CoreSession } from '../streams/session.js';
+import { attachResuming, whileCoreAway } from '../streams/resume.js';
 
 export interface ExecConfig {
   Cmd: string[];
@@ -128,41 +129,40 @@ export class ExecService {
     return resolveUser(name, read('/etc/passwd'), read('/etc/group'));
   }
 
-  /** Runs a process in the container; `attach` wanted: its session is in place before it starts. */
+  /**
+   * Runs a process in the container; `attach` wanted: its session is in place before it starts.
+   * The core dying meanwhile costs nothing: the attach resumes and the wait is asked again once
+   * it is back (streams/resume.ts); the core forgets the exec only after both are done.
+   */
   async run(c: ContainerRecord, execId: string, cfg: ExecConfig, attach: boolean, onExit: (code: number | undefined) => void = () => undefined): Promise<{ pid: number; session?: CoreSession; wait: Promise<number> }> {
     const { container } = await this.core.containers.Get({ id: c.ID });
     const spec = JSON.parse(container!.spec.toString('utf8')) as { process: OciProcess };
     const proc = execProcess(spec.process, cfg, this.user(c, cfg.User), hostCapabilities());
     await this.core.tasks.Exec({ containerId: c.ID, execId, stdin: cfg.AttachStdin ? 'pipe' : '', terminal: cfg.Tty, spec: Buffer.from(JSON.stringify(proc)) });
+    const forget = (): void => { void this.core.tasks.DeleteProcess({ containerId: c.ID, execId }).catch(() => undefined); };
     let attachment: CoreAttachment | undefined;
     try {
       const { pid } = await this.core.tasks.Start({ containerId: c.ID, execId });
       // the core attaches to running execs only: attached right after the start, with the exec's log
       // replayed first, so output written before the attach is not lost
-      if (attach) attachment = await this.attachExec(c.ID, execId, cfg);
-      const wait = this.core.tasks.Wait({ containerId: c.ID, execId }).then((w) => w.exitStatus).finally(() => {
-        void this.core.tasks.DeleteProcess({ containerId: c.ID, execId }).catch(() => undefined);
-      });
+      if (attach) attachment = await attachResuming(this.core, this.execAttachOptions(c.ID, execId, cfg));
+      const wait = whileCoreAway(() => this.core.tasks.Wait({ containerId: c.ID, execId })).then((w) => w.exitStatus);
       // the exit is recorded before the session's exit resolves: the client asks for it right after its stream ends
       const recorded = wait.then((code) => onExit(code), () => onExit(undefined));
-      return { pid, wait, session: attachment ? new CoreSession(Promise.resolve(attachment), undefined, () => recorded) : undefined };
+      const session = attachment ? new CoreSession(Promise.resolve(attachment), undefined, () => recorded) : undefined;
+      void Promise.allSettled([wait, session?.exit]).then(forget);
+      return { pid, wait, session };
     } catch (err) {
       attachment?.close();
-      await this.core.tasks.DeleteProcess({ containerId: c.ID, execId }).catch(() => undefined);
+      forget();
       throw err;
     }
   }
 
-  private async attachExec(containerId: string, execId: string, cfg: ExecConfig): Promise<CoreAttachment> {
-    const opts = { containerId, execId, stdin: cfg.AttachStdin, stdout: cfg.AttachStdout || cfg.Tty, stderr: cfg.AttachStderr, logs: true };
+  private execAttachOptions(containerId: string, execId: string, cfg: ExecConfig): CoreAttachOptions {
+    const opts = { containerId, execId, stdin: cfg.AttachStdin, stdout: cfg.AttachStdout || cfg.Tty, stderr: cfg.AttachStderr };
     if (!opts.stdout && !opts.stderr && !opts.stdin) opts.stdout = true;
-    try {
-      return await this.core.attach(opts);
-    } catch (err) {
-      // gone already: its output and exit from its log (input has nowhere to go)
-      if (opts.stdin && err instanceof BerthError && err.kind === 'failed-precondition') return this.core.attach({ ...opts, stdin: false });
-      throw err;
-    }
+    return opts;
   }
 
   async start(id: string, opts: ExecStartOptions): Promise<AttachedProcess | undefined> {
