@@ -92,6 +92,8 @@ describe('real programs give the same output under both runtimes', () => {
     'ps -o pid,comm | head -2',
     'find /etc -type f | sort; test -r /etc/passwd && echo readable; cat /nonexistent; echo $?',
     'touch /tmp/new && chmod 600 /tmp/new && stat -c "%a %s" /tmp/new; echo data >> /tmp/new; cat /tmp/new; rm /tmp/new',
+    // links through procfs's "self": /proc/mounts, /proc/net, and links elsewhere to them (/etc/mtab)
+    'cut -d" " -f2-3 /proc/mounts | head -3; ln -sfn /proc/self/mounts /tmp/mtab && wc -l < /tmp/mtab; ln -sfn ../proc/self/net /tmp/net && head -1 /tmp/net/dev; head -1 /proc/net/dev; ls /proc/net | grep -c .; cat /proc/thread-self/comm',
   ];
   for (const [i, cmd] of commands.entries()) {
     test(cmd, () => {

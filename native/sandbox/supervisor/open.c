@@ -343,13 +343,95 @@ static void open_own(struct sup *s, pid_t tid, int root, const struct creds *c, 
 	describe(s, o, fd);
 }
 
+/* Follows the links of an absolute path inside the caller's root, one
+ * component at a time, as the caller, up to /proc/self or
+ * /proc/thread-self: procfs's own /proc/mounts and /proc/net lead there,
+ * and so do /etc/mtab and other links to them. The kernel resolves "self"
+ * for the opener, and the supervisor has no pid in the container's procfs,
+ * so such an open failed with ENOENT. Rewrites q->path to its /proc/self
+ * form and returns 1 when the path leads there; 0 leaves q alone. Only the
+ * spelling is computed here: the open that follows is checked as any. */
+static int through_self(int root, const struct creds *c, struct open_req *q)
+{
+	static char todo[PATH_MAX], next[PATH_MAX], done[PATH_MAX], target[PATH_MAX];
+	if (q->path[0] != '/' || q->how.resolve || (q->how.flags & O_NOFOLLOW))
+		return 0;
+	memcpy(todo, q->path, strlen(q->path) + 1);
+	size_t dl = 0; /* done[0..dl): the resolved prefix, "" for the root, else "/a/b" */
+	done[0] = 0;
+	int links = 0, found = 0;
+	const char *rest = "";
+	if (creds_enter(c) != 0)
+		goto out;
+	for (char *p = todo; *p;) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		char *e = strchrnul(p, '/');
+		size_t n = (size_t)(e - p);
+		if (n == 1 && p[0] == '.') {
+			p = e;
+			continue;
+		}
+		if (n == 2 && p[0] == '.' && p[1] == '.') {
+			while (dl && done[dl - 1] != '/')
+				dl--;
+			if (dl)
+				dl--;
+			done[dl] = 0;
+			p = e;
+			continue;
+		}
+		if (dl + 1 + n >= sizeof done)
+			break;
+		done[dl] = '/';
+		memcpy(done + dl + 1, p, n);
+		done[dl + 1 + n] = 0;
+		if (!strcmp(done, "/proc/self") || !strcmp(done, "/proc/thread-self")) {
+			found = 1;
+			rest = e;
+			break;
+		}
+		struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+		int fd = (int)syscall(SYS_openat2, root, done, &how, sizeof how);
+		if (fd < 0)
+			break;
+		ssize_t tl = readlinkat(fd, "", target, sizeof target - 1);
+		close(fd);
+		if (tl < 0) { /* not a link: the next component */
+			dl += 1 + n;
+			p = e;
+			continue;
+		}
+		target[tl] = 0;
+		if (++links > 40 || (size_t)snprintf(next, sizeof next, "%s%s", target, e) >= sizeof next)
+			break;
+		/* an absolute target starts again at the root, a relative one in the link's directory */
+		if (target[0] == '/')
+			dl = 0;
+		done[dl] = 0;
+		memcpy(todo, next, strlen(next) + 1);
+		p = todo;
+	}
+out:
+	creds_leave();
+	size_t dn = strlen(done), rn = strlen(rest);
+	if (!found || dn + rn >= sizeof q->path)
+		return 0;
+	memcpy(q->path, done, dn);
+	memcpy(q->path + dn, rest, rn + 1);
+	return 1;
+}
+
 /* Opens q (or, naming the caller, what it names) as the caller would. */
 static void open_request(struct sup *s, pid_t tid, int root, int base, const struct creds *c, struct open_req *q, struct opened *o)
 {
 	static struct self_ref r;
 	if (!self_path(q->path, &r)) {
 		open_as_caller(s, root, base, c, q, o);
-		return;
+		if (o->fd >= 0 || o->err != ENOENT || !through_self(root, c, q) || !self_path(q->path, &r))
+			return;
 	}
 	size_t link = own_link(r.tail);
 	int nofollow_link = !r.tail[link] && (q->how.flags & O_NOFOLLOW);
