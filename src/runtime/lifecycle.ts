@@ -22,7 +22,7 @@ import type { Spec } from './spec/types.js';
 import { ociState, statusOf, StateStore, type ContainerRecord, type Status } from './state.js';
 import { OCI_VERSION } from './version.js';
 import type { CreateOptions } from './cli/parse.js';
-import { sandboxSection } from '../sandbox/index.js';
+import { sandboxSection, sharesHostPidNamespace } from '../sandbox/index.js';
 
 export function storeOf(ctx: CommandContext): StateStore {
   return new StateStore(ctx.globals.root);
@@ -130,7 +130,7 @@ export async function createContainer(ctx: CommandContext, id: string, opts: Cre
       noPivot: opts.noPivot, noNewKeyring: opts.noNewKeyring, preserveFds: opts.preserveFds, cgroup: rec.cgroup,
       hookState: JSON.stringify({ ...hookState(rec, 'created'), pid: 0 }).replace('"pid":0', '"pid":@PID@'), log: ctx.log,
     });
-    plan.push(...sandboxSection(ctx.program, store.dir(id), ctx.callerEnv));
+    plan.push(...sandboxSection(ctx.program, store.dir(id), ctx.callerEnv, sharesHostPidNamespace(spec.linux?.namespaces)));
     childPid = await ctx.front.execute(plan);
     if (spec.linux?.namespaces?.some((n) => n.type === 'user' && !n.path)) writeIdMaps(childPid, spec);
     cg.addProcess(childPid);

@@ -3,7 +3,7 @@
  * user-space supervisor (native/sandbox, C) that answers the container's
  * system calls by a policy that is data (policy/default.json).
  */
-export { sandboxRecords, sandboxPolicy, sandboxSection, auditLogPath, type SandboxPlanOptions } from './plan.js';
+export { sandboxRecords, sandboxPolicy, sandboxSection, sharesHostPidNamespace, auditLogPath, type SandboxPlanOptions } from './plan.js';
 export { compilePolicy, TABLE_ACTION, type CompiledPolicy, type TableRule } from './policy/compile.js';
 export { parsePolicy, loadPolicyFile, defaultPolicy } from './policy/load.js';
 export type { SandboxPolicy, PolicyRule, PolicyCondition } from './policy/schema.js';

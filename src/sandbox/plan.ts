@@ -4,17 +4,26 @@
  * the container's own seccomp filter; the front starts the supervisor and
  * hands it the table (native/sandbox/README.md).
  */
+import { statSync } from 'node:fs';
 import type { PlanEntry } from '../runtime/plan/wire.js';
-import { compilePolicy, type CompiledPolicy } from './policy/compile.js';
+import { compilePolicy, type CompiledPolicy, type PolicyTarget } from './policy/compile.js';
 import { defaultPolicy, loadPolicyFile } from './policy/load.js';
 
-let cached: { key: string; compiled: CompiledPolicy } | undefined;
+const cached = new Map<string, CompiledPolicy>();
 
-/** The compiled policy: BERTH_SANDBOX_POLICY names another file; compiled once per planner. */
-export function sandboxPolicy(policyFile: string | undefined): CompiledPolicy {
-  const key = policyFile ?? '';
-  if (cached?.key !== key) cached = { key, compiled: compilePolicy(policyFile ? loadPolicyFile(policyFile) : defaultPolicy()) };
-  return cached.compiled;
+/**
+ * The compiled policy for a kind of container (rules `for` some kinds
+ * only): BERTH_SANDBOX_POLICY names another file; compiled once per
+ * planner and kind.
+ */
+export function sandboxPolicy(policyFile: string | undefined, target: PolicyTarget = { hostPidNamespace: false }): CompiledPolicy {
+  const key = `${policyFile ?? ''}\0${target.hostPidNamespace}`;
+  let c = cached.get(key);
+  if (!c) {
+    c = compilePolicy(policyFile ? loadPolicyFile(policyFile) : defaultPolicy(), process.arch, target);
+    cached.set(key, c);
+  }
+  return c;
 }
 
 export interface SandboxPlanOptions {
@@ -23,10 +32,12 @@ export interface SandboxPlanOptions {
   /** the JSON-lines file refusals are appended to */
   auditLog: string;
   policyFile?: string | undefined;
+  /** the container has no pid namespace of its own */
+  hostPidNamespace?: boolean;
 }
 
 export function sandboxRecords(o: SandboxPlanOptions): PlanEntry[] {
-  const c = sandboxPolicy(o.policyFile);
+  const c = sandboxPolicy(o.policyFile, { hostPidNamespace: o.hostPidNamespace === true });
   const out: PlanEntry[] = [
     { type: 'SANDBOX', value: { supervisor: o.supervisor, audit: o.auditLog, filter: c.filter, arch: c.arch } },
     { type: 'SANDBOX_DEFAULT', value: { action: c.defaultAction, errno: c.defaultErrno } },
@@ -35,6 +46,18 @@ export function sandboxRecords(o: SandboxPlanOptions): PlanEntry[] {
   for (const p of c.paths) out.push({ type: 'SANDBOX_PATH', value: p });
   for (const r of c.rules) out.push({ type: 'SANDBOX_RULE', value: { nr: r.nr, action: r.action, errno: r.errno, name: r.name } });
   return out;
+}
+
+/**
+ * Whether a container sees the host's processes in its /proc: no pid
+ * namespace of its own (`--pid=host`), or one joined by path that is the
+ * host's.
+ */
+export function sharesHostPidNamespace(namespaces: readonly { type: string; path?: string | undefined }[] | undefined): boolean {
+  const pid = namespaces?.find((n) => n.type === 'pid');
+  if (!pid) return true;
+  if (!pid.path) return false;
+  try { return statSync(pid.path).ino === statSync('/proc/self/ns/pid').ino; } catch { return false; }
 }
 
 /** The audit log of a container: next to its state, so `delete` removes it with the state. */
@@ -47,9 +70,10 @@ export function auditLogPath(stateDir: string): string {
  * (`runtime` is the program that created it, so an exec through another
  * front still runs under the supervisor); none otherwise.
  */
-export function sandboxSection(runtime: string, stateDir: string, callerEnv: Record<string, string>): PlanEntry[] {
+export function sandboxSection(runtime: string, stateDir: string, callerEnv: Record<string, string>, hostPidNamespace: boolean): PlanEntry[] {
   if (runtime !== 'berth-sandbox') return [];
   return sandboxRecords({
+    hostPidNamespace,
     // empty: the front's own directory (bin/), where the build puts the supervisor
     supervisor: callerEnv.BERTH_SANDBOX_SUPERVISOR ?? '',
     auditLog: auditLogPath(stateDir),

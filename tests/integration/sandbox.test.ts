@@ -180,6 +180,27 @@ describe('the escape battery', () => {
 });
 
 describe('the sandbox view', () => {
+  test('sharing the host\'s pid namespace, /proc lists and opens only the container\'s own processes', async () => {
+    const me = process.pid;
+    const script = `ls /proc | grep -c "^[0-9]"; ls /proc | grep -qx ${me} && echo listed; cat /proc/${me}/cmdline > /dev/null 2>&1 || echo hidden; ` +
+      'ps -o pid | tail -n +2 | wc -l; ls /proc/$$/ > /dev/null && echo own; find /proc -maxdepth 1 -name "[0-9]*" | wc -l';
+    const b = bundle(['sh', '-c', script]);
+    b.config.linux.namespaces = (b.config.linux.namespaces as { type: string }[]).filter((n) => n.type !== 'pid');
+    b.write();
+    const plain = runtime(RUNTIME).run(['run', '--bundle', b.dir, 'hostpidplain']);
+    const [plainCount, plainListed] = plain.stdout.split('\n');
+    assert.ok(Number(plainCount) > 20, `berth-runtime: the host's processes are listed (${plainCount})`);
+    assert.equal(plainListed, 'listed', plain.stdout);
+    const r = await runToEnd(runtime(SANDBOX), b, 'hostpid');
+    const [count, hidden, ps, own, found] = r.stdout.split('\n');
+    // sh, its redirecting sh (runToEnd), ls and grep at most
+    assert.ok(Number(count) >= 2 && Number(count) <= 5, `only the container's processes are listed: ${r.stdout}`);
+    assert.equal(hidden, 'hidden', `a host pid is neither listed nor opened: ${r.stdout}`);
+    assert.ok(Number(ps) >= 2 && Number(ps) <= 5, `ps sees the container only: ${r.stdout}`);
+    assert.equal(own, 'own');
+    assert.ok(Number(found) >= 2 && Number(found) <= 5, `find's listing too: ${r.stdout}`);
+  });
+
   test('uname, sysinfo and /proc/meminfo, /proc/uptime show the container, not the host', async () => {
     const b = bundle(['sh', '-c', 'uname -r; uname -s; hostname; uname -n; grep MemTotal /proc/meminfo; free | grep Mem: | awk "{ print \\$2 }"; cut -d" " -f1 /proc/uptime; cat /proc/loadavg']);
     b.config.linux.resources = { ...b.config.linux.resources, memory: { limit: 128 << 20 } };

@@ -40,7 +40,8 @@ test('every listed call gets its action: allow runs in the kernel, the rest reac
   for (const rule of policy.rules) {
     for (const name of rule.syscalls) {
       if (syscallNumber(X86_64, name) === undefined) continue;
-      const first = policy.rules.find((r) => r.syscalls.includes(name))!;
+      // rules `for` some containers only: below
+      const first = policy.rules.find((r) => r.syscalls.includes(name) && r.for === undefined)!;
       if (first !== rule || rule.when) continue; // conditional calls: below
       const got = decide(name);
       if (rule.action === 'allow') assert.equal(got, 'SCMP_ACT_ALLOW', name);
@@ -93,9 +94,26 @@ test('the supervisor table: pass, emulate, refuse with the policy errno, unliste
   assert.ok(compiled.paths.some((p) => p.prefix === '/proc/sys' && p.deny === 1));
 });
 
+test('rules for containers sharing the host\'s pid namespace: directory listings reach the supervisor there only', () => {
+  for (const name of ['getdents', 'getdents64']) {
+    assert.equal(decide(name), 'SCMP_ACT_ALLOW', `${name}: a pid namespace of its own, the kernel's listing`);
+    assert.equal(tableOf(name), undefined, name);
+  }
+  const shared = compilePolicy(defaultPolicy(), 'x64', { hostPidNamespace: true });
+  assert.deepEqual(shared.warnings, []);
+  for (const name of ['getdents', 'getdents64']) {
+    const nr = syscallNumber(X86_64, name)!;
+    assert.equal(runFilter(shared.filter, { nr, arch: X86_64.audit, args: [] }).action, 'SCMP_ACT_NOTIFY', name);
+    assert.equal(shared.rules.find((r) => r.name === name)?.action, TABLE_ACTION.getdents, name);
+  }
+  // the rest is the same filter
+  assert.equal(runFilter(shared.filter, { nr: syscallNumber(X86_64, 'read')!, arch: X86_64.audit, args: [] }).action, 'SCMP_ACT_ALLOW');
+  assert.throws(() => parsePolicy({ ...defaultPolicy(), rules: [{ action: 'allow', syscalls: ['read'], for: 'host-net' }] }, 'p.json'), /for/);
+});
+
 test('the table actions are the plan format\'s SandboxAction (the C header is generated from it)', () => {
   assert.deepEqual(
-    { CONTINUE: TABLE_ACTION.continue, REFUSE: TABLE_ACTION.refuse, OPEN: TABLE_ACTION.pass, UNAME: TABLE_ACTION.uname, SYSINFO: TABLE_ACTION.sysinfo },
+    { CONTINUE: TABLE_ACTION.continue, REFUSE: TABLE_ACTION.refuse, OPEN: TABLE_ACTION.pass, UNAME: TABLE_ACTION.uname, SYSINFO: TABLE_ACTION.sysinfo, GETDENTS: TABLE_ACTION.getdents },
     { ...SandboxAction },
   );
 });

@@ -3,8 +3,9 @@
  * the container's: the supervisor lives in its UTS namespace); sysinfo and
  * /proc/meminfo report the memory of the container's cgroup; /proc/uptime
  * and /proc/loadavg count from the container's init and its processes;
- * /proc/<pid> of a process outside the container's pid namespace does not
- * exist. Files are served from sealed memfds, opened read-only. */
+ * /proc/<pid> of a process outside the container (another pid namespace;
+ * with the host's, another cgroup) does not exist, here and in listings
+ * of /proc (dirents.c). Files are served from sealed memfds, opened read-only. */
 #include "supervisor.h"
 
 #include <dirent.h>
@@ -230,22 +231,63 @@ static int meminfo(struct sup *s, pid_t pid)
 	return memfd_of(s, text, (size_t)n);
 }
 
-/* "/proc/<n>…": is <n> a process of the caller's pid namespace? */
+/* The caller's side of "is this pid the container's?": its pid namespace
+ * and, when that is the supervisor's own (the container has none of its
+ * own and sees every host process), its cgroups. 0, or -1 when the caller
+ * is gone. */
+int pid_view_of(struct sup *s, pid_t caller, struct pid_view *v)
+{
+	char p[64];
+	v->caller = caller;
+	snprintf(p, sizeof p, "%d/ns/pid", caller);
+	ssize_t y = readlinkat(s->hostproc, p, v->ns, sizeof v->ns - 1);
+	if (y <= 0)
+		return -1;
+	v->ns[y] = 0;
+	struct stat st;
+	v->host = fstatat(s->hostproc, p, &st, 0) == 0 && (unsigned long)st.st_ino == s->pidns;
+	v->cgroup[0] = 0;
+	if (v->host) {
+		snprintf(p, sizeof p, "%d/cgroup", caller);
+		if (read_at(s->hostproc, p, v->cgroup, sizeof v->cgroup) <= 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Is <other>, as the caller's /proc names it, outside the caller's
+ * container? With a pid namespace of its own the kernel lists that
+ * namespace and those below it: a process of another one is hidden.
+ * Sharing the host's, the kernel lists every host process: one in
+ * another cgroup (another container, the host's own) is hidden. */
+int pid_hidden(struct sup *s, const struct pid_view *v, long other)
+{
+	static char a[PATH_MAX_CG], theirs[sizeof v->ns], cg[sizeof v->cgroup];
+	snprintf(a, sizeof a, "%d/root/proc/%ld/ns/pid", v->caller, other);
+	ssize_t x = readlinkat(s->hostproc, a, theirs, sizeof theirs - 1);
+	if (x <= 0)
+		return 1;
+	theirs[x] = 0;
+	if (strcmp(theirs, v->ns))
+		return 1;
+	if (!v->host)
+		return 0;
+	/* the host's pid namespace: the number is the host's pid too */
+	snprintf(a, sizeof a, "%ld/cgroup", other);
+	return read_at(s->hostproc, a, cg, sizeof cg) <= 0 || strcmp(cg, v->cgroup) != 0;
+}
+
+/* "/proc/<n>…": is <n> outside the caller's container? */
 static int foreign_pid(struct sup *s, pid_t pid, const char *rest)
 {
 	char *end;
 	long other = strtol(rest, &end, 10);
 	if (end == rest || (*end && *end != '/'))
 		return 0;
-	char a[PATH_MAX_CG], b[64], mine[128], theirs[128];
-	snprintf(a, sizeof a, "%d/root/proc/%ld/ns/pid", pid, other);
-	snprintf(b, sizeof b, "%d/ns/pid", pid);
-	ssize_t x = readlinkat(s->hostproc, a, theirs, sizeof theirs - 1);
-	ssize_t y = readlinkat(s->hostproc, b, mine, sizeof mine - 1);
-	if (x <= 0 || y <= 0)
-		return x <= 0 && y > 0;
-	theirs[x] = mine[y] = 0;
-	return strcmp(theirs, mine) != 0;
+	static struct pid_view v;
+	if (pid_view_of(s, pid, &v) < 0)
+		return 0;
+	return pid_hidden(s, &v, other);
 }
 
 int proc_view(struct sup *s, pid_t pid, const char *path, int *err)

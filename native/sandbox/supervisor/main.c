@@ -112,6 +112,9 @@ static void answer(struct sup *s, struct seccomp_notif *n)
 	case BERTH_SANDBOX_SYSINFO:
 		replied = handle_sysinfo(s, n, &resp);
 		break;
+	case BERTH_SANDBOX_GETDENTS:
+		replied = handle_getdents(s, n, &resp);
+		break;
 	default:
 		audit_refusal(s, n, r->name ? r->name : "unknown", r->err);
 		resp.error = -(int)r->err;
@@ -158,6 +161,7 @@ int main(void)
 	s.hostroot = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct stat st;
 	s.userns = fstatat(s.hostproc, "self/ns/user", &st, 0) == 0 ? (unsigned long)st.st_ino : 0;
+	s.pidns = fstatat(s.hostproc, "self/ns/pid", &st, 0) == 0 ? (unsigned long)st.st_ino : 0;
 	ssize_t n;
 	do
 		n = recv(SOCK, table, sizeof table, 0);

@@ -54,6 +54,7 @@ struct sup {
 	struct mounts mounts;
 	pid_t first_pid;       /* the process that sent the listener */
 	unsigned long userns;  /* inode of our user namespace */
+	unsigned long pidns;   /* inode of our pid namespace: a container without one of its own shares it */
 	int same_userns;       /* the container's processes share it */
 };
 
@@ -94,6 +95,9 @@ void creds_leave(void);
 /* open.c: open/openat/openat2/creat, resolved in the caller's root. 1 = replied. */
 int handle_open(struct sup *s, const struct seccomp_notif *n, struct seccomp_notif_resp *resp);
 
+/* dirents.c: getdents/getdents64, with /proc's listing filtered by pid_hidden. 1 = replied. */
+int handle_getdents(struct sup *s, const struct seccomp_notif *n, struct seccomp_notif_resp *resp);
+
 /* emulate.c */
 int handle_uname(struct sup *s, const struct seccomp_notif *n, struct seccomp_notif_resp *resp);
 int handle_sysinfo(struct sup *s, const struct seccomp_notif *n, struct seccomp_notif_resp *resp);
@@ -102,6 +106,16 @@ int handle_sysinfo(struct sup *s, const struct seccomp_notif *n, struct seccomp_
  * file is not emulated, or -2 with *err set (e.g. ENOENT for a pid outside
  * the container). */
 int proc_view(struct sup *s, pid_t pid, const char *path, int *err);
+/* Which pids the caller's /proc may show (see pid_hidden). */
+struct pid_view {
+	pid_t caller;
+	char ns[128];       /* the caller's pid namespace, "pid:[inode]" */
+	int host;           /* it is the supervisor's (the host's) */
+	char cgroup[4096];  /* with host: the caller's /proc/<pid>/cgroup */
+};
+int pid_view_of(struct sup *s, pid_t caller, struct pid_view *v);
+/* 1 when pid `other` of the caller's /proc is not the container's */
+int pid_hidden(struct sup *s, const struct pid_view *v, long other);
 /* Memory limit and usage of pid's cgroup (bytes; limit 0 = none). */
 void cgroup_memory(struct sup *s, pid_t pid, uint64_t *limit, uint64_t *usage, uint64_t *cache);
 

@@ -16,7 +16,7 @@ import { validateProcess } from '../spec/validate.js';
 import { parseJson } from '../spec/json.js';
 import { failedPrecondition, invalidArgument, wrap } from '../../common/errors.js';
 import { writeFileAtomic } from '../../common/fs.js';
-import { sandboxSection } from '../../sandbox/index.js';
+import { sandboxSection, sharesHostPidNamespace } from '../../sandbox/index.js';
 
 function parseUser(u: string): { uid: number; gid: number } {
   const m = /^(\d+)(?::(\d+))?$/.exec(u);
@@ -76,7 +76,7 @@ export async function run(ctx: CommandContext, id: string, command: string[], f:
     preserveFds: f.preserveFds, log: ctx.log, id,
   });
   // a sandboxed container's processes all run under a supervisor, whichever front execs them
-  plan.push(...sandboxSection(rec.runtime || ctx.program, store.dir(id), ctx.callerEnv));
+  plan.push(...sandboxSection(rec.runtime || ctx.program, store.dir(id), ctx.callerEnv, sharesHostPidNamespace(rec.config.linux?.namespaces)));
   let pid = 0;
   try {
     pid = await ctx.front.execute(plan);

@@ -82,6 +82,8 @@ export const SandboxAction = {
   UNAME: 4,
   /** sysinfo: memory from the cgroup's limit */
   SYSINFO: 5,
+  /** getdents/getdents64: done by the supervisor on the caller's own file, /proc's listing without other containers' pids */
+  GETDENTS: 6,
 } as const;
 
 /** MOUNT.extra bits. */

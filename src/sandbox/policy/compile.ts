@@ -24,7 +24,7 @@ import { archByName, nativeArchName, syscallNumber, type ArchInfo } from '../../
 import { ERRNOS, type PolicyCondition, type PolicyRule, type SandboxPolicy } from './schema.js';
 
 /** SandboxAction of plan/format.ts, by policy action. */
-export const TABLE_ACTION = { continue: 1, refuse: 2, pass: 3, uname: 4, sysinfo: 5 } as const;
+export const TABLE_ACTION = { continue: 1, refuse: 2, pass: 3, uname: 4, sysinfo: 5, getdents: 6 } as const;
 
 /** What the supervisor does with one notified syscall. */
 export interface TableRule {
@@ -56,12 +56,15 @@ export interface CompiledPolicy {
 }
 
 /** The emulators the supervisor has, by syscall. */
-const EMULATORS: Readonly<Record<string, number>> = { uname: TABLE_ACTION.uname, sysinfo: TABLE_ACTION.sysinfo };
+const EMULATORS: Readonly<Record<string, number>> = {
+  uname: TABLE_ACTION.uname, sysinfo: TABLE_ACTION.sysinfo, getdents: TABLE_ACTION.getdents, getdents64: TABLE_ACTION.getdents,
+};
 const PASS_CALLS = new Set(['open', 'openat', 'openat2', 'creat']);
 
 type Leaf = { kind: 'allow' } | { kind: 'errno'; errno: number } | { kind: 'notify' };
 
-interface Branch { conds: readonly PolicyCondition[]; leaf: Leaf }
+/** targeted: from a rule `for` some containers only */
+interface Branch { conds: readonly PolicyCondition[]; leaf: Leaf; targeted?: boolean }
 interface CallPlan { nr: number; name: string; branches: Branch[]; table: TableRule | undefined }
 
 function ruleLeaf(r: PolicyRule): Leaf {
@@ -85,11 +88,28 @@ function tableAction(r: PolicyRule, name: string, at: string): { action: number;
   }
 }
 
+/** What the container is, for rules that apply to some containers only (`for`). */
+export interface PolicyTarget {
+  /** the container has no pid namespace of its own: it shares the host's */
+  hostPidNamespace: boolean;
+}
+
+const DEFAULT_TARGET: PolicyTarget = { hostPidNamespace: false };
+
+function appliesTo(r: PolicyRule, target: PolicyTarget): boolean {
+  return r.for === undefined || (r.for === 'host-pid-namespace' && target.hostPidNamespace);
+}
+
 /** Groups the rules by syscall number, in file order, and fills the table. */
-function planCalls(policy: SandboxPolicy, arch: ArchInfo, warnings: string[]): Map<number, CallPlan> {
+function planCalls(policy: SandboxPolicy, arch: ArchInfo, target: PolicyTarget, warnings: string[]): Map<number, CallPlan> {
   const calls = new Map<number, CallPlan>();
   const otherwise = { action: TABLE_ACTION.refuse, errno: ERRNOS[policy.otherwise.errno] };
   policy.rules.forEach((r, i) => {
+    if (!appliesTo(r, target)) {
+      // checked all the same: a wrong action is a mistake in the file for every container
+      for (const name of r.syscalls) if (r.action !== 'allow' && ruleLeaf(r).kind === 'notify') tableAction(r, name, `rules[${i}] (${name})`);
+      return;
+    }
     for (const name of r.syscalls) {
       const at = `rules[${i}] (${name})`;
       const nr = syscallNumber(arch, name);
@@ -99,8 +119,13 @@ function planCalls(policy: SandboxPolicy, arch: ArchInfo, warnings: string[]): M
       const leaf = ruleLeaf(r);
       // checked even for rules never reached: a wrong action is a mistake in the file either way
       const t = leaf.kind === 'notify' ? tableAction(r, name, at) : undefined;
-      if (c.branches.some((b) => b.conds.length === 0)) { warnings.push(`${at}: an earlier rule already catches every call: never reached`); continue; }
-      c.branches.push({ conds: r.when ?? [], leaf });
+      const caught = c.branches.find((b) => b.conds.length === 0);
+      if (caught) {
+        // a rule for some containers shadows the general one there, as it is meant to
+        if (!caught.targeted) warnings.push(`${at}: an earlier rule already catches every call: never reached`);
+        continue;
+      }
+      c.branches.push({ conds: r.when ?? [], leaf, targeted: r.for !== undefined });
       if (!t) continue;
       // the supervisor sees the call, not which rule sent it: one answer per syscall
       if (c.table && (c.table.action !== t.action || c.table.errno !== t.errno)) {
@@ -184,12 +209,12 @@ function spansOf(calls: Map<number, CallPlan>): Span[] {
   return spans;
 }
 
-export function compilePolicy(policy: SandboxPolicy, nativeArch: string = process.arch): CompiledPolicy {
+export function compilePolicy(policy: SandboxPolicy, nativeArch: string = process.arch, target: PolicyTarget = DEFAULT_TARGET): CompiledPolicy {
   const archName = nativeArchName(nativeArch);
   const arch = archName ? archByName(archName) : undefined;
   if (!arch?.table) throw invalidArgument(`sandbox policy ${policy.name}: no syscall table for ${nativeArch}`);
   const warnings: string[] = [];
-  const calls = planCalls(policy, arch, warnings);
+  const calls = planCalls(policy, arch, target, warnings);
   const asm = new Assembler();
   const native = asm.label();
   asm.load(SECCOMP_DATA_ARCH);

@@ -29,6 +29,8 @@ export const ruleSchema = z.strictObject({
   /** refusals only: false = the filter returns errno itself, no supervisor round trip and no audit line */
   audit: z.boolean().optional(),
   when: z.array(conditionSchema).max(6).optional(),
+  /** only for containers of this kind: 'host-pid-namespace', those without a pid namespace of their own */
+  for: z.enum(['host-pid-namespace']).optional(),
 }).refine((r) => r.action === 'refuse' || (r.errno === undefined && r.audit === undefined), {
   message: 'errno and audit belong to refuse rules',
 });
