@@ -193,12 +193,12 @@ describe('the sandbox view', () => {
     assert.equal(plainListed, 'listed', plain.stdout);
     const r = await runToEnd(runtime(SANDBOX), b, 'hostpid');
     const [count, hidden, ps, own, found] = r.stdout.split('\n');
-    // sh, its redirecting sh (runToEnd), ls and grep at most
-    assert.ok(Number(count) >= 2 && Number(count) <= 5, `only the container's processes are listed: ${r.stdout}`);
+    // its shells (runToEnd adds one) and a pipeline: a handful, where the host has a hundred or more
+    assert.ok(Number(count) >= 2 && Number(count) <= 8, `only the container's processes are listed: ${r.stdout}`);
     assert.equal(hidden, 'hidden', `a host pid is neither listed nor opened: ${r.stdout}`);
-    assert.ok(Number(ps) >= 2 && Number(ps) <= 5, `ps sees the container only: ${r.stdout}`);
+    assert.ok(Number(ps) >= 2 && Number(ps) <= 8, `ps sees the container only: ${r.stdout}`);
     assert.equal(own, 'own');
-    assert.ok(Number(found) >= 2 && Number(found) <= 5, `find's listing too: ${r.stdout}`);
+    assert.ok(Number(found) >= 2 && Number(found) <= 8, `find's listing too: ${r.stdout}`);
   });
 
   test('uname, sysinfo and /proc/meminfo, /proc/uptime show the container, not the host', async () => {
