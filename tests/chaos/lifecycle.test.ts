@@ -46,6 +46,8 @@ interface Entry {
   exitCode?: number;
   lastLine?: number;
   problems: string[];
+  /** each attempt of each step, with its time: printed for an entry with problems */
+  trace: string[];
 }
 
 const ledger: Entry[] = [];
@@ -54,14 +56,22 @@ const kills = { berthd: 0, core: 0, shim: 0 };
 const findings: string[] = [];
 let operations = 0;
 let transientRetries = 0;
+const t0 = Date.now();
+const at = (): string => `${((Date.now() - t0) / 1000).toFixed(2)}s`;
+/** the chaos loop's kills and restarts, with their times */
+const timeline: string[] = [];
+/** stderr of the berthd processes killed so far (the current one's is read at the end) */
+const pastBerthdLogs: string[] = [];
 
-/** Retries a step while it fails transiently (the daemon away); the last outcome. */
-async function retrying<T>(step: () => Promise<Outcome<T>>): Promise<Outcome<T> & { retried: boolean }> {
+/** Retries a step while it fails transiently (the daemon away); the last outcome. Each attempt goes into e's trace. */
+async function retrying<T>(step: () => Promise<Outcome<T>>, e?: Entry, label = ''): Promise<Outcome<T> & { retried: boolean }> {
   const deadline = Date.now() + STEP_PATIENCE_MS;
   let retried = false;
   for (;;) {
     operations++;
+    const began = at();
     const r = await step();
+    e?.trace.push(`${began}–${at()} ${label}: ${r.ok ? 'ok' : `${r.transient ? 'transient' : 'failed'} ${r.status} ${r.message.slice(0, 200)}`}`);
     if (r.ok || !r.transient || Date.now() > deadline) return { ...r, retried };
     retried = true;
     transientRetries++;
@@ -133,6 +143,7 @@ function then<A, B>(o: Outcome<A>, f: (a: A) => B): Outcome<B> {
 async function lifecycle(d: Driver, e: Entry): Promise<void> {
   const created = await d.create(e.name);
   operations++;
+  e.trace.push(`${at()} create: ${created.ok ? 'ok' : created.message.slice(0, 200)}`);
   if (created.ok) { e.id = created.value; e.created = 'ack'; } else if (!created.transient) {
     e.problems.push(`create: ${created.message}`);
     e.created = 'none';
@@ -150,20 +161,20 @@ async function lifecycle(d: Driver, e: Entry): Promise<void> {
     }
   }
   const gone = (): boolean => shimKilled.has(e.id!);
-  const started = await retrying(() => d.start(e.name));
+  const started = await retrying(() => d.start(e.name), e, 'start');
   if (!started.ok && !gone()) e.problems.push(`start: ${started.message}`);
   await sleep(300 + Math.random() * 700);
   const word = `exec-${e.name}`;
-  const ex = await retrying(() => d.exec(e.name, word));
+  const ex = await retrying(() => d.exec(e.name, word), e, 'exec');
   if (!gone() && !(ex.ok && ex.value === `${word}\n`)) e.problems.push(`exec: ${ex.ok ? JSON.stringify(ex.value) : ex.message}`);
-  const mid = await retrying(() => d.logs(e.name));
+  const mid = await retrying(() => d.logs(e.name), e, 'logs');
   if (mid.ok) {
     const c = checkLog(mid.value);
     if (c.gaps.length > 0) e.problems.push(`logs while running: ${c.gaps.slice(0, 3).join('; ')}`);
   } else e.problems.push(`logs: ${mid.message}`);
-  let stopped = await retrying(() => d.stop(e.name));
+  let stopped = await retrying(() => d.stop(e.name), e, 'stop');
   // a shim killed under the stop: the user tries again, once
-  if (!stopped.ok && gone()) stopped = await sleep(1000).then(() => retrying(() => d.stop(e.name)));
+  if (!stopped.ok && gone()) stopped = await sleep(1000).then(() => retrying(() => d.stop(e.name), e, 'stop again'));
   if (!stopped.ok) e.problems.push(`stop: ${stopped.message}`);
   const code = await retrying(() => d.exitCode(e.name));
   if (code.ok) e.exitCode = code.value; else e.problems.push(`inspect: ${code.message}`);
@@ -172,7 +183,7 @@ async function lifecycle(d: Driver, e: Entry): Promise<void> {
     const why = st.ok ? (JSON.parse(st.value.body.toString()) as { State: { Error: string } }).State.Error : st.message;
     e.problems.push(`exit code ${e.exitCode} after stop (the trap exits 0): ${why}`);
   }
-  const final = await retrying(() => d.logs(e.name));
+  const final = await retrying(() => d.logs(e.name), e, 'final logs');
   if (final.ok) {
     const c = checkLog(final.value);
     e.lastLine = c.last;
@@ -180,7 +191,7 @@ async function lifecycle(d: Driver, e: Entry): Promise<void> {
     // the counter's last value is in the `end` line: every line before it must be in the log
     if (!gone() && c.end !== c.last) e.problems.push(`log ends at line ${c.last} but the container counted ${c.end ?? '(no end line)'}`);
   } else e.problems.push(`final logs: ${final.message}`);
-  const removed = await retrying(() => d.remove(e.name));
+  const removed = await retrying(() => d.remove(e.name), e, 'remove');
   if (removed.ok) e.removed = true;
   else if (removed.retried && removed.status === 404) e.removed = true; // an unanswered remove that did happen
   else e.problems.push(`remove: ${removed.message}`);
@@ -190,7 +201,7 @@ async function client(k: number, deadline: number): Promise<void> {
   const sock = (): string => b.sock;
   const d = k % 2 === 0 ? viaCli(sock) : viaApi(sock);
   for (let n = 0; Date.now() < deadline; n++) {
-    const e: Entry = { client: k, name: `chaos-${k}-${n}`, removed: false, problems: [] };
+    const e: Entry = { client: k, name: `chaos-${k}-${n}`, removed: false, problems: [], trace: [] };
     ledger.push(e);
     try { await lifecycle(d, e); } catch (err) { e.problems.push(`client: ${(err as Error).stack ?? String(err)}`); }
   }
@@ -210,13 +221,17 @@ async function chaos(deadline: number): Promise<void> {
     if (kind === 'berthd') {
       b.proc.kill('SIGKILL');
       await b.exited;
+      timeline.push(`${at()} berthd killed`);
+      pastBerthdLogs.push(b.stderr());
       kills.berthd++;
       await sleep(Math.random() * 1500);
       await restartBerthd();
+      timeline.push(`${at()} berthd answering again`);
     } else if (kind === 'core') {
       const pids = corePid(l);
       if (pids.length === 0) continue;
       for (const p of pids) process.kill(p, 'SIGKILL');
+      timeline.push(`${at()} core killed`);
       kills.core++;
       // berthd is to bring its core back by itself; a berthd that does not is restarted, and that is a finding
       const back = Date.now() + 15_000;
@@ -233,7 +248,7 @@ async function chaos(deadline: number): Promise<void> {
       const p = pick(shims);
       const id = /--id ([0-9a-f]{64})/.exec(readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').join(' '))?.[1];
       if (id !== undefined) shimKilled.add(id);
-      try { process.kill(p, 'SIGKILL'); kills.shim++; } catch { /* gone already */ }
+      try { process.kill(p, 'SIGKILL'); kills.shim++; timeline.push(`${at()} shim ${p} of ${id?.slice(0, 12) ?? '?'} killed`); } catch { /* gone already */ }
     }
   }
 }
@@ -298,6 +313,21 @@ before(async () => {
   baseline = { mounts: mountsUnder(dir), nft: nftRules(l) };
 });
 
+/** What a failing run needs to be understood: each problem entry's steps, the kills, and the daemons' log lines about it. */
+function explain(entries: Entry[]): void {
+  let coreLog = '';
+  try { coreLog = readFileSync(join(l.execRoot, 'berth-core.log'), 'utf8'); } catch { /* none */ }
+  const daemonLogs = [...pastBerthdLogs, b.stderr()].join('\n');
+  console.log(`timeline:\n  ${timeline.join('\n  ')}`);
+  for (const e of entries.slice(0, 5)) {
+    console.log(`trace of ${e.name} (${e.id ?? 'no id'}):\n  ${e.trace.join('\n  ')}`);
+    if (!e.id) continue;
+    const about = (text: string): string[] => text.split('\n').filter((x) => x.includes(e.id!) || x.includes(e.name)).slice(-40);
+    console.log(`berthd lines about it:\n  ${about(daemonLogs).join('\n  ')}`);
+    console.log(`berth-core lines about it:\n  ${about(coreLog).join('\n  ')}`);
+  }
+}
+
 after(async () => {
   if (skip) return;
   const ids = docker(b.sock, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
@@ -353,6 +383,7 @@ test(`lifecycles from ${CLIENTS} clients for ${SECONDS} s under kill -9 of berth
   console.log(summary);
   for (const f of findings) console.log(`finding: ${f}`);
   for (const p of problems.slice(0, 40)) console.log(`problem: ${p}`);
+  if (problems.length > 0) explain(ledger.filter((e) => e.problems.length > 0));
   for (const x of [...leftWithContainers, ...leftAfter].slice(0, 40)) console.log(`leftover: ${x}`);
   assert.ok(ledger.filter((e) => e.removed).length >= CLIENTS, 'the clients completed lifecycles');
   assert.deepEqual(findings, []);
