@@ -449,6 +449,28 @@ out:
 	free(log_path);
 }
 
+/*
+ * After a start whose runtime call failed: whether it happened all the
+ * same. The call can be cut off after it let the container's process go
+ * (berth-runtime's fast path runs in the core, and a core killed then ends
+ * the call), and a container whose process runs is started, whatever the
+ * call said; so the runtime's own state decides. Left "created", the task
+ * would be taken for one never started and deleted, its running process
+ * killed, and started again from the beginning.
+ */
+static int started_anyway(struct shim *sh)
+{
+	const char *argv[] = { "state", sh->o.id, NULL };
+	char out[4096];
+	if (run_simple(sh, argv, out, sizeof out) < 0)
+		return 0;
+	const char *s = strstr(out, "\"status\"");
+	if (!s)
+		return 0;
+	s = strchr(s + 8, '"');
+	return s && (!strncmp(s, "\"running\"", 9) || !strncmp(s, "\"paused\"", 8));
+}
+
 static void do_simple(struct shim *sh, struct conn *c, const char *what, const char *const *argv)
 {
 	char msg[1024];
@@ -594,7 +616,7 @@ void serve_request(struct shim *sh, struct conn *c, const struct wmsg *m)
 		char msg[1024];
 		if (strcmp(sh->status, "created") != 0)
 			reply_error(sh, c, "cannot start container %s: container is %s", sh->o.id, sh->status);
-		else if (run_simple(sh, argv, msg, sizeof msg) < 0)
+		else if (run_simple(sh, argv, msg, sizeof msg) < 0 && !started_anyway(sh))
 			reply_error(sh, c, "cannot start container %s: %s", sh->o.id, msg);
 		else {
 			if (!sh->init->exited)

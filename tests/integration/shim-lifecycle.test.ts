@@ -5,7 +5,8 @@
  * the same round trip (no SHUTDOWN), while a plain DELETE still leaves it
  * serving until SHUTDOWN. A DELETE cut short (its runtime call killed
  * after the container went) can be sent again: it still succeeds; a
- * runtime delete ended by kill -9 is run again.
+ * runtime delete ended by kill -9 is run again. A START whose runtime call
+ * was cut off after the process went is a start.
  */
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,8 +36,8 @@ async function gone(pid: number): Promise<boolean> {
 }
 
 let seq = 0;
-async function withShim(fn: (o: StartShimOptions, shimPid: number, initPid: number) => Promise<void>, runtime = RUNTIME): Promise<void> {
-  const bundle: Bundle = makeBundle(['/bin/true'], 'berth-shim-life-');
+async function withShim(fn: (o: StartShimOptions, shimPid: number, initPid: number) => Promise<void>, runtime = RUNTIME, args = ['/bin/true']): Promise<void> {
+  const bundle: Bundle = makeBundle(args, 'berth-shim-life-');
   const dir = mkdtempSync(join(tmpdir(), 'berth-shim-life-'));
   const o: StartShimOptions = {
     binary: SHIM, id: `shimlife-${process.pid}-${++seq}`, bundle: bundle.dir, runtime,
@@ -119,6 +120,37 @@ describe('berth-shim lifecycle round trips', { skip }, () => {
         assert.ok(await gone(shimPid));
         assert.equal(existsSync(join(o.stateDir, 'runtime', o.id)), false, "the runtime's state is left");
       }, wrapper);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a START whose runtime call is cut off after the process went reports the task started', async () => {
+    // a runtime killed right after its start let the process go, as a fast-path start is when the core dies under it
+    const dir = mkdtempSync(join(tmpdir(), 'berth-shim-cut-start-'));
+    const wrapper = join(dir, 'runtime');
+    writeFileSync(wrapper, `#!/bin/sh\n${RUNTIME} "$@"; rc=$?\nfor a in "$@"; do if [ "$a" = start ]; then kill -9 $$; fi; done\nexit $rc\n`, { mode: 0o755 });
+    try {
+      await withShim(async (o, _shimPid, initPid) => {
+        const c = ShimClient.at(o.socket);
+        await c.start();
+        const st = await c.state();
+        assert.equal(st.status, 'running');
+        assert.equal(st.pid, initPid);
+        assert.ok(alive(initPid), 'the init runs');
+        await c.kill(9, false);
+        await c.wait();
+        const { exited } = await c.delete({ exit: true });
+        assert.equal(exited, true);
+      }, wrapper, ['sleep', '300']);
+      // a start that did not happen is still an error
+      const failing = join(dir, 'failing');
+      writeFileSync(failing, `#!/bin/sh\nfor a in "$@"; do if [ "$a" = start ]; then echo "start refused" >&2; exit 1; fi; done\nexec ${RUNTIME} "$@"\n`, { mode: 0o755 });
+      await withShim(async (o) => {
+        const c = ShimClient.at(o.socket);
+        await assert.rejects(c.start(), /start refused/);
+        assert.equal((await c.state()).status, 'created');
+      }, failing, ['sleep', '300']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
